@@ -5,6 +5,7 @@
 
 mod explain;
 mod run;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ enum Command {
     Run(run::Args),
     /// Print the compiled program as a numbered listing.
     Explain(explain::Args),
+    /// Serve the Step Functions API (AWS JSON 1.0) for the AWS CLI, boto3 and the SDKs.
+    Serve(serve::Args),
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -39,5 +42,14 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
+}
+
+/// Reads a functions file, with the file's name in the error.
+fn read_functions(path: &std::path::Path) -> Result<crate::tasks::Functions, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| crate::tasks::Functions::parse(&t).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -79,12 +79,9 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let functions = match &args.functions {
         None => Functions::default(),
-        Some(p) => match std::fs::read_to_string(p)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Functions::parse(&t).map_err(|e| e.to_string()))
-        {
+        Some(p) => match super::read_functions(p) {
             Ok(f) => f,
-            Err(e) => return usage(format!("{}: {e}", p.display())),
+            Err(e) => return usage(e),
         },
     };
     let sm_name = args

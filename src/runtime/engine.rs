@@ -163,11 +163,29 @@ impl Engine {
         logging: LoggingConfiguration,
     ) -> Result<String, Vec<Diagnostic>> {
         let machine = asl::validate(definition, &asl::Config { machine_type })?;
+        Ok(self.install_state_machine(name, machine, logging))
+    }
+
+    /// Compiles a validated machine and makes it the one `name` starts (replacing any earlier
+    /// one: executions in flight keep the program they started with). Returns its ARN.
+    pub fn install_state_machine(
+        &self,
+        name: &str,
+        machine: asl::StateMachine,
+        logging: LoggingConfiguration,
+    ) -> String {
         let c = &self.inner.config;
         let arn = format!(
             "arn:aws:states:{}:{}:stateMachine:{name}",
             c.region, c.account
         );
+        // A replaced machine keeps its counters: they describe the name's executions.
+        let metrics = self
+            .inner
+            .machines
+            .get(name)
+            .map(|m| m.metrics.clone())
+            .unwrap_or_default();
         self.inner.machines.insert(
             name.to_owned(),
             Arc::new(Machine {
@@ -175,10 +193,37 @@ impl Engine {
                 arn: arn.clone(),
                 program: Arc::new(compile::compile(machine)),
                 logging,
-                metrics: Arc::default(),
+                metrics,
             }),
         );
-        Ok(arn)
+        arn
+    }
+
+    /// Forgets a state machine; its executions in flight run to their end.
+    pub fn remove_state_machine(&self, name: &str) -> bool {
+        self.inner.machines.remove(name).is_some()
+    }
+
+    /// The names of the registered state machines, sorted.
+    pub fn state_machines(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .machines
+            .iter()
+            .map(|m| m.key().clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The functions of the functions file the engine was built with.
+    pub fn functions(&self) -> &Functions {
+        &self.inner.functions
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// Registers an in-process handler for a Lambda function name or a resource ARN.
@@ -454,7 +499,7 @@ pub const ENGINE_FAULT: &str = failure::RUNTIME;
 
 /// Sixteen random-looking bytes for an execution's UUID: distinct for every call in the process
 /// (a counter feeds the stream), and across processes (the time and process id do).
-fn rand_bytes() -> [u8; 16] {
+pub(crate) fn rand_bytes() -> [u8; 16] {
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = SystemTime::now()

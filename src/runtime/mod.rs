@@ -75,6 +75,36 @@ impl Clock for SystemClock {
 /// Reached the execution's deadline.
 struct TimedOut;
 
+/// What performs a Task's invocation for the single-thread driver: the functions file, or
+/// (for `TestState`) a mock.
+pub trait Invoker {
+    fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure>;
+}
+
+impl Invoker for Functions {
+    fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
+        Functions::invoke(self, inv, limit)
+    }
+}
+
+/// Runs one execution that starts with `variables` already assigned, calling `invoker` for its
+/// tasks; returns its outcome and history (`TestState` runs a state this way).
+pub fn execute_with(
+    program: Arc<Program>,
+    execution: Arc<ExecutionInfo>,
+    invoker: &dyn Invoker,
+    clock: &dyn Clock,
+    variables: serde_json::Map<String, Value>,
+) -> (Outcome, Vec<HistoryEvent>) {
+    let journal = Journal::recording(&execution, clock.now_ms());
+    let (outcome, mut journal) =
+        run_execution(program, execution, invoker, clock, journal, variables);
+    let (kind, details) = terminal_event(&outcome);
+    let last = journal.last();
+    journal.emit(|| kind.to_owned(), last, clock.now_ms(), || details);
+    (outcome, journal.events().to_vec())
+}
+
 /// Runs one execution to its end.
 pub fn execute(
     program: Arc<Program>,
@@ -82,7 +112,15 @@ pub fn execute(
     functions: &Functions,
     clock: &dyn Clock,
 ) -> Outcome {
-    run_execution(program, execution, functions, clock, Journal::started()).0
+    run_execution(
+        program,
+        execution,
+        functions,
+        clock,
+        Journal::started(),
+        Default::default(),
+    )
+    .0
 }
 
 /// Runs one execution to its end and returns its history events too, from `ExecutionStarted`
@@ -93,12 +131,7 @@ pub fn execute_recorded(
     functions: &Functions,
     clock: &dyn Clock,
 ) -> (Outcome, Vec<HistoryEvent>) {
-    let journal = Journal::recording(&execution, clock.now_ms());
-    let (outcome, mut journal) = run_execution(program, execution, functions, clock, journal);
-    let (kind, details) = terminal_event(&outcome);
-    let last = journal.last();
-    journal.emit(|| kind.to_owned(), last, clock.now_ms(), || details);
-    (outcome, journal.events().to_vec())
+    execute_with(program, execution, functions, clock, Default::default())
 }
 
 /// The event that ends an execution's history, with its details.
@@ -137,14 +170,15 @@ pub fn terminal_event(outcome: &Outcome) -> (&'static str, Value) {
 fn run_execution(
     program: Arc<Program>,
     execution: Arc<ExecutionInfo>,
-    functions: &Functions,
+    functions: &dyn Invoker,
     clock: &dyn Clock,
     mut journal: Journal,
+    variables: serde_json::Map<String, Value>,
 ) -> (Outcome, Journal) {
     let start = clock.now_ms();
     let deadline = start + program.time_limit_seconds() * 1000;
     let mut seed = start ^ 0x9E37_79B9_7F4A_7C15;
-    let run = Run::top(program, execution, random(&mut seed));
+    let run = Run::top(program, execution, random(&mut seed)).with_variables(variables);
     let driver = Driver {
         functions,
         clock,
@@ -200,7 +234,7 @@ pub(crate) fn random_stream(seed: u64) -> Box<dyn FnMut() -> u64 + Send> {
 }
 
 struct Driver<'a> {
-    functions: &'a Functions,
+    functions: &'a dyn Invoker,
     clock: &'a dyn Clock,
     deadline: u64,
 }

@@ -6,6 +6,7 @@ mod engine;
 mod explain;
 mod fuzz;
 mod run;
+mod serve;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -173,6 +173,12 @@ impl Run {
         Run::new(program, execution, Program::TOP, input, Map::new(), random)
     }
 
+    /// This run with `variables` assigned before its first state (as `TestState` allows).
+    pub fn with_variables(mut self, variables: Map<String, Value>) -> Run {
+        self.variables = variables;
+        self
+    }
+
     /// A run of one of the current state's child blocks.
     pub fn child(&self, child: Child, random: Box<dyn FnMut() -> u64 + Send>) -> Run {
         let mut run = Run::new(

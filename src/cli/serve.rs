@@ -1,0 +1,192 @@
+//! `statejet serve`: the Step Functions API over HTTP, for the AWS CLI, boto3 and the SDKs.
+//!
+//! Startup: read the functions file, build the engine and its log sink, load every definition
+//! of `--definitions DIR` (a bad one stops the start: replicas must come up identical), bind,
+//! then serve until Ctrl-C or SIGTERM, and shut down gracefully.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::sigv4::Credentials;
+use crate::api::Api;
+use crate::runtime::engine::{Config, Engine};
+use crate::runtime::logs::LogWriter;
+use crate::tasks::Functions;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The address to listen on. Anything but loopback should come with --credentials.
+    #[arg(long, default_value = "127.0.0.1:8083")]
+    listen: SocketAddr,
+    /// A folder of definitions to create at start, one state machine per file
+    /// (`NAME.asl.json` or `NAME.json` becomes state machine NAME, type EXPRESS).
+    #[arg(long)]
+    definitions: Option<PathBuf>,
+    /// Lambda functions, as for `statejet run`.
+    #[arg(long)]
+    functions: Option<PathBuf>,
+    /// Where execution logs go, as JSON lines: a file, or `-` for stdout.
+    #[arg(long, default_value = "-")]
+    logs: String,
+    /// The logging level of the state machines loaded with --definitions.
+    #[arg(long, default_value = "OFF")]
+    log_level: crate::runtime::logs::Level,
+    /// Whether the logs of the state machines loaded with --definitions carry inputs and outputs.
+    #[arg(long)]
+    include_execution_data: bool,
+    /// Executions in flight at once; past it, starts are refused with ThrottlingException.
+    #[arg(long, default_value_t = Config::default().max_in_flight)]
+    max_in_flight: usize,
+    /// Require SigV4-signed requests made with this key (ACCESS_KEY_ID:SECRET_ACCESS_KEY);
+    /// repeatable. Also read from STATEJET_CREDENTIALS.
+    #[arg(long, env = "STATEJET_CREDENTIALS", value_delimiter = ',')]
+    credentials: Vec<Credentials>,
+    /// The region and account in the ARNs this server makes.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[arg(long, default_value = "123456789012")]
+    account: String,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// How long executions in flight may run on after a shutdown signal before they are aborted.
+    #[arg(long, default_value_t = 30)]
+    grace_seconds: u64,
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("statejet serve: {message}");
+    ExitCode::from(2)
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let functions = match &args.functions {
+        None => Functions::default(),
+        Some(p) => match super::read_functions(p) {
+            Ok(f) => f,
+            Err(e) => return fail(e),
+        },
+    };
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = match rt.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    rt.block_on(serve(args, functions))
+}
+
+async fn serve(args: &Args, functions: Functions) -> ExitCode {
+    let sink: Box<dyn std::io::Write + Send> = if args.logs == "-" {
+        Box::new(std::io::stdout())
+    } else {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&args.logs)
+        {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => return fail(format!("{}: cannot open for logs: {e}", args.logs)),
+        }
+    };
+    let config = Config {
+        max_in_flight: args.max_in_flight.max(1),
+        region: args.region.clone(),
+        account: args.account.clone(),
+        // Room for as many finished executions' batches as may be in flight: a slow sink then
+        // holds their permits, which is what throttles new starts.
+        log_writer: Some(LogWriter::spawn(sink, 1024)),
+        ..Config::default()
+    };
+    let api = Api::new(Engine::new(config, functions), args.credentials.clone());
+    if let Some(dir) = &args.definitions {
+        if let Err(e) = load_definitions(&api, dir, args) {
+            return fail(e);
+        }
+    }
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => return fail(format!("cannot listen on {}: {e}", args.listen)),
+    };
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    if !addr.ip().is_loopback() && args.credentials.is_empty() {
+        eprintln!(
+            "statejet serve: warning: listening on {addr} without --credentials: anyone who can reach it can run workflows"
+        );
+    }
+    eprintln!("statejet serve: listening on http://{addr}");
+    let grace = Duration::from_secs(args.grace_seconds);
+    match crate::api::serve(listener, Arc::new(api), shutdown_signal(), grace).await {
+        Ok(()) => {
+            eprintln!("statejet serve: stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("statejet serve: shutting down");
+}
+
+/// Creates one state machine per definition file in `dir`, in name order.
+fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| {
+            // Inputs and expected outputs may sit beside definitions (as in benches/workloads).
+            let n = p.to_string_lossy();
+            !n.ends_with(".input.json") && !n.ends_with(".expected.json")
+        })
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let name = name
+            .trim_end_matches(".json")
+            .trim_end_matches(".asl")
+            .to_owned();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let arn = api
+            .create(&name, &text)
+            .map_err(|e| format!("{}: {}: {}", path.display(), e.code, e.message))?;
+        if args.log_level != crate::runtime::logs::Level::Off {
+            api.set_logging(&name, args.log_level, args.include_execution_data)
+                .map_err(|e| format!("{}: {}", path.display(), e.message))?;
+        }
+        eprintln!("statejet serve: {arn}");
+    }
+    Ok(())
+}

@@ -1,0 +1,342 @@
+"""End-to-end test of `statejet serve` through the clients people use: boto3 and the AWS CLI.
+
+Usage: python sfn_clients.py --bin target/debug/statejet
+
+Starts its own servers (one open, one requiring SigV4 credentials) on free loopback ports,
+drives every operation of the API through boto3 (and a set of them through the `aws` CLI),
+including the errors, and exits non-zero on the first expectation that does not hold.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import boto3
+import botocore
+from botocore.config import Config
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/statejet"
+
+PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": True}, "End": True}}})
+ECHO = json.dumps({
+    "StartAt": "Call",
+    "States": {
+        "Call": {"Type": "Task", "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo",
+                 "ResultSelector": {"got.$": "$.value"}, "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    },
+})
+FAIL = json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops", "Cause": "it broke"}}})
+
+
+class Server:
+    """A `statejet serve` process on a free port."""
+
+    def __init__(self, binary, *args):
+        self.logs = tempfile.NamedTemporaryFile("w+", suffix=".jsonl", delete=False)
+        functions = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump({"functions": {"echo": {"identity": {}}}}, functions)
+        functions.close()
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--listen", "127.0.0.1:0", "--functions", functions.name,
+             "--logs", self.logs.name, *args],
+            stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            m = re.search(r"listening on (http://\S+)", line)
+            if m:
+                self.url = m.group(1)
+                return
+            if not line and self.proc.poll() is not None:
+                break
+        raise RuntimeError("statejet serve did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def client(url, key="test", secret="test", **config):
+    return boto3.client(
+        "stepfunctions", endpoint_url=url, region_name=REGION,
+        aws_access_key_id=key, aws_secret_access_key=secret,
+        config=Config(inject_host_prefix=False, retries={"max_attempts": 0}, **config))
+
+
+def expect_error(code, call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except botocore.exceptions.ClientError as e:
+        got = e.response["Error"]["Code"]
+        assert got == code, f"{call.__name__}: expected {code}, got {got}: {e}"
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 403, 404, 413, 503), e
+        return e.response["Error"].get("Message", "")
+    raise AssertionError(f"{call.__name__}: expected {code}, but the call succeeded")
+
+
+def state_machines(sfn, url):
+    arn = sfn.create_state_machine(name="hello", definition=PASS, roleArn=ROLE, type="EXPRESS")["stateMachineArn"]
+    assert arn == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:hello", arn
+    # Creating the same machine again is idempotent; a different one under the name is refused.
+    assert sfn.create_state_machine(name="hello", definition=PASS, roleArn=ROLE, type="EXPRESS")["stateMachineArn"] == arn
+    expect_error("StateMachineAlreadyExists", sfn.create_state_machine, name="hello", definition=FAIL, roleArn=ROLE, type="EXPRESS")
+    msg = expect_error("StateMachineTypeNotSupported", sfn.create_state_machine, name="std", definition=PASS, roleArn=ROLE)
+    assert "EXPRESS" in msg, msg
+    msg = expect_error("InvalidDefinition", sfn.create_state_machine, name="bad", definition='{"StartAt": "X", "States": {}}', roleArn=ROLE, type="EXPRESS")
+    assert msg.startswith("Invalid State Machine Definition: '"), msg
+    assert "MISSING_TRANSITION_TARGET" in msg or "SCHEMA_VALIDATION_FAILED" in msg, msg
+    expect_error("InvalidName", sfn.create_state_machine, name="a b", definition=PASS, roleArn=ROLE, type="EXPRESS")
+    expect_error("InvalidLoggingConfiguration", sfn.create_state_machine, name="lg", definition=PASS, roleArn=ROLE,
+                 type="EXPRESS", loggingConfiguration={"level": "ALL"})
+
+    d = sfn.describe_state_machine(stateMachineArn=arn)
+    assert d["name"] == "hello" and d["type"] == "EXPRESS" and d["status"] == "ACTIVE", d
+    assert json.loads(d["definition"]) == json.loads(PASS)
+    assert d["loggingConfiguration"] == {"level": "OFF", "includeExecutionData": False}, d
+    assert d["roleArn"] == ROLE
+    expect_error("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=arn + "x")
+    expect_error("InvalidArn", sfn.describe_state_machine, stateMachineArn="not-an-arn")
+
+    for n in ("m1", "m2", "m3"):
+        sfn.create_state_machine(name=n, definition=PASS, roleArn=ROLE, type="EXPRESS")
+    first = sfn.list_state_machines(maxResults=2)
+    assert [m["name"] for m in first["stateMachines"]] == ["hello", "m1"], first
+    rest = sfn.list_state_machines(maxResults=2, nextToken=first["nextToken"])
+    assert [m["name"] for m in rest["stateMachines"]] == ["m2", "m3"], rest
+    assert "nextToken" not in rest
+    assert len(sfn.get_paginator("list_state_machines").paginate(PaginationConfig={"PageSize": 1}).build_full_result()["stateMachines"]) == 4
+    expect_error("InvalidToken", sfn.list_state_machines, nextToken="%%%")
+
+    u = sfn.update_state_machine(stateMachineArn=arn, definition=ECHO)
+    assert u["revisionId"], u
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == json.loads(ECHO)
+    expect_error("MissingRequiredParameter", sfn.update_state_machine, stateMachineArn=arn)
+    expect_error("InvalidDefinition", sfn.update_state_machine, stateMachineArn=arn, definition="{")
+
+    sfn.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "iot"}, {"key": "env", "value": "dev"}])
+    sfn.untag_resource(resourceArn=arn, tagKeys=["env"])
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "iot"}]
+    expect_error("ResourceNotFound", sfn.list_tags_for_resource, resourceArn=arn + "-gone")
+    expect_error("TooManyTags", sfn.tag_resource, resourceArn=arn, tags=[{"key": f"k{i}", "value": "v"} for i in range(51)])
+
+    ok = sfn.validate_state_machine_definition(definition=PASS, type="EXPRESS")
+    assert ok["result"] == "OK" and ok["diagnostics"] == [], ok
+    bad = sfn.validate_state_machine_definition(definition="{}")
+    assert bad["result"] == "FAIL", bad
+    assert bad["diagnostics"][0] == {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED",
+                                     "message": "These fields are required: [States, StartAt]", "location": "/"}, bad
+    wait_token = json.dumps({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True}}})
+    w = sfn.validate_state_machine_definition(definition=wait_token, type="EXPRESS")
+    assert w["result"] == "FAIL" and w["diagnostics"][0]["location"] == "/States/S/Resource", w
+    return arn
+
+
+def executions(sfn, server):
+    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:hello"
+    r = sfn.start_sync_execution(stateMachineArn=arn, name="first", input=json.dumps({"value": 42}))
+    assert r["status"] == "SUCCEEDED", r
+    assert json.loads(r["output"]) == {"got": 42}, r
+    assert r["executionArn"].startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:express:hello:first:"), r
+    assert r["stateMachineArn"] == arn and r["name"] == "first", r
+    assert r["billingDetails"]["billedDurationInMilliseconds"] >= 100, r
+    assert r["startDate"] <= r["stopDate"]
+    meta = sfn.start_sync_execution(stateMachineArn=arn, input="{}", includedData="METADATA_ONLY")
+    assert "output" not in meta and meta["outputDetails"] == {"included": False}, meta
+
+    failing = sfn.create_state_machine(name="failing", definition=FAIL, roleArn=ROLE, type="EXPRESS")["stateMachineArn"]
+    f = sfn.start_sync_execution(stateMachineArn=failing)
+    assert (f["status"], f["error"], f["cause"]) == ("FAILED", "Oops", "it broke"), f
+    assert "output" not in f
+
+    expect_error("InvalidExecutionInput", sfn.start_sync_execution, stateMachineArn=arn, input="{nope")
+    expect_error("StateMachineDoesNotExist", sfn.start_sync_execution, stateMachineArn=arn + "-gone")
+    expect_error("InvalidName", sfn.start_execution, stateMachineArn=arn, name="bad name")
+    expect_error("ValidationException", sfn.start_execution, stateMachineArn=arn, input=json.dumps({"big": "x" * 262144}))
+
+    # Fire-and-forget: the result goes to the logs.
+    logged = sfn.create_state_machine(
+        name="logged", definition=PASS, roleArn=ROLE, type="EXPRESS",
+        loggingConfiguration={"level": "ALL", "includeExecutionData": True, "destinations": [
+            {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:sj:*"}}]})["stateMachineArn"]
+    started = sfn.start_execution(stateMachineArn=logged, name="async-1", input='{"a": 1}')
+    execution = started["executionArn"]
+    assert execution.startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:express:logged:async-1:"), started
+    events = []
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(server.logs.name) as f:
+            events = [json.loads(l) for l in f if l.strip()]
+        events = [e for e in events if e["execution_arn"] == execution]
+        if any(e["type"] == "ExecutionSucceeded" for e in events):
+            break
+        time.sleep(0.05)
+    kinds = [e["type"] for e in events]
+    assert kinds == ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"], kinds
+    assert json.loads(events[-1]["details"]["output"]) == {"ok": True}, events[-1]
+    assert events[0]["redrive_count"] == "0" and events[0]["previous_event_id"] == "0", events[0]
+
+    # Express executions keep no history: AWS's refusals.
+    for call in (sfn.describe_execution, sfn.stop_execution, sfn.get_execution_history,
+                 sfn.describe_state_machine_for_execution):
+        msg = expect_error("InvalidArn", call, executionArn=execution)
+        assert msg == "Invalid Arn: 'Resource type not valid in this context: express'", msg
+    msg = expect_error("StateMachineTypeNotSupported", sfn.list_executions, stateMachineArn=logged)
+    assert msg == "This operation is not supported by this type of state machine", msg
+    expect_error("ExecutionDoesNotExist", sfn.describe_execution,
+                 executionArn=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:hello:x")
+
+    sfn.delete_state_machine(stateMachineArn=failing)
+    expect_error("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=failing)
+    sfn.delete_state_machine(stateMachineArn=failing)  # already gone: still fine, as with AWS
+
+
+def test_state(sfn):
+    task = {"Type": "Task", "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo",
+            "ResultPath": "$.r", "Next": "After"}
+    r = sfn.test_state(definition=json.dumps(task), roleArn=ROLE, input='{"x": 1}', inspectionLevel="DEBUG")
+    assert r["status"] == "SUCCEEDED" and r["nextState"] == "After", r
+    assert json.loads(r["output"]) == {"x": 1, "r": {"x": 1}}, r
+    assert json.loads(r["inspectionData"]["afterParameters"]) == {"x": 1}, r
+
+    r = sfn.test_state(definition=json.dumps(task), roleArn=ROLE, input="{}", mock={"result": '{"m": true}'})
+    assert json.loads(r["output"]) == {"r": {"m": True}}, r
+
+    caught = dict(task, Catch=[{"ErrorEquals": ["Boom"], "Next": "Handle", "ResultPath": "$.err"}])
+    r = sfn.test_state(definition=json.dumps(caught), roleArn=ROLE, input="{}",
+                       mock={"errorOutput": {"error": "Boom", "cause": "bad"}})
+    assert (r["status"], r["nextState"]) == ("CAUGHT_ERROR", "Handle"), r
+    assert json.loads(r["output"]) == {"err": {"Error": "Boom", "Cause": "bad"}}, r
+
+    retried = dict(caught, Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}])
+    r = sfn.test_state(definition=json.dumps(retried), roleArn=ROLE, input="{}",
+                       mock={"errorOutput": {"error": "Boom", "cause": "bad"}})
+    assert (r["status"], r["error"], r["cause"]) == ("RETRIABLE", "Boom", "bad"), r
+
+    choice = {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 5, "Next": "Big"}], "Default": "Small"}
+    assert sfn.test_state(definition=json.dumps(choice), roleArn=ROLE, input='{"n": 9}')["nextState"] == "Big"
+    assert sfn.test_state(definition=json.dumps(choice), roleArn=ROLE, input='{"n": 1}')["nextState"] == "Small"
+
+    r = sfn.test_state(definition=FAIL, roleArn=ROLE, stateName="F")
+    assert (r["status"], r["error"], r["cause"]) == ("FAILED", "Oops", "it broke"), r
+
+    jsonata = {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input.a + $v %}", "End": True}
+    r = sfn.test_state(definition=json.dumps(jsonata), roleArn=ROLE, input='{"a": 2}', variables='{"v": 40}')
+    assert (r["status"], json.loads(r["output"])) == ("SUCCEEDED", 42), r
+    assert "nextState" not in r
+
+    expect_error("InvalidDefinition", sfn.test_state, definition='{"Type": "Nope"}', roleArn=ROLE)
+
+
+def raw_errors(url):
+    """What no SDK sends: unknown operations, malformed bodies."""
+    import urllib.request
+    import urllib.error
+
+    def post(target, body):
+        req = urllib.request.Request(url + "/", data=body, method="POST", headers={
+            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target})
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    assert post("AWSStepFunctions.Nope", b"{}") == (400, {"__type": "UnknownOperationException",
+                                                          "message": "statejet does not implement the operation 'Nope'"})
+    status, body = post("AWSStepFunctions.ListStateMachines", b"{not json")
+    assert (status, body["__type"]) == (400, "SerializationException"), body
+    status, body = post("AWSStepFunctions.DescribeStateMachine", b'{"stateMachineArn": 7}')
+    assert (status, body["__type"]) == (400, "SerializationException"), body
+    status, body = post("AWSStepFunctions.DescribeStateMachine", b"{}")
+    assert (status, body["__type"]) == (400, "ValidationException"), body
+    # A body over 1 MiB is refused from its Content-Length, before it is sent.
+    import socket
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.ListStateMachines\r\n"
+                  b"Content-Length: 2000000\r\n\r\n")
+        head = s.recv(4096).decode()
+    assert head.startswith("HTTP/1.1 413"), head
+    # A connection dropped halfway through a request leaves the server serving.
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\"")
+    assert post("AWSStepFunctions.ListStateMachines", b"{}")[0] == 200
+    # A client that sends its request slowly holds only its own connection.
+    with socket.create_connection((host, int(port)), timeout=10) as slow:
+        slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+        assert post("AWSStepFunctions.ListStateMachines", b"{}")[0] == 200
+
+
+def aws_cli(url):
+    """The AWS CLI, with host prefix injection turned off by environment."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               AWS_DEFAULT_REGION=REGION, AWS_DISABLE_HOST_PREFIX_INJECTION="true",
+               AWS_MAX_ATTEMPTS="1")
+    aws = os.path.join(os.path.dirname(sys.executable), "aws")
+
+    def run(*args, ok=True):
+        p = subprocess.run([aws, "stepfunctions", *args, "--endpoint-url", url, "--output", "json"],
+                           env=env, capture_output=True, text=True, timeout=120)
+        assert (p.returncode == 0) == ok, (args, p.returncode, p.stdout, p.stderr)
+        return json.loads(p.stdout) if ok and p.stdout.strip() else p.stderr
+
+    arn = run("create-state-machine", "--name", "cli", "--definition", PASS, "--role-arn", ROLE,
+              "--type", "EXPRESS")["stateMachineArn"]
+    assert "cli" in [m["name"] for m in run("list-state-machines")["stateMachines"]]
+    r = run("start-sync-execution", "--state-machine-arn", arn, "--input", "{}")
+    assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == {"ok": True}, r
+    assert run("start-execution", "--state-machine-arn", arn)["executionArn"].startswith(
+        f"arn:aws:states:{REGION}:{ACCOUNT}:express:cli:")
+    err = run("describe-state-machine", "--state-machine-arn", arn + "-gone", ok=False)
+    assert "StateMachineDoesNotExist" in err, err
+    v = run("validate-state-machine-definition", "--definition", "{}")
+    assert v["result"] == "FAIL", v
+    t = run("test-state", "--definition", json.dumps({"Type": "Pass", "End": True}), "--role-arn", ROLE,
+            "--input", '{"a": 1}')
+    assert t["status"] == "SUCCEEDED" and json.loads(t["output"]) == {"a": 1}, t
+    run("delete-state-machine", "--state-machine-arn", arn)
+
+
+def signed(binary):
+    server = Server(binary, "--credentials", "AKIDSTATEJET:s3cret")
+    try:
+        good = client(server.url, "AKIDSTATEJET", "s3cret")
+        good.create_state_machine(name="signed", definition=PASS, roleArn=ROLE, type="EXPRESS")
+        assert good.start_sync_execution(stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:signed")["status"] == "SUCCEEDED"
+        expect_error("InvalidSignatureException", client(server.url, "AKIDSTATEJET", "wrong").list_state_machines)
+        expect_error("UnrecognizedClientException", client(server.url, "AKIDOTHER", "s3cret").list_state_machines)
+        expect_error("MissingAuthenticationTokenException",
+                     client(server.url, signature_version=botocore.UNSIGNED).list_state_machines)
+    finally:
+        server.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    args = parser.parse_args()
+    server = Server(args.bin)
+    try:
+        sfn = client(server.url)
+        state_machines(sfn, server.url)
+        executions(sfn, server)
+        test_state(sfn)
+        raw_errors(server.url)
+        aws_cli(server.url)
+        assert server.proc.poll() is None, "the server is still serving after every bad request"
+    finally:
+        server.stop()
+    signed(args.bin)
+    print("e2e: boto3 and AWS CLI checks passed")
+
+
+if __name__ == "__main__":
+    main()

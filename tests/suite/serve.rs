@@ -1,0 +1,55 @@
+//! `statejet serve` end to end, through the clients people use: boto3 and the AWS CLI drive a
+//! running server through every operation (tests/e2e/sfn_clients.py). The clients are installed
+//! from PyPI, at pinned versions, into a virtual environment under `target/` the first time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The client versions the test was written against.
+const PACKAGES: [&str; 2] = ["boto3==1.43.11", "awscli==1.45.11"];
+
+/// A Python with boto3 and the AWS CLI, made once per target folder.
+fn python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/e2e-venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join(PACKAGES.join(" ").replace(['=', ' '], "_"));
+    if !stamp.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 is needed for the end-to-end tests");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PACKAGES)
+            .status()
+            .expect("pip runs");
+        assert!(status.success(), "installing {PACKAGES:?} from PyPI failed");
+        std::fs::write(&stamp, "").expect("stamp file");
+    }
+    python
+}
+
+#[test]
+fn boto3_and_the_aws_cli_drive_every_operation() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/sfn_clients.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args(["--bin", env!("CARGO_BIN_EXE_statejet")])
+        .output()
+        .expect("the end-to-end script runs");
+    assert!(
+        out.status.success(),
+        "end-to-end checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
