@@ -469,8 +469,13 @@ impl Engine {
                         ))
                     }
                 },
+                // In-process functions-file handlers (identity, return, throw) answer at once.
+                None if !self.inner.functions.blocks(&inv) => {
+                    let limit = inv.timeout_seconds.map(Duration::from_secs);
+                    self.inner.functions.invoke(&inv, limit)
+                }
                 None => {
-                    // Functions-file handlers may run programs: off the scheduler's threads.
+                    // Programs and network calls block: off the scheduler's threads.
                     let functions = self.inner.functions.clone();
                     let limit = inv.timeout_seconds.map(Duration::from_secs);
                     tokio::task::spawn_blocking(move || functions.invoke(&inv, limit))

@@ -1,6 +1,8 @@
 //! Lambda functions from a functions file: `{"functions": {"NAME": handler}}` where a handler is
 //! `{"command": [...]}` (a program reading the payload on stdin and writing the result on
-//! stdout), `{"return": value}` or `{"throw": {"error", "cause"}}`.
+//! stdout), `{"endpoint": "http://HOST:PORT"}` (a server of the Lambda Invoke API, as
+//! `sam local start-lambda` runs one), `{"return": value}`, `{"throw": {"error", "cause"}}` or
+//! `{"identity": {}}`.
 //!
 //! Invariant: a function is found by name whether the Task names it by Lambda ARN or through
 //! `arn:aws:states:::lambda:invoke` with `FunctionName` (a name, partial ARN or full ARN), and an
@@ -24,6 +26,9 @@ pub enum Handler {
     /// engine rather than process spawning.
     Identity,
     Command(Vec<String>),
+    /// The base URL of a Lambda-Invoke-compatible server: the function is called with
+    /// `POST {url}/2015-03-31/functions/{name}/invocations`.
+    Endpoint(String),
     Return(Value),
     Throw {
         error: String,
@@ -43,7 +48,7 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("the functions file must be an object with a \"functions\" object")]
     Shape,
-    #[error("function '{0}': a handler is {{\"command\": [program, args...]}}, {{\"return\": value}}, {{\"throw\": {{\"error\": ..., \"cause\": ...}}}} or {{\"identity\": {{}}}}")]
+    #[error("function '{0}': a handler is {{\"command\": [program, args...]}}, {{\"endpoint\": \"http://host:port\"}}, {{\"return\": value}}, {{\"throw\": {{\"error\": ..., \"cause\": ...}}}} or {{\"identity\": {{}}}}")]
     Handler(String),
 }
 
@@ -65,6 +70,12 @@ impl Functions {
                     .map(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect())
                     .and_then(|v: Option<Vec<String>>| v.filter(|v| !v.is_empty()));
                 Handler::Command(argv.ok_or_else(|| Error::Handler(name.clone()))?)
+            } else if let Some(url) = spec.get("endpoint") {
+                let url = url
+                    .as_str()
+                    .filter(|u| u.starts_with("http://"))
+                    .ok_or_else(|| Error::Handler(name.clone()))?;
+                Handler::Endpoint(url.trim_end_matches('/').to_owned())
             } else if let Some(v) = spec.get("return") {
                 Handler::Return(v.clone())
             } else if let Some(t) = spec.get("throw") {
@@ -146,7 +157,24 @@ impl Functions {
             Some(Handler::Identity) => Ok(payload.clone()),
             Some(Handler::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
             Some(Handler::Command(argv)) => run_command(name, argv, payload, limit),
+            Some(Handler::Endpoint(url)) => call_endpoint(name, url, payload, limit),
         }
+    }
+
+    /// Whether calling this Task's function may block (a program or a network call), so that
+    /// an async caller must move it off its scheduler threads; in-process handlers never do.
+    pub fn blocks(&self, inv: &Invocation) -> bool {
+        let name = match &inv.resource.kind {
+            ResourceKind::Lambda { function } => function.as_str(),
+            _ => match inv.payload.get("FunctionName").and_then(Value::as_str) {
+                Some(target) => function_name(target),
+                None => return false,
+            },
+        };
+        matches!(
+            self.handlers.get(name),
+            Some(Handler::Command(_) | Handler::Endpoint(_))
+        )
     }
 }
 
@@ -275,6 +303,75 @@ fn run_command(
         Failure::new(
             "Lambda.Unknown",
             format!("function '{name}' wrote a result that is not JSON: {e}"),
+        )
+    })
+}
+
+/// Calls a function through the Lambda Invoke API. A response with `X-Amz-Function-Error` is a
+/// function error named by its `errorType`, with the whole body as the cause, as Step Functions
+/// reports Lambda errors.
+fn call_endpoint(
+    name: &str,
+    url: &str,
+    payload: &Value,
+    limit: Option<Duration>,
+) -> Result<Value, Failure> {
+    let mut request = ureq::post(&format!("{url}/2015-03-31/functions/{name}/invocations"))
+        .set("Content-Type", "application/json");
+    if let Some(l) = limit {
+        request = request.timeout(l);
+    }
+    let response = match request.send_string(&payload.to_string()) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(404, _)) => {
+            return Err(Failure::new(
+                "Lambda.ResourceNotFoundException",
+                format!("Function not found: {} (at {url})", qualified(name)),
+            ))
+        }
+        Err(ureq::Error::Status(code, r)) => {
+            let body = r.into_string().unwrap_or_default();
+            return Err(Failure::new(
+                "Lambda.ServiceException",
+                format!("function '{name}' at {url}: HTTP {code}: {body}"),
+            ));
+        }
+        Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::Io && limit.is_some() => {
+            // ureq reports its timeout as an I/O error; so does a reset, which is rarer locally.
+            return Err(Failure::new(TIMEOUT, ""));
+        }
+        Err(ureq::Error::Transport(t)) => {
+            return Err(Failure::new(
+                "Lambda.ServiceException",
+                format!("function '{name}': cannot reach {url}: {t}"),
+            ))
+        }
+    };
+    let function_error = response.header("X-Amz-Function-Error").is_some();
+    let body = response.into_string().map_err(|e| {
+        Failure::new(
+            "Lambda.ServiceException",
+            format!("function '{name}' at {url}: cannot read the response: {e}"),
+        )
+    })?;
+    if function_error {
+        let error = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("errorType")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "Lambda.Unknown".to_owned());
+        return Err(Failure::new(error, body));
+    }
+    if body.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(&body).map_err(|e| {
+        Failure::new(
+            "Lambda.Unknown",
+            format!("function '{name}' returned a result that is not JSON: {e}"),
         )
     })
 }

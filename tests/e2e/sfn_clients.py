@@ -39,10 +39,14 @@ FAIL = json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oo
 class Server:
     """A `statejet serve` process on a free port."""
 
-    def __init__(self, binary, *args):
+    def __init__(self, binary, *args, lambda_url=None):
         self.logs = tempfile.NamedTemporaryFile("w+", suffix=".jsonl", delete=False)
         functions = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump({"functions": {"echo": {"identity": {}}}}, functions)
+        handlers = {"echo": {"identity": {}}}
+        if lambda_url:
+            handlers.update({"double": {"endpoint": lambda_url}, "boom": {"endpoint": lambda_url},
+                             "missing": {"endpoint": lambda_url}})
+        json.dump({"functions": handlers}, functions)
         functions.close()
         self.proc = subprocess.Popen(
             [binary, "serve", "--listen", "127.0.0.1:0", "--functions", functions.name,
@@ -62,6 +66,58 @@ class Server:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+def lambda_server():
+    """A Lambda Invoke API server, as `sam local start-lambda` runs one: `double` doubles n,
+    `boom` fails with a function error, any other name is not found."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            m = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", self.path)
+            payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"null")
+            headers = {}
+            if m and m.group(1) == "double":
+                status, body = 200, {"n": payload["n"] * 2}
+            elif m and m.group(1) == "boom":
+                status, body = 200, {"errorType": "ValueError", "errorMessage": "no"}
+                headers["X-Amz-Function-Error"] = "Unhandled"
+            else:
+                status, body = 404, {"Type": "User", "Message": "Function not found"}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def lambda_endpoints(sfn):
+    def call(function):
+        return json.dumps({"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": function, "Payload.$": "$"}, "OutputPath": "$.Payload", "End": True}}})
+
+    for name in ("double", "boom", "missing"):
+        sfn.create_state_machine(name=f"call-{name}", definition=call(name), roleArn=ROLE, type="EXPRESS")
+    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:call-"
+    r = sfn.start_sync_execution(stateMachineArn=arn + "double", input='{"n": 21}')
+    assert (r["status"], json.loads(r["output"])) == ("SUCCEEDED", {"n": 42}), r
+    r = sfn.start_sync_execution(stateMachineArn=arn + "boom", input="{}")
+    assert (r["status"], r["error"]) == ("FAILED", "ValueError"), r
+    assert json.loads(r["cause"]) == {"errorType": "ValueError", "errorMessage": "no"}, r
+    r = sfn.start_sync_execution(stateMachineArn=arn + "missing", input="{}")
+    assert (r["status"], r["error"]) == ("FAILED", "Lambda.ResourceNotFoundException"), r
 
 
 def client(url, key="test", secret="test", **config):
@@ -323,10 +379,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     args = parser.parse_args()
-    server = Server(args.bin)
+    server = Server(args.bin, lambda_url=lambda_server())
     try:
         sfn = client(server.url)
         state_machines(sfn, server.url)
+        lambda_endpoints(sfn)
         executions(sfn, server)
         test_state(sfn)
         raw_errors(server.url)
