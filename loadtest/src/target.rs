@@ -1,0 +1,226 @@
+//! What the load is sent to: a Step Functions API over HTTP (statejet serve, or a peer such as
+//! moto or LocalStack), or statejet's engine in this process.
+//!
+//! Invariant: `execute` returns the execution's output only for an execution that succeeded;
+//! every other end is an `Err` naming its kind, so the report can count errors by kind.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+use statejet::asl::MachineType;
+use statejet::runtime::engine::{Config, Engine, Handler};
+use statejet::runtime::Status;
+use statejet::tasks::Functions;
+
+/// How an execution is started over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// `StartSyncExecution`: the answer carries the output, which is checked.
+    Sync,
+    /// `StartExecution` only: the answer is an ARN, so outputs cannot be checked.
+    Async,
+    /// `StartExecution`, then `DescribeExecution` until it ends (for engines without
+    /// `StartSyncExecution`, such as moto); the output is checked.
+    Poll,
+}
+
+pub enum Target {
+    Http {
+        client: Client<HttpConnector, Full<Bytes>>,
+        endpoint: String,
+        machine_arn: String,
+        mode: Mode,
+    },
+    InProcess {
+        engine: Engine,
+        machine: String,
+    },
+}
+
+/// One execution's failure, by kind (the report groups them by this text).
+pub type Failure = String;
+
+impl Target {
+    /// Connects to an API endpoint and creates the state machine there (an existing one with
+    /// the same name is used as it is).
+    pub async fn http(
+        endpoint: &str,
+        name: &str,
+        definition: &str,
+        machine_type: &str,
+        mode: Mode,
+    ) -> anyhow::Result<Target> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(usize::MAX)
+            .build(connector);
+        let mut target = Target::Http {
+            client,
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            machine_arn: String::new(),
+            mode,
+        };
+        let created = target
+            .call(
+                "CreateStateMachine",
+                json!({"name": name, "definition": definition, "type": machine_type,
+                       "roleArn": "arn:aws:iam::123456789012:role/loadtest"}),
+            )
+            .await
+            .context("CreateStateMachine")?;
+        let arn = match created {
+            Ok(v) => v["stateMachineArn"].as_str().unwrap_or_default().to_owned(),
+            Err((kind, body)) if kind == "StateMachineAlreadyExists" => body["message"]
+                .as_str()
+                .and_then(|m| m.split('\'').nth(1))
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow!("StateMachineAlreadyExists without an ARN: {body}"))?,
+            Err((kind, body)) => bail!("CreateStateMachine failed: {kind}: {body}"),
+        };
+        if let Target::Http { machine_arn, .. } = &mut target {
+            *machine_arn = arn;
+        }
+        Ok(target)
+    }
+
+    /// statejet's engine in this process, with `echo` as an in-process identity function.
+    pub fn in_process(name: &str, definition: &str) -> anyhow::Result<Target> {
+        let engine = Engine::new(
+            Config {
+                max_in_flight: 1_000_000,
+                ..Config::default()
+            },
+            Functions::default(),
+        );
+        let echo: Handler = Arc::new(|v: Value| Box::pin(async move { Ok(v) }));
+        engine.register_handler("echo", echo);
+        engine
+            .register_state_machine(name, definition, MachineType::Express)
+            .map_err(|d| anyhow!("the definition is invalid: {d:?}"))?;
+        Ok(Target::InProcess {
+            engine,
+            machine: name.to_owned(),
+        })
+    }
+
+    /// One API call: `Ok(body)` on HTTP 200, else `Err((error type, body))`.
+    async fn call(
+        &self,
+        operation: &str,
+        body: Value,
+    ) -> anyhow::Result<Result<Value, (String, Value)>> {
+        let Target::Http {
+            client, endpoint, ..
+        } = self
+        else {
+            bail!("not an HTTP target");
+        };
+        let req = hyper::Request::post(format!("{endpoint}/"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", format!("AWSStepFunctions.{operation}"))
+            // Some servers (LocalStack) route by the signing region in the Authorization header.
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(Full::new(Bytes::from(body.to_string())))?;
+        let resp = client.request(req).await?;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(Ok(value))
+        } else {
+            let kind = value["__type"]
+                .as_str()
+                .map(|t| t.rsplit('#').next().unwrap_or(t).to_owned())
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            Ok(Err((kind, value)))
+        }
+    }
+
+    /// Runs one execution with `input` (JSON text) and returns its output.
+    pub async fn execute(&self, input: &str) -> Result<Option<Value>, Failure> {
+        match self {
+            Target::InProcess { engine, machine } => {
+                let input: Value = serde_json::from_str(input).map_err(|e| e.to_string())?;
+                let r = engine
+                    .start_sync(machine, None, input)
+                    .await
+                    .map_err(|e| format!("refused: {e}"))?;
+                match r.outcome.status {
+                    Status::Succeeded => Ok(r.outcome.output),
+                    s => Err(format!(
+                        "{}: {}",
+                        s.as_str(),
+                        r.outcome.failure.map(|f| f.error).unwrap_or_default()
+                    )),
+                }
+            }
+            Target::Http {
+                machine_arn, mode, ..
+            } => {
+                let body = json!({"stateMachineArn": machine_arn, "input": input});
+                let operation = match mode {
+                    Mode::Sync => "StartSyncExecution",
+                    Mode::Async | Mode::Poll => "StartExecution",
+                };
+                let answer = self
+                    .call(operation, body)
+                    .await
+                    .map_err(|e| format!("transport: {}", root_cause(&e)))?
+                    .map_err(|(kind, _)| kind)?;
+                match mode {
+                    Mode::Sync => finished(&answer),
+                    Mode::Async => Ok(None),
+                    Mode::Poll => self.poll(&answer["executionArn"]).await,
+                }
+            }
+        }
+    }
+
+    /// Polls `DescribeExecution` until the execution is no longer RUNNING.
+    async fn poll(&self, arn: &Value) -> Result<Option<Value>, Failure> {
+        let mut wait = Duration::from_millis(1);
+        loop {
+            let d = self
+                .call("DescribeExecution", json!({ "executionArn": arn }))
+                .await
+                .map_err(|e| format!("transport: {}", root_cause(&e)))?
+                .map_err(|(kind, _)| kind)?;
+            if d["status"] != "RUNNING" {
+                return finished(&d);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The output of a finished execution's description, or its failure.
+fn finished(d: &Value) -> Result<Option<Value>, Failure> {
+    match d["status"].as_str() {
+        Some("SUCCEEDED") => {
+            let text = d["output"].as_str().unwrap_or("null");
+            serde_json::from_str(text)
+                .map(Some)
+                .map_err(|_| "output is not JSON".to_owned())
+        }
+        Some(s) => Err(format!("{s}: {}", d["error"].as_str().unwrap_or(""))),
+        None => Err("answer without status".to_owned()),
+    }
+}
+
+fn root_cause(e: &anyhow::Error) -> String {
+    e.chain()
+        .last()
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| e.to_string())
+}
