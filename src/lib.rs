@@ -7,6 +7,7 @@
 pub mod asl;
 pub mod cli;
 pub mod compile;
+pub mod graph;
 pub mod jsonata;
 pub mod runtime;
 pub mod tasks;

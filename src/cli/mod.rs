@@ -1,9 +1,10 @@
-//! The command line: `statejet validate` (and later `run`, `explain`, `serve`).
+//! The command line: `statejet validate`, `run`, `explain`, `graph`.
 //!
 //! Invariant: this is the only place that reads files named by the user, prints for people, and
 //! picks exit codes; the library below it returns values and typed errors.
 
 mod explain;
+mod graph;
 mod run;
 mod validate;
 
@@ -30,6 +31,8 @@ enum Command {
     Run(run::Args),
     /// Print the compiled program as a numbered listing.
     Explain(explain::Args),
+    /// Draw the definition: Mermaid, Graphviz DOT, or SVG.
+    Graph(graph::Args),
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -39,5 +42,6 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Graph(args) => graph::run(&args),
     }
 }
