@@ -127,7 +127,10 @@ fn label(node: &Node) -> String {
     lines.join("\\n")
 }
 
-/// A DOT string's body: backslashes and quotes escaped, so no `\l`, `\N` or `"` in a name acts.
+/// A DOT string's body: backslashes and quotes escaped, so no `\l`, `\N` or `"` in a name acts,
+/// and `&` written as `&amp;`, since Graphviz reads entities (`&lt;`) in every label.
 fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"")
+    text.replace('&', "&amp;")
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
 }

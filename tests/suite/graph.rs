@@ -1,13 +1,23 @@
-//! Diagrams of the bundled definitions (`examples/`, `benches/workloads/`): Mermaid and DOT
-//! compared with snapshots in `tests/data/graph/`, SVG parsed as XML and checked for every state
-//! name and for boxes that overlap. `STATEJET_UPDATE_SNAPSHOTS=1 cargo test` rewrites snapshots.
+//! Diagrams of the bundled definitions (`examples/`, `benches/workloads/`) and of the cases in
+//! `tests/data/graph/*.asl.json` (names every format must escape, loops, deep nesting): Mermaid
+//! and DOT compared with snapshots beside the cases, SVG parsed as XML and checked for every
+//! state name and for overlapping boxes. `STATEJET_UPDATE_SNAPSHOTS=1 cargo test` rewrites
+//! the snapshots.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use statejet::graph::layout::{self, BlockLayout, Point, Rect};
 use statejet::graph::{self, Block, Diagram, Role};
 
-use crate::{bundled_definitions, check_all, compare_snapshot, data_dir, validated};
+use crate::{
+    bundled_definitions, check_all, compare_snapshot, data_dir, definitions_in, validated,
+};
+
+fn cases() -> Vec<(String, PathBuf)> {
+    let mut all = bundled_definitions();
+    all.extend(definitions_in(&data_dir().join("graph")));
+    all
+}
 
 fn diagram(definition: &Path) -> Diagram {
     graph::build(&validated(definition))
@@ -15,9 +25,7 @@ fn diagram(definition: &Path) -> Diagram {
 
 #[test]
 fn mermaid_and_dot_match_snapshots() {
-    let cases = bundled_definitions()
-        .into_iter()
-        .map(|(n, p)| (n.clone(), (n, p)));
+    let cases = cases().into_iter().map(|(n, p)| (n.clone(), (n, p)));
     check_all(cases, |(name, path)| {
         let d = diagram(&path);
         let dir = data_dir().join("graph");
@@ -31,7 +39,7 @@ fn mermaid_and_dot_match_snapshots() {
 
 #[test]
 fn svg_is_xml_naming_every_state() {
-    check_all(bundled_definitions(), |path| {
+    check_all(cases(), |path| {
         let d = diagram(&path);
         let svg = graph::svg::render(&d);
         let doc = roxmltree::Document::parse(&svg).map_err(|e| format!("not XML: {e}"))?;
@@ -53,7 +61,7 @@ fn svg_is_xml_naming_every_state() {
 
 #[test]
 fn svg_boxes_do_not_overlap() {
-    check_all(bundled_definitions(), |path| {
+    check_all(cases(), |path| {
         let d = diagram(&path);
         overlaps(&d.top, &layout::layout(&d), Point { x: 0.0, y: 0.0 })
     });

@@ -42,9 +42,15 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
 /// `benches/workloads/*.asl.json`), named by file without `.asl.json`.
 pub fn bundled_definitions() -> Vec<(String, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["examples", "benches/workloads"]
-        .iter()
-        .flat_map(|dir| json_files(&root.join(dir)))
+    let mut all = definitions_in(&root.join("examples"));
+    all.extend(definitions_in(&root.join("benches/workloads")));
+    all
+}
+
+/// The `*.asl.json` files of a folder, named without `.asl.json`.
+pub fn definitions_in(dir: &Path) -> Vec<(String, PathBuf)> {
+    json_files(dir)
+        .into_iter()
         .filter_map(|p| {
             let name = p
                 .file_name()?
