@@ -1,16 +1,19 @@
-//! Diagrams of the bundled definitions (`examples/`, `benches/workloads/`) and of the cases in
-//! `tests/data/graph/*.asl.json` (names every format must escape, loops, deep nesting): Mermaid
-//! and DOT compared with snapshots beside the cases, SVG parsed as XML and checked for every
-//! state name and for overlapping boxes. `STATEJET_UPDATE_SNAPSHOTS=1 cargo test` rewrites
-//! the snapshots.
+//! Diagrams. Mermaid and DOT of the bundled definitions (`examples/`, `benches/workloads/`) and
+//! of the cases in `tests/data/graph/*.asl.json` (names every format must escape, loops, deep
+//! nesting) are compared with snapshots beside those cases; `STATEJET_UPDATE_SNAPSHOTS=1 cargo
+//! test` rewrites them. The SVG of those and of every conformance definition must parse as XML,
+//! name every state, and have no two boxes of a block overlapping.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use statejet::asl::machine::StateMachine;
 use statejet::graph::layout::{self, BlockLayout, Point, Rect};
-use statejet::graph::{self, Block, Diagram, Role};
+use statejet::graph::{self, Block, Role};
 
+use crate::validate::conformance_machine;
 use crate::{
-    bundled_definitions, check_all, compare_snapshot, data_dir, definitions_in, validated,
+    bundled_definitions, check_all, compare_snapshot, data_dir, definitions_in, named_files,
+    read_json, shared_dir, validated,
 };
 
 fn cases() -> Vec<(String, PathBuf)> {
@@ -19,15 +22,11 @@ fn cases() -> Vec<(String, PathBuf)> {
     all
 }
 
-fn diagram(definition: &Path) -> Diagram {
-    graph::build(&validated(definition))
-}
-
 #[test]
 fn mermaid_and_dot_match_snapshots() {
     let cases = cases().into_iter().map(|(n, p)| (n.clone(), (n, p)));
     check_all(cases, |(name, path)| {
-        let d = diagram(&path);
+        let d = graph::build(&validated(&path));
         let dir = data_dir().join("graph");
         compare_snapshot(
             &dir.join(format!("{name}.mmd")),
@@ -38,36 +37,41 @@ fn mermaid_and_dot_match_snapshots() {
 }
 
 #[test]
-fn svg_is_xml_naming_every_state() {
-    check_all(cases(), |path| {
-        let d = diagram(&path);
-        let svg = graph::svg::render(&d);
-        let doc = roxmltree::Document::parse(&svg).map_err(|e| format!("not XML: {e}"))?;
-        let texts: Vec<&str> = doc
-            .descendants()
-            .filter(|n| n.has_tag_name("text"))
-            .filter_map(|n| n.text())
-            .collect();
-        for block in d.top.all() {
-            for state in block.states() {
-                if !texts.contains(&state.name.as_str()) {
-                    return Err(format!("no text names state {}", state.name));
-                }
-            }
-        }
-        Ok(())
-    });
+fn svg_of_every_case_is_well_formed() {
+    check_all(cases(), |path| check_svg(&validated(&path)));
 }
 
 #[test]
-fn svg_boxes_do_not_overlap() {
-    check_all(cases(), |path| {
-        let d = diagram(&path);
-        overlaps(&d.top, &layout::layout(&d), Point { x: 0.0, y: 0.0 })
+fn svg_of_every_conformance_definition_is_well_formed() {
+    let cases = named_files(&shared_dir().join("conformance/cases"));
+    check_all(cases, |path| {
+        check_svg(&conformance_machine(&read_json(&path))?)
     });
 }
 
-/// Checks one block's boxes (states, markers, labels) pairwise, then each nested block's.
+/// The SVG parses as XML, has a `<text>` naming each state, no boxes overlap and no edge runs
+/// through a box.
+fn check_svg(machine: &StateMachine) -> Result<(), String> {
+    let d = graph::build(machine);
+    let svg = graph::svg::render(&d);
+    let doc = roxmltree::Document::parse(&svg).map_err(|e| format!("not XML: {e}"))?;
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    for block in d.top.all() {
+        for state in block.states() {
+            if !texts.contains(&state.name.as_str()) {
+                return Err(format!("no text names state {:?}", state.name));
+            }
+        }
+    }
+    overlaps(&d.top, &layout::layout(&d), Point { x: 0.0, y: 0.0 })
+}
+
+/// Checks one block's boxes (states, markers, labels) pairwise and against the edges that do
+/// not end at them, then each nested block's.
 fn overlaps(block: &Block, l: &BlockLayout, at: Point) -> Result<(), String> {
     let mut boxes: Vec<(String, Rect)> = Vec::new();
     for (node, nl) in block.nodes.iter().zip(&l.nodes) {
@@ -96,5 +100,61 @@ fn overlaps(block: &Block, l: &BlockLayout, at: Point) -> Result<(), String> {
             }
         }
     }
+    for e in &l.edges {
+        let first = &block.edges[e.edges[0]];
+        let ends = [first.from.index(), first.to.index()];
+        let path = points(&e.path);
+        for (i, (node, nl)) in block.nodes.iter().zip(&l.nodes).enumerate() {
+            // A hair inside the box: paths start and end on its border.
+            let inside = |p: &Point| {
+                let r = nl.rect;
+                p.x > r.x + 1.0
+                    && p.x < r.right() - 1.0
+                    && p.y > r.y + 1.0
+                    && p.y < r.bottom() - 1.0
+            };
+            if !ends.contains(&i) && path.iter().any(inside) {
+                return Err(format!(
+                    "an edge of {:?} runs through {:?}",
+                    e.edges, node.name
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+/// Points along a path, 16 per segment.
+fn points(path: &layout::Path) -> Vec<Point> {
+    let mut all = vec![path.start];
+    let mut from = path.start;
+    for s in &path.segments {
+        match *s {
+            layout::Segment::Line(to) => {
+                all.extend((1..=16).map(|i| {
+                    let t = i as f64 / 16.0;
+                    Point {
+                        x: from.x + (to.x - from.x) * t,
+                        y: from.y + (to.y - from.y) * t,
+                    }
+                }));
+                from = to;
+            }
+            layout::Segment::Curve(a, b, to) => {
+                all.extend((1..=16).map(|i| {
+                    let t = i as f64 / 16.0;
+                    let u = 1.0 - t;
+                    let mix = |p: f64, q: f64, r: f64, s: f64| {
+                        u * u * u * p + 3.0 * u * u * t * q + 3.0 * u * t * t * r + t * t * t * s
+                    };
+                    Point {
+                        x: mix(from.x, a.x, b.x, to.x),
+                        y: mix(from.y, a.y, b.y, to.y),
+                    }
+                }));
+                from = to;
+            }
+        }
+    }
+    all
 }
