@@ -36,12 +36,9 @@ enum Format {
 
 pub fn run(args: &Args) -> ExitCode {
     let file = args.definition.display().to_string();
-    let text = match std::fs::read_to_string(&args.definition) {
+    let text = match super::read_definition(&args.definition) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("{file}: cannot read: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let config = Config {
         machine_type: args.machine_type,

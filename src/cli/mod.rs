@@ -8,6 +8,7 @@ mod graph;
 mod run;
 mod validate;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -44,4 +45,12 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Graph(args) => graph::run(&args),
     }
+}
+
+/// The text of a definition file, or (having said why) exit code 2.
+fn read_definition(path: &Path) -> Result<String, ExitCode> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("{}: cannot read: {e}", path.display());
+        ExitCode::from(2)
+    })
 }

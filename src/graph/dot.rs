@@ -130,7 +130,10 @@ fn label(node: &Node) -> String {
 /// A DOT string's body: backslashes and quotes escaped, so no `\l`, `\N` or `"` in a name acts,
 /// and `&` written as `&amp;`, since Graphviz reads entities (`&lt;`) in every label.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
+    super::escape_with(text, |c| match c {
+        '&' => Some("&amp;"),
+        '\\' => Some("\\\\"),
+        '"' => Some("\\\""),
+        _ => None,
+    })
 }

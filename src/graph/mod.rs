@@ -275,3 +275,16 @@ fn block(b: &machine::Block, prefix: &str, title: Option<String>) -> Block {
         edges,
     }
 }
+
+/// `text` with each character that `replace` maps written as its replacement: every format's
+/// escaping.
+fn escape_with(text: &str, replace: impl Fn(char) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match replace(c) {
+            Some(r) => out.push_str(r),
+            None => out.push(c),
+        }
+    }
+    out
+}
