@@ -202,108 +202,66 @@ fn block(b: &Block, top: bool) -> BlockLayout {
     assign_layers(b, &routes, &mut vertices);
     let labels = add_dummies(&mut routes, &mut vertices);
     let layers = order(b, &routes, &vertices);
-    let x = place(&routes, &vertices, &layers);
+    let mut x = place(&routes, &vertices, &layers);
 
-    // Bands: each layer as tall as its tallest box, centred boxes.
-    let origin = if top {
-        Point {
-            x: MARGIN,
-            y: MARGIN,
-        }
+    let (origin, pad) = if top {
+        (
+            Point {
+                x: MARGIN,
+                y: MARGIN,
+            },
+            MARGIN,
+        )
     } else {
         let title = if b.title.is_some() { TITLE_H } else { 0.0 };
-        Point {
+        let origin = Point {
             x: FRAME_PAD,
             y: FRAME_PAD + title,
-        }
+        };
+        (origin, FRAME_PAD)
     };
-    let mut band_top = Vec::with_capacity(layers.len());
-    let mut band_h = Vec::with_capacity(layers.len());
-    let mut y = origin.y;
-    for layer in &layers {
-        let h = layer
-            .iter()
-            .map(|&v| vertices[v].height)
-            .fold(0.0, f64::max);
-        band_top.push(y);
-        band_h.push(h);
-        y += h + LAYER_GAP;
-    }
-    let bottom = y - LAYER_GAP;
+    // Move everything right of the origin; under a title wider than the drawing, centre it.
     let left = (0..vertices.len())
         .map(|v| x[v] - vertices[v].left)
         .fold(f64::INFINITY, f64::min);
-    let shift = origin.x - left;
-    let widths: Vec<f64> = nodes.iter().map(|n| n.rect.w).collect();
-    let rect_of = |v: usize| {
+    let right = (0..vertices.len())
+        .map(|v| x[v] + vertices[v].right)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let title_w = b
+        .title
+        .as_ref()
+        .map_or(0.0, |t| t.chars().count() as f64 * CHAR_W);
+    let shift = origin.x - left + ((title_w - (right - left)) / 2.0).max(0.0);
+    for v in &mut x {
+        *v += shift;
+    }
+    let width = (right + shift).max(origin.x + title_w) + pad;
+
+    let bands = Bands::new(&layers, &vertices, origin.y);
+    let rect_of = |v: usize, w: f64| {
         let vx = &vertices[v];
-        let w = widths.get(v).copied().unwrap_or(vx.left * 2.0);
+        let (top, bottom) = bands.span(vx.layer);
         Rect {
-            x: x[v] + shift - w / 2.0,
-            y: band_top[vx.layer] + (band_h[vx.layer] - vx.height) / 2.0,
+            x: x[v] - w / 2.0,
+            y: (top + bottom - vx.height) / 2.0,
             w,
             h: vx.height,
         }
     };
     for (v, node) in nodes.iter_mut().enumerate() {
-        node.rect = rect_of(v);
-    }
-    let mut right = (0..vertices.len())
-        .map(|v| x[v] + shift + vertices[v].right)
-        .fold(0.0, f64::max);
-    if let Some(title) = &b.title {
-        right = right.max(FRAME_PAD + title.chars().count() as f64 * CHAR_W);
+        node.rect = rect_of(v, node.rect.w);
     }
 
-    let band = |v: usize| {
-        let l = vertices[v].layer;
-        (band_top[l], band_top[l] + band_h[l])
-    };
     let port = ports(&routes, &vertices, &x, &nodes);
     let mut edges = Vec::with_capacity(routes.len() + loops.len());
     for (r, route) in routes.iter().enumerate() {
-        let chain = &route.chain;
-        let (first, last) = (chain[0], chain[chain.len() - 1]);
-        let out_x = port.out[r] + shift;
-        let start = Point {
-            x: out_x,
-            y: nodes[first].rect.bottom(),
-        };
-        let mut segments = Vec::new();
-        let mut at = Point {
-            x: out_x,
-            y: band(first).1,
-        };
-        if at.y > start.y {
-            segments.push(Segment::Line(at));
-        }
-        for (i, &v) in chain.iter().enumerate().skip(1) {
-            let is_last = i == chain.len() - 1;
-            let vx = if is_last { port.r#in[r] } else { x[v] } + shift;
-            let (top_y, bottom_y) = band(v);
-            let mid = (at.y + top_y) / 2.0;
-            let to = Point { x: vx, y: top_y };
-            segments.push(Segment::Curve(
-                Point { x: at.x, y: mid },
-                Point { x: vx, y: mid },
-                to,
-            ));
-            let end_y = if is_last {
-                nodes[last].rect.y
-            } else {
-                bottom_y
-            };
-            at = Point { x: vx, y: end_y };
-            if end_y > to.y {
-                segments.push(Segment::Line(at));
-            }
-        }
-        let mut path = Path { start, segments };
+        let ends = (port.out[r], port.r#in[r]);
+        let mut path = path(route, ends, &x, &nodes, &vertices, &bands);
         if route.reversed {
             path = reverse(&path);
         }
         let label = labels[r].map(|v| Label {
-            rect: rect_of(v),
+            rect: rect_of(v, vertices[v].left * 2.0),
             lines: route.lines.clone(),
         });
         edges.push(EdgeLayout {
@@ -312,52 +270,127 @@ fn block(b: &Block, top: bool) -> BlockLayout {
             label,
         });
     }
-    for l in loops {
+    edges.extend(loops.into_iter().map(|l| {
         let r = nodes[l.from].rect;
-        let (cy, side) = (r.center_y(), r.right());
-        let reach = side + LOOP_W;
-        let path = Path {
-            start: Point {
-                x: side,
-                y: cy - 6.0,
-            },
-            segments: vec![Segment::Curve(
-                Point {
-                    x: reach,
-                    y: cy - 18.0,
-                },
-                Point {
-                    x: reach,
-                    y: cy + 18.0,
-                },
-                Point {
-                    x: side,
-                    y: cy + 6.0,
-                },
-            )],
-        };
-        let label = label_size(&l.lines).map(|(w, h)| Label {
-            rect: Rect {
-                x: reach + 4.0,
-                y: cy - h / 2.0,
-                w,
-                h,
-            },
-            lines: l.lines.clone(),
-        });
-        edges.push(EdgeLayout {
-            edges: l.edges,
-            path,
-            label,
-        });
-    }
+        self_loop(l, r)
+    }));
 
-    let pad = if top { MARGIN } else { FRAME_PAD };
     BlockLayout {
-        width: right + pad,
-        height: bottom + pad,
+        width,
+        height: bands.bottom() + pad,
         nodes,
         edges,
+    }
+}
+
+/// Each layer's band: as tall as its tallest box, with `LAYER_GAP` between bands.
+struct Bands {
+    top: Vec<f64>,
+    height: Vec<f64>,
+}
+
+impl Bands {
+    fn new(layers: &[Vec<usize>], vertices: &[Vertex], y: f64) -> Bands {
+        let mut bands = Bands {
+            top: Vec::with_capacity(layers.len()),
+            height: Vec::with_capacity(layers.len()),
+        };
+        let mut y = y;
+        for layer in layers {
+            let h = layer
+                .iter()
+                .map(|&v| vertices[v].height)
+                .fold(0.0, f64::max);
+            bands.top.push(y);
+            bands.height.push(h);
+            y += h + LAYER_GAP;
+        }
+        bands
+    }
+
+    /// The layer's top and bottom.
+    fn span(&self, layer: usize) -> (f64, f64) {
+        (self.top[layer], self.top[layer] + self.height[layer])
+    }
+
+    fn bottom(&self) -> f64 {
+        self.span(self.top.len() - 1).1
+    }
+}
+
+/// A route from its top vertex's bottom side (at `ends.0`) to its bottom vertex's top side (at
+/// `ends.1`): straight down inside each band, an S-curve across each gap.
+fn path(
+    route: &Route,
+    ends: (f64, f64),
+    x: &[f64],
+    nodes: &[NodeLayout],
+    vertices: &[Vertex],
+    bands: &Bands,
+) -> Path {
+    let chain = &route.chain;
+    let (first, last) = (chain[0], chain[chain.len() - 1]);
+    let start = Point {
+        x: ends.0,
+        y: nodes[first].rect.bottom(),
+    };
+    let mut segments = Vec::new();
+    let mut at = Point {
+        x: ends.0,
+        y: bands.span(vertices[first].layer).1,
+    };
+    if at.y > start.y {
+        segments.push(Segment::Line(at));
+    }
+    for &v in &chain[1..] {
+        let (top, bottom) = bands.span(vertices[v].layer);
+        let (vx, down_to) = if v == last {
+            (ends.1, nodes[last].rect.y)
+        } else {
+            (x[v], bottom)
+        };
+        let mid = (at.y + top) / 2.0;
+        let to = Point { x: vx, y: top };
+        segments.push(Segment::Curve(
+            Point { x: at.x, y: mid },
+            Point { x: vx, y: mid },
+            to,
+        ));
+        at = Point { x: vx, y: down_to };
+        if down_to > top {
+            segments.push(Segment::Line(at));
+        }
+    }
+    Path { start, segments }
+}
+
+/// A loop bulging out of the state's right side, its label beside it (in the room `block`
+/// reserved there).
+fn self_loop(l: Route, r: Rect) -> EdgeLayout {
+    let (cy, side) = (r.center_y(), r.right());
+    let reach = side + LOOP_W;
+    let at = |x, dy| Point { x, y: cy + dy };
+    let path = Path {
+        start: at(side, -6.0),
+        segments: vec![Segment::Curve(
+            at(reach, -18.0),
+            at(reach, 18.0),
+            at(side, 6.0),
+        )],
+    };
+    let label = label_size(&l.lines).map(|(w, h)| Label {
+        rect: Rect {
+            x: reach + 4.0,
+            y: cy - h / 2.0,
+            w,
+            h,
+        },
+        lines: l.lines,
+    });
+    EdgeLayout {
+        edges: l.edges,
+        path,
+        label,
     }
 }
 
