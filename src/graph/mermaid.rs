@@ -72,7 +72,9 @@ fn nodes(out: &mut String, block: &Block, depth: usize, classes: &mut Classes) {
                 classes.marker.push(id.clone());
             }
             Role::State(Type::Parallel | Type::Map) => {
-                let _ = writeln!(out, "{pad}subgraph {id}[\"{}\"]", label(node));
+                // One line: Mermaid draws a subgraph's title over its contents past the first.
+                let title = escape(&node.lines().join(" · "));
+                let _ = writeln!(out, "{pad}subgraph {id}[\"{title}\"]");
                 for inner in &node.blocks {
                     let title = escape(inner.title.as_deref().unwrap_or_default());
                     let _ = writeln!(out, "{pad}  subgraph {}[\"{title}\"]", inner.id);
