@@ -8,6 +8,7 @@ pub mod api;
 pub mod asl;
 pub mod cli;
 pub mod compile;
+pub mod graph;
 pub mod jsonata;
 pub mod runtime;
 pub mod tasks;

@@ -14,12 +14,9 @@ pub struct Args {
 
 pub fn run(args: &Args) -> ExitCode {
     let file = args.definition.display().to_string();
-    let text = match std::fs::read_to_string(&args.definition) {
+    let text = match super::read_definition(&args.definition) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("{file}: cannot read: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match asl::validate(&text, &Config::default()) {
         Ok(machine) => {

@@ -1,13 +1,15 @@
-//! The command line: `statejet validate` (and later `run`, `explain`, `serve`).
+//! The command line: `statejet validate`, `run`, `explain`, `graph`, `serve`.
 //!
 //! Invariant: this is the only place that reads files named by the user, prints for people, and
 //! picks exit codes; the library below it returns values and typed errors.
 
 mod explain;
+mod graph;
 mod run;
 mod serve;
 mod validate;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ enum Command {
     Explain(explain::Args),
     /// Serve the Step Functions API (AWS JSON 1.0) for the AWS CLI, boto3 and the SDKs.
     Serve(serve::Args),
+    /// Draw the definition: Mermaid, Graphviz DOT, or SVG.
+    Graph(graph::Args),
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -43,13 +47,22 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Graph(args) => graph::run(&args),
     }
 }
 
 /// Reads a functions file, with the file's name in the error.
-fn read_functions(path: &std::path::Path) -> Result<crate::tasks::Functions, String> {
+fn read_functions(path: &Path) -> Result<crate::tasks::Functions, String> {
     std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
         .and_then(|t| crate::tasks::Functions::parse(&t).map_err(|e| e.to_string()))
         .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The text of a definition file, or (having said why) exit code 2.
+fn read_definition(path: &Path) -> Result<String, ExitCode> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("{}: cannot read: {e}", path.display());
+        ExitCode::from(2)
+    })
 }

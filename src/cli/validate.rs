@@ -78,24 +78,27 @@ fn print_text(verdicts: &[(String, Verdict)], machine_type: MachineType) {
         match verdict {
             Verdict::Valid => println!("{file}: valid {} state machine", machine_type.as_str()),
             Verdict::Unreadable(e) => eprintln!("{file}: cannot read: {e}"),
-            Verdict::Invalid(diagnostics) => {
-                for d in diagnostics {
-                    match (d.position, &d.location) {
-                        (Some((line, column)), _) => {
-                            println!("{file}:{line}:{column}: {}: {}", d.code, d.message)
-                        }
-                        (None, Some(at)) => println!("{file}: {at}: {}: {}", d.code, d.message),
-                        (None, None) => println!("{file}: {}: {}", d.code, d.message),
-                    }
-                }
-                let n = diagnostics.len();
-                println!(
-                    "{file}: invalid: {n} problem{}",
-                    if n == 1 { "" } else { "s" }
-                );
-            }
+            Verdict::Invalid(diagnostics) => print_diagnostics(file, diagnostics),
         }
     }
+}
+
+/// One line per diagnostic, `FILE: LOCATION: CODE: MESSAGE`, then a count.
+pub fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        match (d.position, &d.location) {
+            (Some((line, column)), _) => {
+                println!("{file}:{line}:{column}: {}: {}", d.code, d.message)
+            }
+            (None, Some(at)) => println!("{file}: {at}: {}: {}", d.code, d.message),
+            (None, None) => println!("{file}: {}: {}", d.code, d.message),
+        }
+    }
+    let n = diagnostics.len();
+    println!(
+        "{file}: invalid: {n} problem{}",
+        if n == 1 { "" } else { "s" }
+    );
 }
 
 fn print_json(verdicts: &[(String, Verdict)], machine_type: MachineType) {

@@ -192,3 +192,41 @@ fn a_task_past_its_timeout_fails_with_states_timeout() {
         serde_json::json!({"status": "FAILED", "error": "States.Timeout", "cause": null})
     );
 }
+
+#[test]
+fn graph_draws_mermaid_by_default_and_writes_svg_to_a_file() {
+    let (code, out, _) = statejet(&["graph", "examples/order.asl.json"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("flowchart TD\n"), "{out}");
+
+    let svg = std::env::temp_dir().join(format!("statejet-cli-{}.svg", std::process::id()));
+    let (code, out, _) = statejet(&[
+        "graph",
+        "examples/order.asl.json",
+        "--format",
+        "svg",
+        "--output",
+        s(&svg),
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    let text = std::fs::read_to_string(&svg).expect("the SVG file");
+    assert!(text.starts_with("<svg "), "{text}");
+}
+
+#[test]
+fn graph_of_an_invalid_definition_prints_its_diagnostics() {
+    let bad = temp_file(
+        "graph-invalid.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Bogus": 1}}}"#,
+    );
+    let (code, out, _) = statejet(&["graph", s(&bad)]);
+    assert_eq!(code, 1);
+    let f = s(&bad);
+    assert_eq!(
+        out,
+        format!(
+            "{f}: /States/A: SCHEMA_VALIDATION_FAILED: Field 'Bogus' is not supported\n\
+             {f}: invalid: 1 problem\n"
+        )
+    );
+}

@@ -5,6 +5,7 @@ mod cli;
 mod engine;
 mod explain;
 mod fuzz;
+mod graph;
 mod run;
 mod serve;
 mod validate;
@@ -38,12 +39,44 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The definitions bundled with the project (`examples/*.asl.json`, then
+/// `benches/workloads/*.asl.json`), named by file without `.asl.json`.
+pub fn bundled_definitions() -> Vec<(String, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all = definitions_in(&root.join("examples"));
+    all.extend(definitions_in(&root.join("benches/workloads")));
+    all
+}
+
+/// The `*.asl.json` files of a folder, named without `.asl.json`.
+pub fn definitions_in(dir: &Path) -> Vec<(String, PathBuf)> {
+    json_files(dir)
+        .into_iter()
+        .filter_map(|p| {
+            let name = p
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".asl.json")?
+                .to_owned();
+            Some((name, p))
+        })
+        .collect()
+}
+
 /// The `.json` files of a folder as named cases, for `check_all`.
 pub fn named_files(dir: &Path) -> Vec<(String, PathBuf)> {
     json_files(dir)
         .into_iter()
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
         .collect()
+}
+
+/// The validated machine of a definition file that must be valid.
+pub fn validated(definition: &Path) -> statejet::asl::machine::StateMachine {
+    let text = std::fs::read_to_string(definition)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", definition.display()));
+    statejet::asl::validate(&text, &statejet::asl::Config::default())
+        .unwrap_or_else(|d| panic!("{} is invalid: {d:?}", definition.display()))
 }
 
 pub fn read_json(path: &Path) -> serde_json::Value {
@@ -72,4 +105,22 @@ pub fn check_all<T>(
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Compares `got` with the snapshot file; with `STATEJET_UPDATE_SNAPSHOTS` set, writes it first
+/// (review the diff!). A missing snapshot is a failure otherwise.
+pub fn compare_snapshot(snapshot: &Path, got: &str) -> Result<(), String> {
+    if std::env::var_os("STATEJET_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(snapshot, got)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", snapshot.display()));
+    }
+    let want = std::fs::read_to_string(snapshot).unwrap_or_default();
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} changed:\n--- want\n{want}--- got\n{got}",
+            snapshot.display()
+        ))
+    }
 }

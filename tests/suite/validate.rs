@@ -2,6 +2,7 @@
 //! corpus, whose definitions AWS accepted.
 
 use serde_json::{json, Value};
+use statejet::asl::machine::StateMachine;
 use statejet::asl::{self, Config, MachineType};
 
 use crate::{check_all, data_dir, named_files, read_json, shared_dir};
@@ -63,15 +64,16 @@ fn accepts_every_conformance_definition() {
     let cases = named_files(&shared_dir().join("conformance/cases"))
         .into_iter()
         .map(|(name, p)| (name, read_json(&p)));
-    check_all(cases, |case| {
-        let text = serde_json::to_string(&case["definition"])
-            .expect("JSON values serialize")
-            .replace(ACTIVITY_PLACEHOLDER, ACTIVITY_ARN);
-        let machine_type = config(&case["state_machine_type"]).machine_type;
-        asl::validate(&text, &Config { machine_type })
-            .map(|_| ())
-            .map_err(|d| format!("{d:?}"))
-    });
+    check_all(cases, |case| conformance_machine(&case).map(|_| ()));
+}
+
+/// The validated machine of a conformance case's definition.
+pub fn conformance_machine(case: &Value) -> Result<StateMachine, String> {
+    let text = serde_json::to_string(&case["definition"])
+        .expect("JSON values serialize")
+        .replace(ACTIVITY_PLACEHOLDER, ACTIVITY_ARN);
+    let machine_type = config(&case["state_machine_type"]).machine_type;
+    asl::validate(&text, &Config { machine_type }).map_err(|d| format!("{d:?}"))
 }
 
 #[test]
