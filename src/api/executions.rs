@@ -81,11 +81,15 @@ impl Api {
     ) -> Result<Value, ApiError> {
         let s = self.start_request(i, trace)?;
         let start_ms = self.engine.now_ms();
-        let observer = self.observer.clone();
+        let (failures, engine, machine) = (
+            self.failures.clone(),
+            self.engine.clone(),
+            s.machine.clone(),
+        );
         let arn = self
             .engine
             .start(&s.machine, s.name, s.input, move |arn, outcome| {
-                observer(&arn, &outcome);
+                failures.note(&machine, &arn, &outcome, engine.now_ms());
             })
             .map_err(|e| start_error(e, &s.machine_arn))?;
         Ok(json!({"executionArn": arn, "startDate": timestamp(start_ms)}))
@@ -113,7 +117,8 @@ impl Api {
             .start_sync(&s.machine, s.name, s.input)
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
-        (self.observer)(&r.execution_arn, &r.outcome);
+        self.failures
+            .note(&s.machine, &r.execution_arn, &r.outcome, r.stop_ms);
         let mut out = json!({
             "executionArn": r.execution_arn,
             "stateMachineArn": s.machine_arn,

@@ -9,6 +9,7 @@
 
 mod executions;
 mod machines;
+mod page;
 mod prometheus;
 pub mod sigv4;
 mod test_state;
@@ -28,7 +29,6 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::runtime::engine::Engine;
-use crate::runtime::Outcome;
 use machines::Registry;
 use sigv4::Credentials;
 use wire::{ApiError, Input};
@@ -39,9 +39,6 @@ pub const MAX_REQUEST_BYTES: usize = 1_048_576;
 /// How long a client may take to send a request's headers, or its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the API calls with each finished execution it started (the live page's feed).
-pub type Observer = Arc<dyn Fn(&str, &Outcome) + Send + Sync>;
-
 /// The API's state: the engine, the state machines' records, and the access rules.
 pub struct Api {
     engine: Engine,
@@ -50,7 +47,8 @@ pub struct Api {
     account: String,
     /// When non-empty, every API request must be signed with one of these.
     credentials: Vec<Credentials>,
-    observer: Observer,
+    /// The latest failures of the executions this API started, for the live page.
+    failures: Arc<page::Failures>,
 }
 
 impl Api {
@@ -63,13 +61,8 @@ impl Api {
             region,
             account,
             credentials,
-            observer: Arc::new(|_, _| {}),
+            failures: Arc::default(),
         }
-    }
-
-    pub fn with_observer(mut self, observer: Observer) -> Api {
-        self.observer = observer;
-        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -173,6 +166,40 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
                 "text/plain; version=0.0.4",
                 prometheus::render(&api.engine),
             ))
+        }
+        (&Method::GET, "/") => {
+            return Ok(text_response(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                page::HTML.into(),
+            ))
+        }
+        (&Method::GET, "/ui/machines") => {
+            return Ok(text_response(
+                StatusCode::OK,
+                "application/json",
+                api.page_machines().to_string(),
+            ))
+        }
+        (&Method::GET, "/ui/diagram") => {
+            let query = req.uri().query().unwrap_or("");
+            let name = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("machine="))
+                .map(|n| {
+                    percent_encoding::percent_decode_str(n)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+                .unwrap_or_default();
+            return Ok(match api.page_diagram(&name) {
+                Some(svg) => text_response(StatusCode::OK, "image/svg+xml", svg),
+                None => text_response(
+                    StatusCode::NOT_FOUND,
+                    "text/plain",
+                    format!("no state machine named '{name}'"),
+                ),
+            });
         }
         (&Method::POST, "/") => {}
         _ => {

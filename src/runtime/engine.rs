@@ -36,7 +36,7 @@ use crate::compile::{self, Program};
 use crate::tasks::Functions;
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{Action, Event, Invocation, Journal, Run};
+use crate::vm::run::{Action, Event, Invocation, Journal, Run, Tally};
 
 /// An in-process task handler: receives the Task's payload, returns its result or an error.
 pub type Handler = Arc<
@@ -86,6 +86,8 @@ struct Machine {
     program: Arc<Program>,
     logging: LoggingConfiguration,
     metrics: Arc<MachineMetrics>,
+    /// Per-state counts of all its executions.
+    tally: Arc<Tally>,
 }
 
 struct Inner {
@@ -180,11 +182,11 @@ impl Engine {
             c.region, c.account
         );
         // A replaced machine keeps its counters: they describe the name's executions.
-        let metrics = self
+        let (metrics, tally) = self
             .inner
             .machines
             .get(name)
-            .map(|m| m.metrics.clone())
+            .map(|m| (m.metrics.clone(), m.tally.clone()))
             .unwrap_or_default();
         self.inner.machines.insert(
             name.to_owned(),
@@ -194,6 +196,7 @@ impl Engine {
                 program: Arc::new(compile::compile(machine)),
                 logging,
                 metrics,
+                tally,
             }),
         );
         arn
@@ -243,6 +246,11 @@ impl Engine {
             .machines
             .get(machine)
             .map(|m| m.metrics.snapshot())
+    }
+
+    /// Per-state counts of a machine's executions: `[entered, succeeded, failed, retried]`.
+    pub fn state_counts(&self, machine: &str) -> Option<Vec<(String, [u64; 4])>> {
+        self.inner.machines.get(machine).map(|m| m.tally.snapshot())
     }
 
     /// How many executions are in flight.
@@ -396,11 +404,14 @@ impl Engine {
         let logging = self.inner.config.log_writer.is_some() && m.logging.level != Level::Off;
         let limit = program.time_limit_seconds();
         let attempt = Arc::new(Attempt {
-            journal: Mutex::new(if logging {
-                Journal::recording(&execution, self.now_ms())
-            } else {
-                Journal::started()
-            }),
+            journal: Mutex::new(
+                if logging {
+                    Journal::recording(&execution, self.now_ms())
+                } else {
+                    Journal::started()
+                }
+                .with_tally(m.tally.clone()),
+            ),
             panicked: AtomicBool::new(false),
         });
         let run = Run::top(program, execution.clone(), super::random_stream(now_ms()));

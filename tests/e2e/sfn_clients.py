@@ -375,10 +375,58 @@ def signed(binary):
         server.stop()
 
 
+def page(binary, chromium, artifacts):
+    """The live page in headless Chromium: the diagram, and counts that follow the load."""
+    definitions = tempfile.mkdtemp()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "examples/order.asl.json")) as f:
+        order = f.read()
+    with open(os.path.join(definitions, "order.asl.json"), "w") as f:
+        f.write(order)
+    server = Server(binary, "--definitions", definitions)
+    try:
+        sfn = client(server.url)
+        arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:order"
+        for _ in range(3):  # no lines: each ends in the Rejected Fail state
+            assert sfn.start_sync_execution(stateMachineArn=arn, input="{}")["status"] == "FAILED"
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--virtual-time-budget=5000", "--window-size=1280,1000"]
+        url = server.url + "/#machine=order"
+
+        def browse(*extra):
+            profile = tempfile.mkdtemp()
+            p = subprocess.run([chromium, *flags, f"--user-data-dir={profile}", *extra, url],
+                               capture_output=True, text=True, timeout=120)
+            assert p.returncode == 0, p.stderr[-2000:]
+            return p.stdout
+
+        dom = browse("--dump-dom")
+        assert "<svg" in dom, dom[:2000]
+        for state in ("CheckOrder", "PriceLines", "PriceLine", "ReserveAndBill", "Reserve", "Bill", "Rejected"):
+            assert f"<title>{state}\n" in dom, f"the diagram lacks {state}"
+        assert 'data-count="started"><b>3</b>' in dom, "execution counts are shown"
+        assert 'data-count="failed"><b>3</b>' in dom
+        assert "▶3 ✔0 ✖3 ↻0" in dom, "the Fail state's counts are on the diagram"
+        assert "Rejected" in dom and "States.Runtime" not in dom
+        os.makedirs(artifacts, exist_ok=True)
+        shot = os.path.join(artifacts, "page.png")
+        browse(f"--screenshot={shot}")
+        assert os.path.getsize(shot) > 10_000, "a screenshot of the page was taken"
+    finally:
+        server.stop()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
+    parser.add_argument("--chromium", help="check the live page in this headless Chromium")
+    parser.add_argument("--artifacts", default="target/e2e-artifacts")
     args = parser.parse_args()
+    if args.chromium:
+        page(args.bin, args.chromium, args.artifacts)
+        print("e2e: the live page checks passed")
+        return
     server = Server(args.bin, lambda_url=lambda_server())
     try:
         sfn = client(server.url)

@@ -1,6 +1,7 @@
 //! `statejet serve` end to end, through the clients people use: boto3 and the AWS CLI drive a
-//! running server through every operation (tests/e2e/sfn_clients.py). The clients are installed
-//! from PyPI, at pinned versions, into a virtual environment under `target/` the first time.
+//! running server through every operation (tests/e2e/sfn_clients.py), and headless Chromium
+//! opens its live page. The clients are installed from PyPI, at pinned versions, into a virtual
+//! environment under `target/` the first time; Chromium from Debian when it is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,12 +39,34 @@ fn python() -> PathBuf {
     python
 }
 
-#[test]
-fn boto3_and_the_aws_cli_drive_every_operation() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/sfn_clients.py");
+/// Debian's Chromium, installed with apt-get the first time when it is missing (as `.ci/run`
+/// runs, as root).
+fn chromium() -> PathBuf {
+    let path = PathBuf::from("/usr/bin/chromium");
+    if !path.exists() {
+        let status = Command::new("sh")
+            .args([
+                "-c",
+                "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium",
+            ])
+            .status()
+            .expect("apt-get runs");
+        assert!(
+            status.success() && path.exists(),
+            "the live-page test needs Debian's chromium package (apt-get install chromium)"
+        );
+    }
+    path
+}
+
+/// Runs the end-to-end script with `args`.
+fn e2e(args: &[&str]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(python())
-        .arg(script)
+        .arg(root.join("tests/e2e/sfn_clients.py"))
         .args(["--bin", env!("CARGO_BIN_EXE_statejet")])
+        .args(args)
+        .current_dir(root)
         .output()
         .expect("the end-to-end script runs");
     assert!(
@@ -52,4 +75,16 @@ fn boto3_and_the_aws_cli_drive_every_operation() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn boto3_and_the_aws_cli_drive_every_operation() {
+    e2e(&[]);
+}
+
+/// The page's screenshot is kept as `target/e2e-artifacts/page.png`.
+#[test]
+fn the_live_page_shows_the_diagram_and_the_counts() {
+    let chromium = chromium();
+    e2e(&["--chromium", chromium.to_str().expect("a UTF-8 path")]);
 }

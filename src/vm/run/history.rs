@@ -3,8 +3,13 @@
 //!
 //! Invariant: ids are assigned in the order events happen; an event's `previous_event_id` is the
 //! event before it on the same thread of control (0 for the execution's first state, as AWS
-//! records). Details are built only when the journal records them.
+//! records). Details are built only when the journal records them. A machine's `Tally` counts,
+//! per state, entries, successes, failures (caught or not) and retries.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
 use serde_json::{json, Value};
 
 use super::Run;
@@ -23,11 +28,60 @@ pub struct HistoryEvent {
     pub details: Value,
 }
 
-/// Numbers (and, when asked, records) the events of one execution.
+/// Numbers (and, when asked, records) the events of one execution, and counts what happens
+/// to each state in its machine's `Tally` when it has one.
 #[derive(Debug, Default)]
 pub struct Journal {
     last: u64,
     events: Option<Vec<HistoryEvent>>,
+    tally: Option<Arc<Tally>>,
+}
+
+/// What a `Tally` counts per state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tallied {
+    Entered = 0,
+    /// Left with an output (a caught failure counts as failed, not here).
+    Succeeded = 1,
+    /// Failed: the failure went to a catcher or ended the run.
+    Failed = 2,
+    /// A retrier scheduled another attempt.
+    Retried = 3,
+}
+
+/// Counts per state name, shared by all executions of a machine (the live page's figures).
+/// Counting is a lookup and an atomic add, so executions never wait on each other for it.
+#[derive(Debug, Default)]
+pub struct Tally {
+    states: DashMap<String, [AtomicU64; 4]>,
+}
+
+impl Tally {
+    pub fn add(&self, state: &str, what: Tallied) {
+        if let Some(c) = self.states.get(state) {
+            c[what as usize].fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.states.entry(state.to_owned()).or_default()[what as usize]
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Each counted state's `[entered, succeeded, failed, retried]`, by name.
+    pub fn snapshot(&self) -> Vec<(String, [u64; 4])> {
+        let mut all: Vec<(String, [u64; 4])> = self
+            .states
+            .iter()
+            .map(|e| {
+                let c = e.value();
+                (
+                    e.key().clone(),
+                    std::array::from_fn(|i| c[i].load(Ordering::Relaxed)),
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
 }
 
 /// A payload in event details: JSON text, as AWS writes it.
@@ -41,6 +95,7 @@ impl Journal {
         Journal {
             last: 1,
             events: None,
+            tally: None,
         }
     }
 
@@ -57,6 +112,20 @@ impl Journal {
         Journal {
             last: 1,
             events: Some(vec![started]),
+            tally: None,
+        }
+    }
+
+    /// This journal, counting states in `tally` too.
+    pub fn with_tally(mut self, tally: Arc<Tally>) -> Journal {
+        self.tally = Some(tally);
+        self
+    }
+
+    /// Counts `what` for `state`, if this journal counts.
+    pub fn count(&self, state: &str, what: Tallied) {
+        if let Some(t) = &self.tally {
+            t.add(state, what);
         }
     }
 

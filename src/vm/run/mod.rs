@@ -13,7 +13,7 @@ mod terminal;
 
 use flow::check_size;
 pub use flow::larger_than;
-pub use history::{text, HistoryEvent, Journal};
+pub use history::{text, HistoryEvent, Journal, Tallied, Tally};
 
 use std::sync::Arc;
 
@@ -248,7 +248,10 @@ impl Run {
                     self.enter(now, journal)
                 }
                 Step::End(output) => return Action::Done(Ok(output)),
-                Step::Fail(f) => return Action::Done(Err(f)),
+                Step::Fail(f) => {
+                    journal.count(&self.current().name, Tallied::Failed);
+                    return Action::Done(Err(f));
+                }
                 Step::Wait(action) => return action,
             }
         }
@@ -301,6 +304,7 @@ impl Run {
     /// Enters the current state with `self.input`.
     fn enter(&mut self, now: u64, journal: &mut Journal) -> Step {
         self.entered_id = self.record_entered(journal, now);
+        journal.count(&self.current().name, Tallied::Entered);
         self.entered_ms = now;
         self.retries.clear();
         self.retry_count = 0;
@@ -354,6 +358,7 @@ impl Run {
                 match r {
                     Ok((next, out)) => {
                         self.record_exited(journal, now, &out);
+                        journal.count(&self.current().name, Tallied::Succeeded);
                         Step::Next(next, out)
                     }
                     Err(f) => Step::Fail(self.runtime(f)),
@@ -532,6 +537,7 @@ impl Run {
                 let attempt = self.retries[i];
                 self.retries[i] += 1;
                 self.retry_count += 1;
+                journal.count(&self.current().name, Tallied::Retried);
                 let delay = self.backoff(r, attempt);
                 self.pending = Pending::Retry;
                 return Step::Wait(Action::Sleep {
@@ -555,6 +561,7 @@ impl Run {
                 self.commit(assigned);
                 Ok(out)
             });
+            journal.count(&self.current().name, Tallied::Failed);
             return match out {
                 Ok(out) => {
                     self.record_exited(journal, now, &out);
@@ -593,6 +600,7 @@ impl Run {
                     return Step::Fail(f);
                 }
                 self.record_exited(journal, _now, &out);
+                journal.count(&self.current().name, Tallied::Succeeded);
                 match t {
                     Transition::Next(n) => Step::Next(n, out),
                     Transition::End => Step::End(out),
