@@ -40,7 +40,8 @@ impl Api {
                 format!("Invalid Arn: a Map Run label cannot be started: '{machine_arn}'"),
             ));
         }
-        let record = self.record(machine_arn)?;
+        // The name is all a start needs: the engine holds the compiled program.
+        let machine = self.machine_name(machine_arn)?;
         let name = i.bounded("name", 80)?;
         if let Some(n) = name {
             check_name(n)?;
@@ -65,8 +66,8 @@ impl Api {
             None => i.bounded("traceHeader", 256)?.map(str::to_owned),
         };
         Ok(Start {
-            machine: record.name,
-            machine_arn: record.arn,
+            machine_arn: self.machine_arn(&machine),
+            machine,
             name: name.map(str::to_owned),
             input_text: input_text.to_owned(),
             input,

@@ -38,7 +38,7 @@ pub type Registry = BTreeMap<String, Record>;
 
 impl Api {
     /// The registered name an ARN of this region and account names, or `StateMachineDoesNotExist`.
-    fn machine_name(&self, arn_text: &str) -> Result<String, ApiError> {
+    pub(super) fn machine_name(&self, arn_text: &str) -> Result<String, ApiError> {
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
         let missing = || {
             ApiError::new(

@@ -417,6 +417,24 @@ def page(binary, chromium, artifacts):
         server.stop()
 
 
+def throttling(binary):
+    """Past --max-in-flight, starts are refused at once with ThrottlingException, and the
+    server takes work again once executions end."""
+    server = Server(binary, "--max-in-flight", "1")
+    try:
+        sfn = client(server.url)
+        wait = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+        arn = sfn.create_state_machine(name="slow", definition=wait, roleArn=ROLE, type="EXPRESS")["stateMachineArn"]
+        sfn.start_execution(stateMachineArn=arn)
+        msg = expect_error("ThrottlingException", sfn.start_execution, stateMachineArn=arn)
+        assert msg == "Rate exceeded", msg
+        expect_error("ThrottlingException", sfn.start_sync_execution, stateMachineArn=arn)
+        time.sleep(1.5)
+        assert sfn.start_sync_execution(stateMachineArn=arn)["status"] == "SUCCEEDED"
+    finally:
+        server.stop()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
@@ -440,6 +458,7 @@ def main():
     finally:
         server.stop()
     signed(args.bin)
+    throttling(args.bin)
     print("e2e: boto3 and AWS CLI checks passed")
 
 
