@@ -296,15 +296,27 @@ def raw_errors(url):
     import urllib.request
     import urllib.error
 
-    def post(target, body):
-        req = urllib.request.Request(url + "/", data=body, method="POST", headers={
-            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target})
+    def post(target, body, host=None):
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target}
+        if host:
+            headers["Host"] = host
+        req = urllib.request.Request(url + "/", data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(req) as r:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
+    # Any Host is accepted: SDKs put sync- in front of it for StartSyncExecution and TestState.
+    assert post("AWSStepFunctions.ListStateMachines", b"{}", host="sync-localhost:1")[0] == 200
+    with urllib.request.urlopen(url + "/health") as r:
+        assert json.loads(r.read()) == {"status": "ok"}
+    with urllib.request.urlopen(url + "/metrics") as r:
+        metrics = r.read().decode()
+    assert 'statejet_executions_started_total{state_machine="hello"}' in metrics, metrics
+    assert 'statejet_executions_ended_total{state_machine="failing"' not in metrics  # deleted
+    assert re.search(r'statejet_executions_ended_total\{state_machine="hello",status="SUCCEEDED"\} [1-9]', metrics), metrics
+    assert "# TYPE statejet_execution_duration_seconds summary" in metrics
     assert post("AWSStepFunctions.Nope", b"{}") == (400, {"__type": "UnknownOperationException",
                                                           "message": "statejet does not implement the operation 'Nope'"})
     status, body = post("AWSStepFunctions.ListStateMachines", b"{not json")
