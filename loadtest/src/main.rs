@@ -205,16 +205,20 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let done = Arc::new(AtomicU64::new(0));
 
+    // What every caller shares, cloned into each task.
+    let shared = || {
+        (
+            target.clone(),
+            input.clone(),
+            expected.clone(),
+            tx.clone(),
+            done.clone(),
+        )
+    };
     let load = match args.rate {
         None => {
             for _ in 0..args.concurrency.max(1) {
-                let (target, input, expected, tx, done) = (
-                    target.clone(),
-                    input.clone(),
-                    expected.clone(),
-                    tx.clone(),
-                    done.clone(),
-                );
+                let (target, input, expected, tx, done) = shared();
                 tokio::spawn(async move {
                     while Instant::now() < stop_at {
                         let start = Instant::now();
@@ -234,13 +238,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
             let outstanding = Arc::new(AtomicU64::new(0));
             let max_outstanding = args.max_outstanding;
-            let (target, input, expected, tx, done) = (
-                target.clone(),
-                input.clone(),
-                expected.clone(),
-                tx.clone(),
-                done.clone(),
-            );
+            let (target, input, expected, tx, done) = shared();
             tokio::spawn(async move {
                 let mut n: u32 = 0;
                 loop {

@@ -6,6 +6,15 @@
 use std::fmt::Write as _;
 
 use crate::runtime::engine::Engine;
+use crate::runtime::metrics::Snapshot;
+
+/// A metric with one sample per machine: name, help, type, and how to read it.
+type Simple = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Snapshot) -> u64,
+);
 
 /// Quantiles of the execution duration summary.
 const QUANTILES: [f64; 5] = [0.5, 0.9, 0.99, 0.999, 1.0];
@@ -26,36 +35,38 @@ pub fn render(engine: &Engine) -> String {
         .filter_map(|name| engine.metrics(&name).map(|s| (label(&name), s)))
         .collect();
     let mut out = String::new();
-    let mut counter = |name: &str, help: &str, kind: &str, value: &dyn Fn(&_) -> u64| {
+    let simple: [Simple; 4] = [
+        (
+            "statejet_executions_started_total",
+            "Executions admitted.",
+            "counter",
+            |s| s.started,
+        ),
+        (
+            "statejet_executions_throttled_total",
+            "Starts refused because the in-flight limit was reached.",
+            "counter",
+            |s| s.throttled,
+        ),
+        (
+            "statejet_executions_redelivered_total",
+            "Fire-and-forget executions run again after a panic.",
+            "counter",
+            |s| s.redelivered,
+        ),
+        (
+            "statejet_executions_in_flight",
+            "Executions started and not yet ended.",
+            "gauge",
+            |s| s.in_flight,
+        ),
+    ];
+    for (name, help, kind, value) in simple {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for (m, s) in &snapshots {
             let _ = writeln!(out, "{name}{{state_machine=\"{m}\"}} {}", value(s));
         }
-    };
-    counter(
-        "statejet_executions_started_total",
-        "Executions admitted.",
-        "counter",
-        &|s| s.started,
-    );
-    counter(
-        "statejet_executions_throttled_total",
-        "Starts refused because the in-flight limit was reached.",
-        "counter",
-        &|s| s.throttled,
-    );
-    counter(
-        "statejet_executions_redelivered_total",
-        "Fire-and-forget executions run again after a panic.",
-        "counter",
-        &|s| s.redelivered,
-    );
-    counter(
-        "statejet_executions_in_flight",
-        "Executions started and not yet ended.",
-        "gauge",
-        &|s| s.in_flight,
-    );
+    }
     let _ = writeln!(
         out,
         "# HELP statejet_executions_ended_total Executions ended, by status.\n# TYPE statejet_executions_ended_total counter"

@@ -285,8 +285,14 @@ fn run_command(
         }
     };
     let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
-    if !status.success() {
-        let error = serde_json::from_str::<Value>(&stdout)
+    function_result(name, stdout, !status.success())
+}
+
+/// A function's answer: with `failed`, an error named by the body's `errorType` (the whole body
+/// is the cause, as Step Functions reports Lambda errors); else the body as JSON (empty: null).
+fn function_result(name: &str, body: String, failed: bool) -> Result<Value, Failure> {
+    if failed {
+        let error = serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| {
                 v.get("errorType")
@@ -294,15 +300,15 @@ fn run_command(
                     .map(str::to_owned)
             })
             .unwrap_or_else(|| "Lambda.Unknown".to_owned());
-        return Err(Failure::new(error, stdout));
+        return Err(Failure::new(error, body));
     }
-    if stdout.trim().is_empty() {
+    if body.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_str(&stdout).map_err(|e| {
+    serde_json::from_str(&body).map_err(|e| {
         Failure::new(
             "Lambda.Unknown",
-            format!("function '{name}' wrote a result that is not JSON: {e}"),
+            format!("function '{name}' returned a result that is not JSON: {e}"),
         )
     })
 }
@@ -354,24 +360,5 @@ fn call_endpoint(
             format!("function '{name}' at {url}: cannot read the response: {e}"),
         )
     })?;
-    if function_error {
-        let error = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| {
-                v.get("errorType")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| "Lambda.Unknown".to_owned());
-        return Err(Failure::new(error, body));
-    }
-    if body.trim().is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_str(&body).map_err(|e| {
-        Failure::new(
-            "Lambda.Unknown",
-            format!("function '{name}' returned a result that is not JSON: {e}"),
-        )
-    })
+    function_result(name, body, function_error)
 }
