@@ -63,6 +63,11 @@ struct Args {
     /// The state machine's name (default: the workload's).
     #[arg(long)]
     name: Option<String>,
+    /// Start executions of `STATE_MACHINE_ARN#CASE`: test case CASE of the server's mocked
+    /// service responses (a Step Functions Local mock configuration, LocalStack's
+    /// `SFN_MOCK_CONFIG`), for peers that cannot run the workload's Lambda functions.
+    #[arg(long, value_name = "CASE")]
+    mock_test_case: Option<String>,
     /// Closed loop: this many concurrent callers.
     #[arg(long, default_value_t = 64, conflicts_with = "rate")]
     concurrency: usize,
@@ -175,6 +180,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &workload.definition,
                 &args.machine_type,
                 args.mode,
+                args.mock_test_case.as_deref(),
             )
             .await?,
             format!("{url} ({:?})", args.mode).to_lowercase(),

@@ -4,6 +4,7 @@
 //! Invariant: `execute` returns the execution's output only for an execution that succeeded;
 //! every other end is an `Err` naming its kind, so the report can count errors by kind.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,8 +35,13 @@ pub enum Target {
     Http {
         client: Client<HttpConnector, Full<Bytes>>,
         endpoint: String,
+        /// What executions are started with: the machine's ARN, and `#CASE` for a mock test case.
         machine_arn: String,
         mode: Mode,
+        /// `StartExecution` names are this run's prefix and a count: a STANDARD machine refuses
+        /// a name it has seen (and moto names every unnamed execution `None`).
+        run_id: String,
+        started: AtomicU64,
     },
     InProcess {
         engine: Engine,
@@ -48,13 +54,15 @@ pub type Failure = String;
 
 impl Target {
     /// Connects to an API endpoint and creates the state machine there (an existing one with
-    /// the same name is used as it is).
+    /// the same name is used as it is); executions run the mocked-service test case
+    /// `mock_test_case` when there is one.
     pub async fn http(
         endpoint: &str,
         name: &str,
         definition: &str,
         machine_type: &str,
         mode: Mode,
+        mock_test_case: Option<&str>,
     ) -> anyhow::Result<Target> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -66,6 +74,14 @@ impl Target {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             machine_arn: String::new(),
             mode,
+            run_id: format!(
+                "loadtest-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis())
+            ),
+            started: AtomicU64::new(0),
         };
         let created = target
             .call(
@@ -85,7 +101,10 @@ impl Target {
             Err((kind, body)) => bail!("CreateStateMachine failed: {kind}: {body}"),
         };
         if let Target::Http { machine_arn, .. } = &mut target {
-            *machine_arn = arn;
+            *machine_arn = match mock_test_case {
+                Some(case) => format!("{arn}#{case}"),
+                None => arn,
+            };
         }
         Ok(target)
     }
@@ -165,12 +184,20 @@ impl Target {
                 }
             }
             Target::Http {
-                machine_arn, mode, ..
+                machine_arn,
+                mode,
+                run_id,
+                started,
+                ..
             } => {
-                let body = json!({"stateMachineArn": machine_arn, "input": input});
+                let mut body = json!({"stateMachineArn": machine_arn, "input": input});
                 let operation = match mode {
                     Mode::Sync => "StartSyncExecution",
-                    Mode::Async | Mode::Poll => "StartExecution",
+                    Mode::Async | Mode::Poll => {
+                        let n = started.fetch_add(1, Ordering::Relaxed);
+                        body["name"] = json!(format!("{run_id}-{n}"));
+                        "StartExecution"
+                    }
                 };
                 let answer = self
                     .call(operation, body)
