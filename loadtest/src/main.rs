@@ -297,7 +297,22 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut latency = report::histogram();
     let mut ok = 0u64;
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut usage_start = None;
+    // CPU and memory are read by a thread of their own at the window's ends, on time even when
+    // the load saturates the runtime (in process it shares the runtime with the engine).
+    let sampler = std::thread::spawn({
+        let (from, to) = (measure_from.into_std(), stop_at.into_std());
+        move || {
+            std::thread::sleep(from.saturating_duration_since(std::time::Instant::now()));
+            let start = pid
+                .and_then(ProcSample::read)
+                .map(|s| (s, std::time::Instant::now()));
+            std::thread::sleep(to.saturating_duration_since(std::time::Instant::now()));
+            let end = pid
+                .and_then(ProcSample::read)
+                .map(|s| (s, std::time::Instant::now()));
+            (start, end)
+        }
+    });
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut last = (Instant::now(), 0u64);
     loop {
@@ -318,9 +333,6 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             _ = tick.tick() => {
                 let now = Instant::now();
-                if usage_start.is_none() && now >= measure_from {
-                    usage_start = pid.and_then(ProcSample::read).map(|s| (s, now));
-                }
                 let n = done.load(Ordering::Relaxed);
                 let rate = (n - last.1) as f64 / (now - last.0).as_secs_f64().max(1e-9);
                 last = (now, n);
@@ -335,9 +347,10 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     progress.finish_and_clear();
-    let server = match (usage_start, pid.and_then(ProcSample::read)) {
-        (Some((start, at)), Some(end)) => {
-            Some(end.usage_since(&start, stop_at.saturating_duration_since(at)))
+    let (usage_start, usage_end) = sampler.join().unwrap_or((None, None));
+    let server = match (usage_start, usage_end) {
+        (Some((start, from)), Some((end, to))) if to > from => {
+            Some(end.usage_since(&start, to - from))
         }
         _ => None,
     };
