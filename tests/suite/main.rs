@@ -7,6 +7,7 @@ mod explain;
 mod fuzz;
 mod graph;
 mod run;
+mod sdk;
 mod serve;
 mod validate;
 
