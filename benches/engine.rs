@@ -100,8 +100,12 @@ fn closed_loop(
     let latencies = rt.block_on(async {
         let clients: Vec<_> = (0..CLIENTS.min(executions))
             .map(|_| {
-                let (engine, next, machine, input) =
-                    (engine.clone(), next.clone(), machine.to_owned(), input.clone());
+                let (engine, next, machine, input) = (
+                    engine.clone(),
+                    next.clone(),
+                    machine.to_owned(),
+                    input.clone(),
+                );
                 tokio::spawn(async move {
                     let mut latencies = Vec::with_capacity((executions / CLIENTS + 1) as usize);
                     while next.fetch_add(1, Ordering::Relaxed) < executions {

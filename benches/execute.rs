@@ -82,7 +82,11 @@ fn iot_event_by_hand(input: &Value) -> Value {
         _ => "OK",
     };
     state["severity"] = Value::from(severity);
-    let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string())
+    };
     let enriched = json!({
         "deviceId": state["deviceId"].clone(),
         "severity": state["severity"].clone(),
@@ -102,7 +106,11 @@ fn iot_event_by_hand(input: &Value) -> Value {
 fn overhead(c: &mut Criterion) {
     let functions = Functions::parse(r#"{"functions": {"echo": {"identity": {}}}}"#).unwrap();
     let w = Workload::load("iot_event");
-    assert_eq!(iot_event_by_hand(&w.input), w.expected, "the baseline is right");
+    assert_eq!(
+        iot_event_by_hand(&w.input),
+        w.expected,
+        "the baseline is right"
+    );
     let program = w.program();
     let execution = execution(w.input.clone());
     let clock = FixedClock::default();
