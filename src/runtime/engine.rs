@@ -411,10 +411,7 @@ impl Engine {
             });
         let call = async {
             match handler {
-                Some(h) => match AssertUnwindSafe(h(inv.payload.clone()))
-                    .catch_unwind()
-                    .await
-                {
+                Some(h) => match AssertUnwindSafe(h(inv.payload)).catch_unwind().await {
                     Ok(r) => r,
                     Err(_) => {
                         attempt.panicked.store(true, Ordering::SeqCst);
