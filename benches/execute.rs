@@ -132,7 +132,7 @@ fn overhead(c: &mut Criterion) {
 /// one after the other so that both see the same load on a shared machine.
 fn median_ratio<T, U>(mut a: impl FnMut() -> T, mut b: impl FnMut() -> U) -> f64 {
     const CALLS: u32 = 2_000;
-    let mut batch = |f: &mut dyn FnMut()| {
+    let batch = |f: &mut dyn FnMut()| {
         let t = Instant::now();
         for _ in 0..CALLS {
             f();
