@@ -101,6 +101,8 @@ struct Inner {
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
+    /// `$$.Execution.RoleArn`, the same for every execution.
+    role_arn: String,
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -130,8 +132,10 @@ impl Engine {
     /// An engine; `functions` are the Lambda functions of a functions file (may be empty).
     pub fn new(config: Config, functions: Functions) -> Engine {
         let admission = Arc::new(Semaphore::new(config.max_in_flight));
+        let role_arn = format!("arn:aws:iam::{}:role/statejet", config.account);
         Engine {
             inner: Arc::new(Inner {
+                role_arn,
                 config,
                 machines: DashMap::new(),
                 handlers: DashMap::new(),
@@ -266,7 +270,7 @@ impl Engine {
             ),
             name,
             input,
-            role_arn: format!("arn:aws:iam::{}:role/statejet", c.account),
+            role_arn: self.inner.role_arn.clone(),
             start_time: context::timestamp(self.now_ms()),
             state_machine_id: m.arn.clone(),
             state_machine_name: m.name.clone(),
