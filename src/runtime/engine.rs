@@ -36,7 +36,7 @@ use crate::compile::{self, Program};
 use crate::tasks::Functions;
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{Action, Event, Invocation, Journal, Run};
+use crate::vm::run::{json_text, Action, Event, Invocation, Journal, Run};
 
 /// An in-process task handler: receives the Task's payload, returns its result or an error.
 pub type Handler = Arc<
@@ -356,7 +356,7 @@ impl Engine {
         let limit = program.time_limit_seconds();
         let attempt = Arc::new(Attempt {
             journal: Mutex::new(if logging {
-                Journal::recording(&execution, self.now_ms())
+                Journal::recording_only(&execution, self.now_ms(), logs::filter(m.logging.level))
             } else {
                 Journal::started()
             }),
@@ -382,13 +382,17 @@ impl Engine {
         let mut lines = Vec::new();
         if logging {
             let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-            let (kind, details) = super::terminal_event(&outcome);
             let last = j.last();
-            j.emit(|| kind.to_owned(), last, self.now_ms(), || details);
+            j.emit(
+                || super::terminal_kind(&outcome).to_owned(),
+                last,
+                self.now_ms(),
+                || super::terminal_details(&outcome),
+            );
             let redrive = execution.redrive_count.unwrap_or(0);
             lines = logs::events(j.events(), &execution.id, redrive, m.logging)
                 .iter()
-                .map(Value::to_string)
+                .map(json_text)
                 .collect();
         }
         (outcome, lines, attempt.panicked.load(Ordering::SeqCst))

@@ -13,7 +13,7 @@ mod terminal;
 
 use flow::check_size;
 pub use flow::larger_than;
-pub use history::{text, HistoryEvent, Journal};
+pub use history::{json_text, text, HistoryEvent, Journal};
 
 use std::sync::Arc;
 
