@@ -8,7 +8,6 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use std::time::Instant;
 
 use serde_json::{json, Value};
 use statejet::asl::{self, Config};
@@ -16,7 +15,7 @@ use statejet::compile;
 use statejet::runtime::{self, Status};
 use statejet::tasks::Functions;
 
-use common::{execution, FixedClock, Workload, WORKLOADS};
+use common::{execution, median_ratio, FixedClock, Workload, WORKLOADS};
 
 /// The allocator the binary uses (`src/main.rs`), so figures are the shipped ones.
 #[global_allocator]
@@ -124,34 +123,8 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("interpreter", |b| b.iter(interpreted));
     group.bench_function("by_hand", |b| b.iter(by_hand));
     group.finish();
-    let ratio = median_ratio(interpreted, by_hand);
+    let ratio = median_ratio(2_000, interpreted, by_hand);
     println!("overhead/iot_event: interpreter / by hand = {ratio:.2}x (target: at most 3x)");
-}
-
-/// The median, over 21 rounds, of the time of a batch of `a` over that of a batch of `b`, run
-/// one after the other so that both see the same load on a shared machine.
-fn median_ratio<T, U>(mut a: impl FnMut() -> T, mut b: impl FnMut() -> U) -> f64 {
-    const CALLS: u32 = 2_000;
-    let batch = |f: &mut dyn FnMut()| {
-        let t = Instant::now();
-        for _ in 0..CALLS {
-            f();
-        }
-        t.elapsed().as_secs_f64()
-    };
-    let mut ratios: Vec<f64> = (0..21)
-        .map(|_| {
-            let ta = batch(&mut || {
-                black_box(a());
-            });
-            let tb = batch(&mut || {
-                black_box(b());
-            });
-            ta / tb
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
 }
 
 criterion_group!(benches, execute, query_languages, overhead);

@@ -4,7 +4,9 @@
 //! Each bench includes this module (`mod common;`) and uses part of it.
 
 use std::cell::Cell;
+use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 use statejet::asl::{self, Config};
@@ -88,4 +90,29 @@ impl Clock for FixedClock {
 /// The in-process identity function, for `Engine::register_handler("echo", ...)`.
 pub fn echo() -> Handler {
     Arc::new(|v: Value| Box::pin(async move { Ok(v) }))
+}
+
+/// The median, over 21 rounds, of the time of `calls` calls of `a` over that of `calls` calls of
+/// `b`, run one after the other so that both see the same load on a shared machine.
+pub fn median_ratio<T, U>(calls: u32, mut a: impl FnMut() -> T, mut b: impl FnMut() -> U) -> f64 {
+    let batch = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..calls {
+            f();
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..21)
+        .map(|_| {
+            let ta = batch(&mut || {
+                black_box(a());
+            });
+            let tb = batch(&mut || {
+                black_box(b());
+            });
+            ta / tb
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
