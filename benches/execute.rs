@@ -3,62 +3,31 @@
 //! Guards the interpreter's per-execution cost (the data flow, templates, Choice, intrinsics,
 //! Map and Parallel) against regressions; `echo` is the in-process identity function.
 
-use std::cell::Cell;
-use std::sync::Arc;
+#[allow(dead_code)]
+mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use serde_json::Value;
+use std::hint::black_box;
+
+use serde_json::{json, Value};
 use statejet::asl::{self, Config};
 use statejet::compile;
-use statejet::runtime::{self, Clock, Status};
+use statejet::runtime::{self, Status};
 use statejet::tasks::Functions;
-use statejet::vm::context::ExecutionInfo;
 
-const WORKLOADS: [&str; 5] = ["pass10", "choice_loop", "map100", "parallel4", "iot_event"];
+use common::{execution, median_ratio, FixedClock, Workload, WORKLOADS};
 
-struct Instant0(Cell<u64>);
-
-impl Clock for Instant0 {
-    fn now_ms(&self) -> u64 {
-        self.0.get()
-    }
-    fn sleep_until(&self, ms: u64) {
-        self.0.set(ms.max(self.0.get()));
-    }
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/benches/workloads/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("workload file")
-}
-
-fn execution(input: Value) -> Arc<ExecutionInfo> {
-    Arc::new(ExecutionInfo {
-        id: "arn:aws:states:us-east-1:123456789012:express:bench:run:0".into(),
-        name: "run".into(),
-        input,
-        role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
-        start_time: "2024-01-01T00:00:00Z".into(),
-        state_machine_id: "arn:aws:states:us-east-1:123456789012:stateMachine:bench".into(),
-        state_machine_name: "bench".into(),
-        redrive_count: None,
-    })
-}
+/// The allocator the binary uses (`src/main.rs`), so figures are the shipped ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn execute(c: &mut Criterion) {
     let functions = Functions::parse(r#"{"functions": {"echo": {"identity": {}}}}"#).unwrap();
     for name in WORKLOADS {
-        let machine =
-            asl::validate(&read(&format!("{name}.asl.json")), &Config::default()).unwrap();
-        let program = Arc::new(compile::compile(machine));
-        let input: Value = serde_json::from_str(&read(&format!("{name}.input.json"))).unwrap();
-        let expected: Value =
-            serde_json::from_str(&read(&format!("{name}.expected.json"))).unwrap();
-        let execution = execution(input);
-        let clock = Instant0(Cell::new(1_704_067_200_000));
+        let w = Workload::load(name);
+        let program = w.program();
+        let execution = execution(w.input.clone());
+        let clock = FixedClock::default();
         let check = runtime::execute(program.clone(), execution.clone(), &functions, &clock);
         assert_eq!(
             check.status,
@@ -66,7 +35,7 @@ fn execute(c: &mut Criterion) {
             "{name}: {:?}",
             check.failure
         );
-        assert_eq!(check.output.as_ref(), Some(&expected), "{name} output");
+        assert_eq!(check.output.as_ref(), Some(&w.expected), "{name} output");
         c.bench_function(&format!("execute/{name}"), |b| {
             b.iter(|| runtime::execute(program.clone(), execution.clone(), &functions, &clock))
         });
@@ -82,14 +51,14 @@ fn query_languages(c: &mut Criterion) {
     let jsonata = r#"{"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {"Type": "Pass", "Output": {
         "device": "{% $states.input.deviceId %}", "temp": "{% $states.input.reading.temperature %}",
         "key": "{% $states.input.site & '#' & $states.input.deviceId %}"}, "End": true}}}"#;
-    let input: Value = serde_json::from_str(&read("iot_event.input.json")).unwrap();
+    let input = Workload::load("iot_event").input;
     let functions = Functions::default();
     let mut outputs = Vec::new();
     for (name, text) in [("jsonpath", jsonpath), ("jsonata", jsonata)] {
         let machine = asl::validate(text, &Config::default()).unwrap();
-        let program = Arc::new(compile::compile(machine));
+        let program = std::sync::Arc::new(compile::compile(machine));
         let execution = execution(input.clone());
-        let clock = Instant0(Cell::new(1_704_067_200_000));
+        let clock = FixedClock::default();
         let o = runtime::execute(program.clone(), execution.clone(), &functions, &clock);
         outputs.push(o.output);
         c.bench_function(&format!("query_language/{name}"), |b| {
@@ -102,5 +71,76 @@ fn query_languages(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, execute, query_languages);
+/// `iot_event` written by hand on `serde_json::Value`, the interpreter's value type, with the
+/// same data flow: the Choice, the Pass results placed by ResultPath, the template with its
+/// intrinsics, the Task's payload (echo), the OutputPath.
+fn iot_event_by_hand(input: &Value) -> Value {
+    fn echo(v: Value) -> Value {
+        v
+    }
+    let mut state = input.clone();
+    state["severity"] = Value::from(severity(&state));
+    state["enriched"] = enrich(&state, &state["severity"]);
+    state["stored"] = echo(state["enriched"].clone());
+    state["stored"].take()
+}
+
+/// The same output straight from the input: no state carried from step to step, only what the
+/// output needs. A lower bound, not the workflow's data flow.
+fn iot_event_direct(input: &Value) -> Value {
+    enrich(input, &Value::from(severity(input)))
+}
+
+/// The Choice of `iot_event`.
+fn severity(state: &Value) -> &'static str {
+    match state["reading"]["temperature"].as_f64() {
+        Some(t) if t >= 90.0 => "CRITICAL",
+        Some(t) if t >= 75.0 => "WARN",
+        _ => "OK",
+    }
+}
+
+/// The `Enrich` state's Parameters.
+fn enrich(state: &Value, severity: &Value) -> Value {
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string())
+    };
+    json!({
+        "deviceId": state["deviceId"].clone(),
+        "severity": severity.clone(),
+        "key": format!("{}#{}#{}", text(&state["site"]), text(&state["deviceId"]), text(&state["ts"])),
+        "nextSeq": state["seq"].as_i64().unwrap_or(0) + 1,
+        "tagCount": state["tags"].as_array().map_or(0, Vec::len),
+        "temp": state["reading"]["temperature"].clone(),
+        "labels": [state["site"].clone(), severity.clone()],
+    })
+}
+
+/// The interpreter against the same work written by hand (target: at most 3x), and against the
+/// direct computation of the output; prints the ratios after criterion's own report.
+fn overhead(c: &mut Criterion) {
+    let functions = Functions::parse(r#"{"functions": {"echo": {"identity": {}}}}"#).unwrap();
+    let w = Workload::load("iot_event");
+    assert_eq!(iot_event_by_hand(&w.input), w.expected, "by hand");
+    assert_eq!(iot_event_direct(&w.input), w.expected, "direct");
+    let program = w.program();
+    let execution = execution(w.input.clone());
+    let clock = FixedClock::default();
+    let interpreted = || runtime::execute(program.clone(), execution.clone(), &functions, &clock);
+    let by_hand = || iot_event_by_hand(black_box(&w.input));
+    let direct = || iot_event_direct(black_box(&w.input));
+    let mut group = c.benchmark_group("overhead/iot_event");
+    group.bench_function("interpreter", |b| b.iter(interpreted));
+    group.bench_function("by_hand", |b| b.iter(by_hand));
+    group.bench_function("direct", |b| b.iter(direct));
+    group.finish();
+    let ratio = median_ratio(2_000, interpreted, by_hand);
+    println!("overhead/iot_event: interpreter / by hand = {ratio:.2}x (target: at most 3x)");
+    let ratio = median_ratio(2_000, interpreted, direct);
+    println!("overhead/iot_event: interpreter / direct = {ratio:.2}x");
+}
+
+criterion_group!(benches, execute, query_languages, overhead);
 criterion_main!(benches);

@@ -1,24 +1,34 @@
-//! Front-end cost: parsing and validating each workload definition.
+//! Front-end cost: validating each workload definition, and validating plus compiling it.
 //!
-//! Guards against a regression in `asl::validate`, which runs once per state machine
-//! registration (not per execution), so it matters for start-up and `CreateStateMachine` latency.
+//! Guards against a regression in `asl::validate` and `compile::compile`, which run once per
+//! state machine registration (not per execution), so they matter for start-up and
+//! `CreateStateMachine` latency.
+
+#[allow(dead_code)]
+mod common;
+
+use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use statejet::asl::{self, Config};
+use statejet::compile;
 
-const WORKLOADS: [&str; 5] = ["pass10", "choice_loop", "map100", "parallel4", "iot_event"];
+use common::{read, WORKLOADS};
+
+/// The allocator the binary uses (`src/main.rs`), so figures are the shipped ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn validate(c: &mut Criterion) {
     let config = Config::default();
     for name in WORKLOADS {
-        let path = format!(
-            "{}/benches/workloads/{name}.asl.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).expect("workload definition");
+        let text = read(&format!("{name}.asl.json"));
         assert!(asl::validate(&text, &config).is_ok(), "{name} is valid");
         c.bench_function(&format!("validate/{name}"), |b| {
-            b.iter(|| asl::validate(std::hint::black_box(&text), &config))
+            b.iter(|| asl::validate(black_box(&text), &config))
+        });
+        c.bench_function(&format!("validate_and_compile/{name}"), |b| {
+            b.iter(|| asl::validate(black_box(&text), &config).map(compile::compile))
         });
     }
 }

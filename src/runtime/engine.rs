@@ -36,7 +36,7 @@ use crate::compile::{self, Program};
 use crate::tasks::Functions;
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{Action, Event, Invocation, Journal, Run, Tally};
+use crate::vm::run::{json_text, Action, Event, Fork, Invocation, Journal, Run, Tally};
 
 /// An in-process task handler: receives the Task's payload, returns its result or an error.
 pub type Handler = Arc<
@@ -103,6 +103,8 @@ struct Inner {
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
+    /// `$$.Execution.RoleArn`, the same for every execution.
+    role_arn: String,
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -132,8 +134,10 @@ impl Engine {
     /// An engine; `functions` are the Lambda functions of a functions file (may be empty).
     pub fn new(config: Config, functions: Functions) -> Engine {
         let admission = Arc::new(Semaphore::new(config.max_in_flight));
+        let role_arn = format!("arn:aws:iam::{}:role/statejet", config.account);
         Engine {
             inner: Arc::new(Inner {
+                role_arn,
                 config,
                 machines: DashMap::new(),
                 handlers: DashMap::new(),
@@ -319,7 +323,7 @@ impl Engine {
             ),
             name,
             input,
-            role_arn: format!("arn:aws:iam::{}:role/statejet", c.account),
+            role_arn: self.inner.role_arn.clone(),
             start_time: context::timestamp(self.now_ms()),
             state_machine_id: m.arn.clone(),
             state_machine_name: m.name.clone(),
@@ -369,19 +373,20 @@ impl Engine {
         tokio::spawn(async move {
             let attempts = engine.inner.config.redelivery_attempts + 1;
             let began = tokio::time::Instant::now();
-            let mut last = None;
-            for attempt in 0..attempts {
+            let mut attempt = 0;
+            // Nothing of an attempt's result is kept across the next one's awaits, which keeps
+            // a suspended execution's state small.
+            let (outcome, log) = loop {
                 if attempt > 0 {
                     m.metrics.redelivered();
                 }
-                // Only a panic is redelivered: an ASL failure would fail the same way again.
                 let (o, log, panicked) = engine.drive_execution(&m, execution.clone()).await;
-                last = Some((o, log));
-                if !panicked {
-                    break;
+                attempt += 1;
+                // Only a panic is redelivered: an ASL failure would fail the same way again.
+                if !panicked || attempt == attempts {
+                    break (o, log);
                 }
-            }
-            let (outcome, log) = last.expect("at least one attempt");
+            };
             // Only the attempt that counts is logged: one terminal event per execution.
             engine.write_log(log).await;
             m.metrics
@@ -406,7 +411,11 @@ impl Engine {
         let attempt = Arc::new(Attempt {
             journal: Mutex::new(
                 if logging {
-                    Journal::recording(&execution, self.now_ms())
+                    Journal::recording_only(
+                        &execution,
+                        self.now_ms(),
+                        logs::filter(m.logging.level),
+                    )
                 } else {
                     Journal::started()
                 }
@@ -434,13 +443,17 @@ impl Engine {
         let mut lines = Vec::new();
         if logging {
             let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-            let (kind, details) = super::terminal_event(&outcome);
             let last = j.last();
-            j.emit(|| kind.to_owned(), last, self.now_ms(), || details);
+            j.emit(
+                || super::terminal_kind(&outcome).to_owned(),
+                last,
+                self.now_ms(),
+                || super::terminal_details(&outcome),
+            );
             let redrive = execution.redrive_count.unwrap_or(0);
             lines = logs::events(j.events(), &execution.id, redrive, m.logging)
                 .iter()
-                .map(Value::to_string)
+                .map(json_text)
                 .collect();
         }
         (outcome, lines, attempt.panicked.load(Ordering::SeqCst))
@@ -467,10 +480,7 @@ impl Engine {
             });
         let call = async {
             match handler {
-                Some(h) => match AssertUnwindSafe(h(inv.payload.clone()))
-                    .catch_unwind()
-                    .await
-                {
+                Some(h) => match AssertUnwindSafe(h(inv.payload)).catch_unwind().await {
                     Ok(r) => r,
                     Err(_) => {
                         attempt.panicked.store(true, Ordering::SeqCst);
@@ -533,102 +543,128 @@ pub(crate) fn rand_bytes() -> [u8; 16] {
 
 type Driven = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
 
+/// Resumes a run with `event`; a panic in the step becomes the execution's failure.
+fn step(engine: &Engine, run: &mut Run, attempt: &Attempt, event: Event) -> Action {
+    let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
+        run.resume(event, engine.now_ms(), &mut j)
+    }));
+    stepped.unwrap_or_else(|_| {
+        attempt.panicked.store(true, Ordering::SeqCst);
+        Action::Done(Err(Failure::new(
+            ENGINE_FAULT,
+            "statejet engine fault: a step of this execution panicked",
+        )))
+    })
+}
+
 /// Drives a run (and, recursively, its children) to its end.
 fn drive(engine: Engine, mut run: Run, attempt: Arc<Attempt>) -> Driven {
     Box::pin(async move {
         let mut event = Event::Start;
         loop {
-            let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-                run.resume(event, engine.now_ms(), &mut j)
-            }));
-            let action = match stepped {
-                Ok(a) => a,
-                Err(_) => {
-                    attempt.panicked.store(true, Ordering::SeqCst);
-                    return Err(Failure::new(
-                        ENGINE_FAULT,
-                        "statejet engine fault: a step of this execution panicked",
-                    ));
+            // The action becomes what to await before anything is awaited, so that it is not
+            // part of a suspended execution's state; the call and the fork are boxed for the
+            // same reason (inline, a call is about 700 bytes): see benches/memory.rs.
+            let wait = match step(&engine, &mut run, &attempt, event) {
+                Action::Done(result) => return result,
+                Action::Sleep { until_ms } => Wait::Until(until_ms),
+                Action::Invoke(inv) => {
+                    let timeout = inv.timeout_seconds.map(Duration::from_secs);
+                    Wait::Call(Box::pin(engine.invoke(inv, &attempt)), timeout)
+                }
+                Action::Fork(fork) => {
+                    Wait::Children(Box::pin(children(&engine, &attempt, &run, fork)))
                 }
             };
-            event = match action {
-                Action::Done(result) => return result,
-                Action::Sleep { until_ms } => {
+            event = match wait {
+                Wait::Until(until_ms) => {
                     let wait = until_ms.saturating_sub(engine.now_ms());
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                     Event::Woke
                 }
-                Action::Invoke(inv) => {
-                    let timeout = inv.timeout_seconds.map(Duration::from_secs);
-                    let call = engine.invoke(inv, &attempt);
-                    let result = match timeout {
-                        Some(t) => tokio::time::timeout(t, call)
-                            .await
-                            .unwrap_or_else(|_| Err(Failure::new(failure::TIMEOUT, ""))),
-                        None => call.await,
-                    };
-                    Event::TaskDone(result)
-                }
-                Action::Fork(fork) => {
-                    let limit = match fork.max_concurrency {
-                        0 => usize::MAX,
-                        n => n,
-                    };
-                    let map = run.state_name().to_owned();
-                    let origin = run.last_event();
-                    let iterations = fork.iterations;
-                    let children: Vec<Run> = fork
-                        .children
-                        .into_iter()
-                        .map(|c| run.child(c, super::random_stream(now_ms())))
-                        .collect();
-                    let mut results = Vec::with_capacity(children.len());
-                    let mut failures = 0;
-                    let mut stream = futures::stream::iter(children.into_iter().enumerate().map(
-                        |(index, mut child)| {
-                            let (engine, attempt, map) =
-                                (engine.clone(), attempt.clone(), map.clone());
-                            async move {
-                                if iterations {
-                                    let mut j =
-                                        attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-                                    let id = j.map_iteration(
-                                        "MapIterationStarted",
-                                        &map,
-                                        index,
-                                        origin,
-                                        engine.now_ms(),
-                                    );
-                                    child.follow(id);
-                                }
-                                let r = drive(engine.clone(), child, attempt.clone()).await;
-                                if iterations {
-                                    let kind = if r.is_ok() {
-                                        "MapIterationSucceeded"
-                                    } else {
-                                        "MapIterationFailed"
-                                    };
-                                    let mut j =
-                                        attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-                                    let last = j.last();
-                                    j.map_iteration(kind, &map, index, last, engine.now_ms());
-                                }
-                                r
-                            }
-                        },
-                    ))
-                    .buffered(limit);
-                    while let Some(r) = stream.next().await {
-                        failures += usize::from(r.is_err());
-                        results.push(r);
-                        if failures > fork.max_failures {
-                            break;
-                        }
-                    }
-                    Event::ChildrenDone(results)
-                }
+                Wait::Call(call, Some(t)) => Event::TaskDone(
+                    tokio::time::timeout(t, call)
+                        .await
+                        .unwrap_or_else(|_| Err(Failure::new(failure::TIMEOUT, ""))),
+                ),
+                Wait::Call(call, None) => Event::TaskDone(call.await),
+                Wait::Children(children) => Event::ChildrenDone(children.await),
             };
         }
     })
+}
+
+/// What a run's driver awaits: a time, a task's call (within its timeout), or child runs.
+enum Wait<C, F> {
+    Until(u64),
+    Call(C, Option<Duration>),
+    Children(F),
+}
+
+/// Drives a fork's child runs, at most `max_concurrency` at a time, to their results in child
+/// order; stops starting children once more than `max_failures` have failed. The runs are made
+/// here; the future owns all it needs.
+fn children(
+    engine: &Engine,
+    attempt: &Arc<Attempt>,
+    run: &Run,
+    fork: Fork,
+) -> impl Future<Output = Vec<Result<Value, Failure>>> + Send {
+    let limit = match fork.max_concurrency {
+        0 => usize::MAX,
+        n => n,
+    };
+    let map = run.state_name().to_owned();
+    let origin = run.last_event();
+    let iterations = fork.iterations;
+    let max_failures = fork.max_failures;
+    let children: Vec<Run> = fork
+        .children
+        .into_iter()
+        .map(|c| run.child(c, super::random_stream(now_ms())))
+        .collect();
+    let (engine, attempt) = (engine.clone(), attempt.clone());
+    async move {
+        let mut results = Vec::with_capacity(children.len());
+        let mut failures = 0;
+        let mut stream =
+            futures::stream::iter(children.into_iter().enumerate().map(|(index, mut child)| {
+                let (engine, attempt, map) = (engine.clone(), attempt.clone(), map.clone());
+                async move {
+                    if iterations {
+                        let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
+                        let id = j.map_iteration(
+                            "MapIterationStarted",
+                            &map,
+                            index,
+                            origin,
+                            engine.now_ms(),
+                        );
+                        child.follow(id);
+                    }
+                    let r = drive(engine.clone(), child, attempt.clone()).await;
+                    if iterations {
+                        let kind = if r.is_ok() {
+                            "MapIterationSucceeded"
+                        } else {
+                            "MapIterationFailed"
+                        };
+                        let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
+                        let last = j.last();
+                        j.map_iteration(kind, &map, index, last, engine.now_ms());
+                    }
+                    r
+                }
+            }))
+            .buffered(limit);
+        while let Some(r) = stream.next().await {
+            failures += usize::from(r.is_err());
+            results.push(r);
+            if failures > max_failures {
+                break;
+            }
+        }
+        results
+    }
 }

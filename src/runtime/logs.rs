@@ -79,6 +79,17 @@ pub fn logs(level: Level, kind: &str) -> bool {
     }
 }
 
+/// `logs` for one level, as a function a `Journal` can hold, so that it records (and builds the
+/// details of) only the events the level keeps.
+pub fn filter(level: Level) -> fn(&str) -> bool {
+    match level {
+        Level::All => |_| true,
+        Level::Error => |kind| logs(Level::Error, kind),
+        Level::Fatal => |kind| logs(Level::Fatal, kind),
+        Level::Off => |_| false,
+    }
+}
+
 /// The detail fields left out when `includeExecutionData` is false.
 const EXECUTION_DATA: [&str; 4] = ["input", "inputDetails", "output", "outputDetails"];
 

@@ -99,9 +99,14 @@ pub fn execute_with(
     let journal = Journal::recording(&execution, clock.now_ms());
     let (outcome, mut journal) =
         run_execution(program, execution, invoker, clock, journal, variables);
-    let (kind, details) = terminal_event(&outcome);
     let last = journal.last();
-    journal.emit(|| kind.to_owned(), last, clock.now_ms(), || details);
+    let now = clock.now_ms();
+    journal.emit(
+        || terminal_kind(&outcome).to_owned(),
+        last,
+        now,
+        || terminal_details(&outcome),
+    );
     (outcome, journal.events().to_vec())
 }
 
@@ -134,24 +139,26 @@ pub fn execute_recorded(
     execute_with(program, execution, functions, clock, Default::default())
 }
 
-/// The event that ends an execution's history, with its details.
-pub fn terminal_event(outcome: &Outcome) -> (&'static str, Value) {
+/// The type of the event that ends an execution's history.
+pub fn terminal_kind(outcome: &Outcome) -> &'static str {
+    match outcome.status {
+        Status::Succeeded => "ExecutionSucceeded",
+        Status::Aborted => "ExecutionAborted",
+        Status::TimedOut => "ExecutionTimedOut",
+        Status::Failed => "ExecutionFailed",
+    }
+}
+
+/// The details of the event that ends an execution's history (the output's text, for a
+/// success: built only when the event is recorded).
+pub fn terminal_details(outcome: &Outcome) -> Value {
     match (&outcome.status, &outcome.failure) {
-        (Status::Succeeded, _) => (
-            "ExecutionSucceeded",
-            serde_json::json!({"output": text(outcome.output.as_ref().unwrap_or(&Value::Null)),
-                "outputDetails": {"truncated": false}}),
-        ),
-        (Status::Aborted, f) => (
-            "ExecutionAborted",
-            serde_json::json!({"error": f.as_ref().map(|f| f.error.as_str()),
-                "cause": f.as_ref().map(|f| f.cause.as_str())}),
-        ),
-        (Status::TimedOut, f) => (
-            "ExecutionTimedOut",
-            serde_json::json!({"error": f.as_ref().map(|f| f.error.as_str()),
-                "cause": f.as_ref().map(|f| f.cause.as_str())}),
-        ),
+        (Status::Succeeded, _) => serde_json::json!({
+            "output": text(outcome.output.as_ref().unwrap_or(&Value::Null)),
+            "outputDetails": {"truncated": false}}),
+        (Status::Aborted | Status::TimedOut, f) => serde_json::json!({
+            "error": f.as_ref().map(|f| f.error.as_str()),
+            "cause": f.as_ref().map(|f| f.cause.as_str())}),
         (Status::Failed, f) => {
             let mut d = serde_json::Map::new();
             if let Some(f) = f {
@@ -162,7 +169,7 @@ pub fn terminal_event(outcome: &Outcome) -> (&'static str, Value) {
                     d.insert("cause".into(), Value::from(f.cause.clone()));
                 }
             }
-            ("ExecutionFailed", Value::Object(d))
+            Value::Object(d)
         }
     }
 }

@@ -60,14 +60,40 @@ pub fn object(
 /// Formats milliseconds since the epoch as AWS formats timestamps: UTC, `Z`, and fractional
 /// seconds with trailing zeros removed.
 pub fn timestamp(epoch_millis: u64) -> String {
+    use chrono::{Datelike, Timelike};
     let t = chrono::DateTime::from_timestamp_millis(epoch_millis as i64).unwrap_or_default();
     let millis = epoch_millis % 1000;
-    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    if millis == 0 {
-        format!("{base}Z")
+    let mut out = String::with_capacity(24);
+    if (0..=9999).contains(&t.year()) {
+        // Digit by digit: every execution start and Context Object formats one, and chrono's
+        // format strings cost ten times as much.
+        let fields = [
+            ('-', t.month()),
+            ('-', t.day()),
+            ('T', t.hour()),
+            (':', t.minute()),
+            (':', t.second()),
+        ];
+        push_digits(&mut out, t.year() as u32, 4);
+        for (separator, n) in fields {
+            out.push(separator);
+            push_digits(&mut out, n, 2);
+        }
     } else {
-        let frac = format!("{millis:03}");
-        format!("{base}.{}Z", frac.trim_end_matches('0'))
+        out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    }
+    if millis != 0 {
+        let frac = format!(".{millis:03}");
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for p in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
     }
 }
 
@@ -96,5 +122,32 @@ impl<'a> Lazy<'a> {
 
     pub fn get(&self) -> &Value {
         self.value.get_or_init(|| (self.make)())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The digit-by-digit timestamp is chrono's `%Y-%m-%dT%H:%M:%S`, then AWS's fraction.
+    #[test]
+    fn timestamps_match_chrono() {
+        for ms in [
+            0,
+            999,
+            1_000,
+            1_704_067_200_000,
+            1_714_564_800_120,
+            951_782_400_001,
+            253_402_300_799_999,
+            253_402_300_800_000,
+        ] {
+            let t = chrono::DateTime::from_timestamp_millis(ms as i64).unwrap();
+            let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            let frac = format!("{:03}", ms % 1000);
+            let expected = match frac.trim_end_matches('0') {
+                "" => format!("{base}Z"),
+                f => format!("{base}.{f}Z"),
+            };
+            assert_eq!(super::timestamp(ms), expected);
+        }
     }
 }

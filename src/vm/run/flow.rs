@@ -170,25 +170,27 @@ impl Run {
             Flow::Jsonata { .. } => return Ok(self.input.clone()),
         };
         let ctx = self.context(true, None);
-        let eff = if matches!(input_path, Select::Whole) && self.input_spent_after_input_stage() {
-            // Nothing reads the raw input later in this state: move it instead of copying it.
-            std::mem::take(&mut self.input)
-        } else {
-            self.select(input_path, &self.input, &ctx)?
+        let Some(t) = parameters else {
+            return if matches!(input_path, Select::Whole) && self.input_spent_after_input_stage() {
+                // Nothing reads the raw input later in this state: move it instead of copying it.
+                Ok(std::mem::take(&mut self.input))
+            } else {
+                self.select(input_path, &self.input, &ctx)
+            };
         };
-        match parameters {
-            Some(t) => {
-                let roots = Roots {
-                    input: &eff,
-                    context: &ctx,
-                    variables: &self.variables,
-                };
-                let v = template::eval(t, &roots, &mut *self.random)?;
-                check_size(&v, &self.current().name)?;
-                Ok(v)
-            }
-            None => Ok(eff),
-        }
+        // Without an InputPath, Parameters reads the raw input where it is, without a copy.
+        let selected = match input_path {
+            Select::Whole => None,
+            other => Some(self.select(other, &self.input, &ctx)?),
+        };
+        let roots = Roots {
+            input: selected.as_ref().unwrap_or(&self.input),
+            context: &ctx,
+            variables: &self.variables,
+        };
+        let v = template::eval(t, &roots, &mut *self.random)?;
+        check_size(&v, &self.current().name)?;
+        Ok(v)
     }
 
     /// Whether the current state never reads its raw input after the input stage: a Pass whose
@@ -245,14 +247,15 @@ impl Run {
         }
     }
 
-    /// Places `result` into the state's raw input as `ResultPath` says; the raw input is copied
-    /// only when it is part of the output.
-    pub(super) fn result_path(&self, rp: &ResultPath, result: Value) -> Result<Value, Failure> {
+    /// Places `result` into the state's raw input as `ResultPath` says. The raw input is spent
+    /// here, so it is moved, not copied: the state ends next, and any failure after this point
+    /// (a bad ResultPath or OutputPath) is `States.Runtime`, which no retrier or catcher sees.
+    pub(super) fn result_path(&mut self, rp: &ResultPath, result: Value) -> Result<Value, Failure> {
         match rp {
             ResultPath::Replace => Ok(result),
-            ResultPath::Discard => Ok(self.input.clone()),
+            ResultPath::Discard => Ok(std::mem::take(&mut self.input)),
             ResultPath::Path(p) => {
-                jsonpath::put(self.input.clone(), p, result).map_err(Failure::runtime)
+                jsonpath::put(std::mem::take(&mut self.input), p, result).map_err(Failure::runtime)
             }
         }
     }
@@ -352,7 +355,13 @@ pub(super) fn plain(v: &Value) -> String {
     }
 }
 
+/// Whether `v` written as compact JSON takes more than `limit` bytes. A walk bounds the length
+/// from above first (no formatting), which settles every payload well under the limit; only one
+/// whose bound passes it is serialized and counted, stopping at the limit.
 pub fn larger_than(v: &Value, limit: usize) -> bool {
+    if json_bound(v, limit).is_some() {
+        return false;
+    }
     struct Counter {
         written: usize,
         limit: usize,
@@ -371,6 +380,34 @@ pub fn larger_than(v: &Value, limit: usize) -> bool {
     }
     let mut counter = Counter { written: 0, limit };
     serde_json::to_writer(&mut counter, v).is_err()
+}
+
+/// At least the length of `v` as compact JSON, or `None` once that bound passes `limit`: a
+/// string counts six bytes a byte (serde_json's worst escape, `\u001f`) and its quotes, a number
+/// the longest an `i64`, `u64` or `f64` prints (24 bytes; serde_json's `arbitrary_precision`,
+/// which would print longer ones, is off).
+fn json_bound(v: &Value, limit: usize) -> Option<usize> {
+    let size = match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => s.len().checked_mul(6)?.checked_add(2)?,
+        Value::Array(items) => {
+            let mut size = 2 + items.len();
+            for item in items {
+                size += json_bound(item, limit.checked_sub(size)?)?;
+            }
+            size
+        }
+        Value::Object(m) => {
+            let mut size = 2 + m.len() * 2;
+            for (k, item) in m {
+                size += k.len().checked_mul(6)?.checked_add(2)?;
+                size += json_bound(item, limit.checked_sub(size)?)?;
+            }
+            size
+        }
+    };
+    (size <= limit).then_some(size)
 }
 
 pub(super) fn json_size(v: &Value) -> usize {
@@ -397,4 +434,32 @@ pub(super) fn check_size(v: &Value, state: &str) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bound is never below the exact length, and `larger_than` agrees with counting.
+    #[test]
+    fn the_size_bound_is_at_least_the_exact_length() {
+        let values = [
+            json!(null),
+            json!(false),
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!(f64::MIN),
+            json!(-5e-324),
+            json!(-2.2250738585072014e-308),
+            json!("\u{1}\u{1f}\"\\é😀"),
+            json!({"\u{2}k": [1, -1.5e300, "x", {}, []], "": {"a": null}}),
+        ];
+        for v in values {
+            let exact = json_size(&v);
+            assert!(json_bound(&v, usize::MAX).unwrap() >= exact, "{v}");
+            for limit in [0, exact - 1, exact, exact + 1] {
+                assert_eq!(larger_than(&v, limit), exact > limit, "{v} against {limit}");
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ mod terminal;
 
 use flow::check_size;
 pub use flow::larger_than;
-pub use history::{text, HistoryEvent, Journal, Tallied, Tally};
+pub use history::{json_text, text, HistoryEvent, Journal, Tallied, Tally};
 
 use std::sync::Arc;
 
@@ -312,8 +312,21 @@ impl Run {
         let state = &program.block(self.block).states[self.state.index()];
         match &state.kind {
             StateKind::Pass(p) => {
-                let r = self.input_stage(&p.flow).and_then(|eff| {
-                    let result = p.result.clone().unwrap_or(eff);
+                let r = match (&p.result, &p.flow) {
+                    // A `Result` replaces an effective input that would only be a copy.
+                    (
+                        Some(result),
+                        Flow::JsonPath {
+                            input_path: Select::Whole,
+                            parameters: None,
+                            ..
+                        },
+                    ) => Ok(result.clone()),
+                    _ => self
+                        .input_stage(&p.flow)
+                        .map(|eff| p.result.clone().unwrap_or(eff)),
+                };
+                let r = r.and_then(|result| {
                     let assigned = self.assign(&p.assign, &result)?;
                     let out = self.output_stage(&p.flow, result)?;
                     self.commit(assigned);
@@ -426,13 +439,15 @@ impl Run {
                         Err(f) => return Step::Fail(self.runtime(f)),
                     },
                 };
-                let payload = self.effective.clone();
+                // The payload is the effective input itself: nothing reads it after this (a
+                // retry computes it again).
+                let payload = std::mem::take(&mut self.effective);
                 self.record_task_started(journal, _now, &t.resource, &payload, timeout_seconds);
                 self.pending = Pending::Task;
                 Step::Wait(Action::Invoke(Invocation {
                     state: state.name.clone(),
                     resource: t.resource.clone(),
-                    payload: self.effective.clone(),
+                    payload,
                     timeout_seconds,
                 }))
             }

@@ -1,0 +1,160 @@
+//! Memory of a suspended execution: the bytes one fire-and-forget execution holds while it waits
+//! in a Wait state (target: at most 2 KiB).
+//!
+//! Guards the engine's footprint per waiting execution, which bounds how many can be in flight.
+//! A counting global allocator tracks live bytes (and live blocks by size) around
+//! `EXECUTIONS` starts of a one-state `Wait` of an hour, measured twice: once started but not
+//! yet run (what `start` allocates), once every execution is asleep in its Wait.
+
+#[allow(dead_code)]
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use statejet::asl::MachineType;
+use statejet::runtime::engine::{Config, Engine};
+use statejet::tasks::Functions;
+use statejet::vm::context::ExecutionInfo;
+use statejet::vm::{Journal, Run};
+
+const EXECUTIONS: usize = 100_000;
+
+/// Blocks are counted by size in 16-byte classes up to this size, the rest in the last class.
+const LARGEST_CLASS: usize = 8192;
+const CLASSES: usize = LARGEST_CLASS / 16 + 1;
+
+/// The binary's allocator (`src/main.rs`), counting the bytes and blocks asked of it.
+struct Counting {
+    live_bytes: AtomicIsize,
+    live_blocks: [AtomicIsize; CLASSES],
+}
+
+fn class(size: usize) -> usize {
+    (size.div_ceil(16)).min(CLASSES - 1)
+}
+
+impl Counting {
+    fn count(&self, size: usize, sign: isize) {
+        self.live_bytes
+            .fetch_add(sign * size as isize, Ordering::Relaxed);
+        self.live_blocks[class(size)].fetch_add(sign, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> (isize, Vec<isize>) {
+        let blocks = self
+            .live_blocks
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        (self.live_bytes.load(Ordering::Relaxed), blocks)
+    }
+}
+
+// SAFETY: every call is passed on unchanged to mimalloc; the counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.count(layout.size(), 1);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.count(layout.size(), 1);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.count(layout.size(), -1);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.count(layout.size(), -1);
+        self.count(new_size, 1);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting {
+    live_bytes: AtomicIsize::new(0),
+    live_blocks: [const { AtomicIsize::new(0) }; CLASSES],
+};
+
+/// Live bytes per execution between two snapshots, and the block sizes that make them up
+/// (classes holding at least one block per ten executions).
+fn report(stage: &str, before: &(isize, Vec<isize>), after: &(isize, Vec<isize>)) {
+    let per = (after.0 - before.0) as f64 / EXECUTIONS as f64;
+    println!("{stage}: {per:.0} bytes per execution");
+    for (i, (b, a)) in before.1.iter().zip(&after.1).enumerate() {
+        let blocks = (a - b) as f64 / EXECUTIONS as f64;
+        if blocks.abs() >= 0.1 {
+            let size = if i == CLASSES - 1 {
+                format!("> {LARGEST_CLASS}")
+            } else {
+                format!("{}-{}", i * 16 - 15, i * 16)
+            };
+            println!("  {blocks:>5.2} blocks of {size} bytes");
+        }
+    }
+}
+
+fn main() {
+    println!(
+        "sizes: ExecutionInfo {} B, Run {} B, Journal {} B (their own heap data aside)",
+        size_of::<ExecutionInfo>(),
+        size_of::<Run>(),
+        size_of::<Journal>()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let _entered = rt.enter();
+    let engine = Engine::new(
+        Config {
+            max_in_flight: EXECUTIONS,
+            ..Config::default()
+        },
+        Functions::default(),
+    );
+    let wait =
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}"#;
+    engine
+        .register_state_machine("wait", wait, MachineType::Express)
+        .expect("valid definition");
+    // One execution first, so that lazily built runtime structures are not counted.
+    engine
+        .start("wait", None, json!({}), |_, _| {})
+        .expect("admitted");
+    rt.block_on(tokio::time::sleep(Duration::from_millis(10)));
+
+    let base = ALLOCATOR.snapshot();
+    for _ in 1..EXECUTIONS {
+        engine
+            .start("wait", None, json!({}), |_, _| {})
+            .expect("admitted");
+    }
+    let started = ALLOCATOR.snapshot();
+    // Run every task until it sleeps: wait for the live bytes to settle.
+    let mut asleep = started.clone();
+    loop {
+        rt.block_on(tokio::time::sleep(Duration::from_millis(200)));
+        let now = ALLOCATOR.snapshot();
+        if now.0 == asleep.0 {
+            break;
+        }
+        asleep = now;
+    }
+    assert_eq!(engine.in_flight(), EXECUTIONS, "every execution is waiting");
+    println!("{EXECUTIONS} executions of a one-state Wait(3600 s), fire-and-forget:");
+    report("started, not yet run", &base, &started);
+    report("running to the Wait", &started, &asleep);
+    report("suspended in the Wait (total)", &base, &asleep);
+}
