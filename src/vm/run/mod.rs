@@ -649,16 +649,6 @@ impl Run {
     }
 }
 
-/// An integer field's value read through a path: a JSON integer, or a string holding one (AWS
-/// parses the text, so `"1"` is accepted where `"NoNumber"` is not).
-/// Like `as_integer`, for a number such as `ToleratedFailurePercentage`.
-/// A value as text: strings as they are, anything else as JSON.
-/// Groups items into batches of at most `max_items` items and `max_bytes` bytes each.
-/// One batch as the item processor receives it: `{"BatchInput": ..., "Items": [...]}`.
-/// Whether `v` written as compact JSON takes more than `limit` bytes. Counts as it serializes
-/// and stops at the limit, without building the text.
-/// The length of `v` as compact JSON.
-/// `States.DataLimitExceeded` for a payload over 256 KiB.
 /// Whether a resource is a Lambda function (for the driver's event vocabulary).
 pub fn is_lambda(r: &Resource) -> bool {
     matches!(r.kind, ResourceKind::Lambda { .. })
