@@ -22,7 +22,7 @@ use crate::compile;
 use crate::runtime::{self, Clock, Invoker, Status};
 use crate::tasks::Functions;
 use crate::vm::context::{self, ExecutionInfo};
-use crate::vm::run::Invocation;
+use crate::vm::run::{json_text, Inspection, Invocation};
 use crate::vm::Failure;
 
 /// The name a single state is tested under when the request gives none.
@@ -310,19 +310,27 @@ impl Api {
                 calls: Mutex::new(Vec::new()),
             };
             let clock = Skipping(Cell::new(now));
-            let (outcome, history) =
-                runtime::execute_with(program, execution, &recorder, &clock, variables);
+            let inspection = Inspection::default();
+            let (outcome, history) = runtime::execute_with(
+                program,
+                execution,
+                &recorder,
+                &clock,
+                variables,
+                Some(inspection.clone()),
+            );
             let calls = recorder
                 .calls
                 .into_inner()
                 .unwrap_or_else(|p| p.into_inner());
-            (outcome, history, calls)
+            let stages = std::mem::take(&mut *inspection.lock().unwrap_or_else(|p| p.into_inner()));
+            (outcome, history, calls, stages)
         })
         .await
         .map_err(|_| {
             ApiError::new("InternalFailure", "the tested state panicked").with_status(500)
         })?;
-        let (outcome, history, calls) = ran;
+        let (outcome, history, calls, stages) = ran;
         let next = history
             .iter()
             .filter(|e| e.kind.ends_with("StateEntered"))
@@ -373,18 +381,17 @@ impl Api {
         if debug {
             let mut data = Map::new();
             data.insert("input".into(), input_text.into());
-            if let Some((payload, result)) = calls.first() {
-                let key = if harness.query_language.as_ref().and_then(Value::as_str)
-                    == Some("JSONata")
-                    || harness.state.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata")
-                {
-                    "afterArguments"
-                } else {
-                    "afterParameters"
-                };
-                data.insert(key.into(), payload.to_string().into());
-                if let Ok(r) = result {
-                    data.insert("result".into(), r.to_string().into());
+            // The tested state runs first: each stage's first value is its own (the placeholder
+            // it goes to notes its stages after it).
+            for (stage, value) in &stages {
+                if !data.contains_key(*stage) {
+                    data.insert((*stage).into(), json_text(value).into());
+                }
+                if *stage == "afterParameters" || *stage == "afterArguments" {
+                    // The task's result sits between the input stages and the output stages.
+                    if let Some((_, Ok(r))) = calls.first() {
+                        data.entry("result").or_insert_with(|| json_text(r).into());
+                    }
                 }
             }
             if !details.is_empty() {

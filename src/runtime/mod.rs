@@ -17,7 +17,7 @@ use crate::compile::Program;
 use crate::tasks::Functions;
 use crate::vm::context::ExecutionInfo;
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{text, Action, Event, HistoryEvent, Invocation, Journal, Run};
+use crate::vm::run::{text, Action, Event, HistoryEvent, Inspection, Invocation, Journal, Run};
 
 /// How an execution ended, as `StartSyncExecution` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +95,17 @@ pub fn execute_with(
     invoker: &dyn Invoker,
     clock: &dyn Clock,
     variables: serde_json::Map<String, Value>,
+    inspection: Option<Inspection>,
 ) -> (Outcome, Vec<HistoryEvent>) {
     let journal = Journal::recording(&execution, clock.now_ms());
     let (outcome, mut journal) =
-        run_execution(program, execution, invoker, clock, journal, variables);
+        run_execution(program, execution, invoker, clock, journal, |run| {
+            let run = run.with_variables(variables);
+            match inspection {
+                Some(i) => run.inspected(i),
+                None => run,
+            }
+        });
     let last = journal.last();
     let now = clock.now_ms();
     journal.emit(
@@ -123,7 +130,7 @@ pub fn execute(
         functions,
         clock,
         Journal::started(),
-        Default::default(),
+        |run| run,
     )
     .0
 }
@@ -136,7 +143,14 @@ pub fn execute_recorded(
     functions: &Functions,
     clock: &dyn Clock,
 ) -> (Outcome, Vec<HistoryEvent>) {
-    execute_with(program, execution, functions, clock, Default::default())
+    execute_with(
+        program,
+        execution,
+        functions,
+        clock,
+        Default::default(),
+        None,
+    )
 }
 
 /// The type of the event that ends an execution's history.
@@ -180,12 +194,12 @@ fn run_execution(
     functions: &dyn Invoker,
     clock: &dyn Clock,
     mut journal: Journal,
-    variables: serde_json::Map<String, Value>,
+    prepare: impl FnOnce(Run) -> Run,
 ) -> (Outcome, Journal) {
     let start = clock.now_ms();
     let deadline = start + program.time_limit_seconds() * 1000;
     let mut seed = start ^ 0x9E37_79B9_7F4A_7C15;
-    let run = Run::top(program, execution, random(&mut seed)).with_variables(variables);
+    let run = prepare(Run::top(program, execution, random(&mut seed)));
     let driver = Driver {
         functions,
         clock,

@@ -260,7 +260,16 @@ def test_state(sfn):
     r = sfn.test_state(definition=json.dumps(task), roleArn=ROLE, input='{"x": 1}', inspectionLevel="DEBUG")
     assert r["status"] == "SUCCEEDED" and r["nextState"] == "After", r
     assert json.loads(r["output"]) == {"x": 1, "r": {"x": 1}}, r
-    assert json.loads(r["inspectionData"]["afterParameters"]) == {"x": 1}, r
+    data = {k: json.loads(v) for k, v in r["inspectionData"].items() if k != "errorDetails"}
+    assert list(data) == ["input", "afterInputPath", "afterParameters", "result", "afterResultSelector",
+                          "afterResultPath"], data
+    assert data["afterParameters"] == data["result"] == {"x": 1}, data
+    assert data["afterResultPath"] == {"x": 1, "r": {"x": 1}}, data
+    shaped = dict(task, InputPath="$.in", Parameters={"v.$": "$.a"}, ResultSelector={"w.$": "$.v"})
+    r = sfn.test_state(definition=json.dumps(shaped), roleArn=ROLE, input='{"in": {"a": 5}}', inspectionLevel="DEBUG")
+    data = {k: json.loads(v) for k, v in r["inspectionData"].items()}
+    assert (data["afterInputPath"], data["afterParameters"], data["afterResultSelector"]) == ({"a": 5}, {"v": 5}, {"w": 5}), data
+    assert json.loads(r["output"]) == {"in": {"a": 5}, "r": {"w": 5}}, r
 
     r = sfn.test_state(definition=json.dumps(task), roleArn=ROLE, input="{}", mock={"result": '{"m": true}'})
     assert json.loads(r["output"]) == {"r": {"m": True}}, r

@@ -165,31 +165,41 @@ impl Run {
                 let b = self.bindings(None, None, None);
                 let v = query::eval_tree(t, "Arguments", &b, &mut *self.random)?;
                 check_size(&v, &self.current().name)?;
+                note(&self.inspection, "afterArguments", &v);
                 return Ok(v);
             }
-            Flow::Jsonata { .. } => return Ok(self.input.clone()),
+            Flow::Jsonata { .. } => {
+                note(&self.inspection, "afterArguments", &self.input);
+                return Ok(self.input.clone());
+            }
         };
         let ctx = self.context(true, None);
         let Some(t) = parameters else {
-            return if matches!(input_path, Select::Whole) && self.input_spent_after_input_stage() {
+            let v = if matches!(input_path, Select::Whole) && self.input_spent_after_input_stage() {
                 // Nothing reads the raw input later in this state: move it instead of copying it.
-                Ok(std::mem::take(&mut self.input))
+                std::mem::take(&mut self.input)
             } else {
-                self.select(input_path, &self.input, &ctx)
+                self.select(input_path, &self.input, &ctx)?
             };
+            note(&self.inspection, "afterInputPath", &v);
+            note(&self.inspection, "afterParameters", &v);
+            return Ok(v);
         };
         // Without an InputPath, Parameters reads the raw input where it is, without a copy.
         let selected = match input_path {
             Select::Whole => None,
             other => Some(self.select(other, &self.input, &ctx)?),
         };
+        let input = selected.as_ref().unwrap_or(&self.input);
+        note(&self.inspection, "afterInputPath", input);
         let roots = Roots {
-            input: selected.as_ref().unwrap_or(&self.input),
+            input,
             context: &ctx,
             variables: &self.variables,
         };
         let v = template::eval(t, &roots, &mut *self.random)?;
         check_size(&v, &self.current().name)?;
+        note(&self.inspection, "afterParameters", &v);
         Ok(v)
     }
 
@@ -239,7 +249,9 @@ impl Run {
             }
             None => result,
         };
+        note(&self.inspection, "afterResultSelector", &result);
         let combined = self.result_path(result_path, result)?;
+        note(&self.inspection, "afterResultPath", &combined);
         match output_path {
             // The common case moves the value through instead of copying it.
             Select::Whole => Ok(combined),

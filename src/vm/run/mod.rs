@@ -132,6 +132,20 @@ pub struct Run {
     retry_count: u32,
     pending: Pending,
     random: Box<dyn FnMut() -> u64 + Send>,
+    /// Where the data-flow stages are noted, when someone inspects this run (`TestState`).
+    inspection: Option<Inspection>,
+}
+
+/// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
+pub type Inspection = Arc<std::sync::Mutex<Vec<(&'static str, Value)>>>;
+
+/// Notes a stage's value, if the run is inspected (a copy is made only then).
+fn note(inspection: &Option<Inspection>, stage: &'static str, value: &Value) {
+    if let Some(i) = inspection {
+        i.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((stage, value.clone()));
+    }
 }
 
 impl Run {
@@ -159,6 +173,7 @@ impl Run {
             retry_count: 0,
             pending: Pending::None,
             random,
+            inspection: None,
         }
     }
 
@@ -176,6 +191,12 @@ impl Run {
     /// This run with `variables` assigned before its first state (as `TestState` allows).
     pub fn with_variables(mut self, variables: Map<String, Value>) -> Run {
         self.variables = variables;
+        self
+    }
+
+    /// This run, noting its states' data-flow stages in `inspection`.
+    pub fn inspected(mut self, inspection: Inspection) -> Run {
+        self.inspection = Some(inspection);
         self
     }
 
