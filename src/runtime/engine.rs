@@ -185,19 +185,22 @@ impl Engine {
             "arn:aws:states:{}:{}:stateMachine:{name}",
             c.region, c.account
         );
-        // A replaced machine keeps its counters: they describe the name's executions.
-        let (metrics, tally) = self
+        // A replaced machine keeps its execution counters (they describe the name's executions);
+        // its per-state counts start again with the new program's states.
+        let metrics = self
             .inner
             .machines
             .get(name)
-            .map(|m| (m.metrics.clone(), m.tally.clone()))
+            .map(|m| m.metrics.clone())
             .unwrap_or_default();
+        let program = Arc::new(compile::compile(machine));
+        let tally = Arc::new(Tally::new(program.clone()));
         self.inner.machines.insert(
             name.to_owned(),
             Arc::new(Machine {
                 name: name.to_owned(),
                 arn: arn.clone(),
-                program: Arc::new(compile::compile(machine)),
+                program,
                 logging,
                 metrics,
                 tally,

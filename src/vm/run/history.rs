@@ -9,11 +9,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use dashmap::DashMap;
 use serde_json::{json, Value};
 
 use super::Run;
-use crate::asl::machine::{Resource, ResourceKind, StateKind};
+use crate::asl::machine::{Resource, ResourceKind, StateKind, StateRef};
+use crate::compile::{BlockId, Program};
 use crate::vm::context::ExecutionInfo;
 
 /// One history event.
@@ -51,36 +51,49 @@ pub enum Tallied {
     Retried = 3,
 }
 
-/// Counts per state name, shared by all executions of a machine (the live page's figures).
-/// Counting is a lookup and an atomic add, so executions never wait on each other for it.
-#[derive(Debug, Default)]
+/// Counts per state of one compiled program, shared by all executions of it (the live page's
+/// figures). Counters are laid out by block and state index when the program is installed, so
+/// counting is an index and an atomic add: no hashing, no lock, on the execution path.
+#[derive(Debug)]
 pub struct Tally {
-    states: DashMap<String, [AtomicU64; 4]>,
+    program: Arc<Program>,
+    /// `[entered, succeeded, failed, retried]` per state, per block.
+    counts: Vec<Vec<[AtomicU64; 4]>>,
 }
 
 impl Tally {
-    pub fn add(&self, state: &str, what: Tallied) {
-        if let Some(c) = self.states.get(state) {
-            c[what as usize].fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        self.states.entry(state.to_owned()).or_default()[what as usize]
-            .fetch_add(1, Ordering::Relaxed);
+    pub fn new(program: Arc<Program>) -> Tally {
+        let counts = program
+            .blocks
+            .iter()
+            .map(|b| b.states.iter().map(|_| Default::default()).collect())
+            .collect();
+        Tally { program, counts }
     }
 
-    /// Each counted state's `[entered, succeeded, failed, retried]`, by name.
+    pub fn add(&self, block: BlockId, state: StateRef, what: Tallied) {
+        // A run only steps states of its own program, so the indexes are in bounds.
+        if let Some(c) = self
+            .counts
+            .get(block.0 as usize)
+            .and_then(|b| b.get(state.index()))
+        {
+            c[what as usize].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Each state's `[entered, succeeded, failed, retried]`, by name, for the states that were
+    /// entered at least once.
     pub fn snapshot(&self) -> Vec<(String, [u64; 4])> {
-        let mut all: Vec<(String, [u64; 4])> = self
-            .states
-            .iter()
-            .map(|e| {
-                let c = e.value();
-                (
-                    e.key().clone(),
-                    std::array::from_fn(|i| c[i].load(Ordering::Relaxed)),
-                )
-            })
-            .collect();
+        let mut all: Vec<(String, [u64; 4])> = Vec::new();
+        for (block, counts) in self.program.blocks.iter().zip(&self.counts) {
+            for (state, c) in block.states.iter().zip(counts) {
+                let c: [u64; 4] = std::array::from_fn(|i| c[i].load(Ordering::Relaxed));
+                if c[Tallied::Entered as usize] > 0 {
+                    all.push((state.name.clone(), c));
+                }
+            }
+        }
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
@@ -139,10 +152,10 @@ impl Journal {
         self
     }
 
-    /// Counts `what` for `state`, if this journal counts.
-    pub fn count(&self, state: &str, what: Tallied) {
+    /// Counts `what` for `state` of `block`, if this journal counts.
+    pub fn count(&self, block: BlockId, state: StateRef, what: Tallied) {
         if let Some(t) = &self.tally {
-            t.add(state, what);
+            t.add(block, state, what);
         }
     }
 

@@ -270,7 +270,7 @@ impl Run {
                 }
                 Step::End(output) => return Action::Done(Ok(output)),
                 Step::Fail(f) => {
-                    journal.count(&self.current().name, Tallied::Failed);
+                    journal.count(self.block, self.state, Tallied::Failed);
                     return Action::Done(Err(f));
                 }
                 Step::Wait(action) => return action,
@@ -325,7 +325,7 @@ impl Run {
     /// Enters the current state with `self.input`.
     fn enter(&mut self, now: u64, journal: &mut Journal) -> Step {
         self.entered_id = self.record_entered(journal, now);
-        journal.count(&self.current().name, Tallied::Entered);
+        journal.count(self.block, self.state, Tallied::Entered);
         self.entered_ms = now;
         self.retries.clear();
         self.retry_count = 0;
@@ -392,7 +392,7 @@ impl Run {
                 match r {
                     Ok((next, out)) => {
                         self.record_exited(journal, now, &out);
-                        journal.count(&self.current().name, Tallied::Succeeded);
+                        journal.count(self.block, self.state, Tallied::Succeeded);
                         Step::Next(next, out)
                     }
                     Err(f) => Step::Fail(self.runtime(f)),
@@ -573,7 +573,7 @@ impl Run {
                 let attempt = self.retries[i];
                 self.retries[i] += 1;
                 self.retry_count += 1;
-                journal.count(&self.current().name, Tallied::Retried);
+                journal.count(self.block, self.state, Tallied::Retried);
                 let delay = self.backoff(r, attempt);
                 self.pending = Pending::Retry;
                 return Step::Wait(Action::Sleep {
@@ -597,7 +597,7 @@ impl Run {
                 self.commit(assigned);
                 Ok(out)
             });
-            journal.count(&self.current().name, Tallied::Failed);
+            journal.count(self.block, self.state, Tallied::Failed);
             return match out {
                 Ok(out) => {
                     self.record_exited(journal, now, &out);
@@ -636,7 +636,7 @@ impl Run {
                     return Step::Fail(f);
                 }
                 self.record_exited(journal, _now, &out);
-                journal.count(&self.current().name, Tallied::Succeeded);
+                journal.count(self.block, self.state, Tallied::Succeeded);
                 match t {
                     Transition::Next(n) => Step::Next(n, out),
                     Transition::End => Step::End(out),
