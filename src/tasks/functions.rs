@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -36,10 +37,11 @@ pub enum Handler {
     },
 }
 
-/// The functions a run may call, by name.
+/// The functions a run may call, by name. Cheap to clone (the engine hands a clone to each
+/// blocking call).
 #[derive(Debug, Clone, Default)]
 pub struct Functions {
-    handlers: HashMap<String, Handler>,
+    handlers: Arc<HashMap<String, Handler>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +94,9 @@ impl Functions {
             };
             handlers.insert(name.clone(), handler);
         }
-        Ok(Functions { handlers })
+        Ok(Functions {
+            handlers: Arc::new(handlers),
+        })
     }
 
     /// Performs a Task's invocation. A command still running after `limit` is killed and the
