@@ -104,7 +104,7 @@ impl Api {
                     "arn:aws:logs:{}:{}:log-group:/statejet/{name}:*", self.region, self.account)}}],
             },
         });
-        self.update_state_machine(&Input::parse(body.to_string().as_bytes())?)
+        self.update_state_machine(&Input::from_value(body))
             .map(|_| ())
     }
 

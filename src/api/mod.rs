@@ -78,8 +78,7 @@ impl Api {
             "roleArn": format!("arn:aws:iam::{}:role/statejet", self.account),
             "type": "EXPRESS",
         });
-        let input = Input::parse(body.to_string().as_bytes())?;
-        let out = self.create_state_machine(&input)?;
+        let out = self.create_state_machine(&Input::from_value(body))?;
         Ok(out["stateMachineArn"]
             .as_str()
             .unwrap_or_default()

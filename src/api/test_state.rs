@@ -344,31 +344,26 @@ impl Api {
             .or_else(|| outcome.failure.clone());
         let mut out = Map::new();
         let mut details = Map::new();
-        let status = match (&outcome.status, met) {
-            (_, Some(f)) if harness.retrier(&f).is_some() => {
-                let (index, interval) = harness.retrier(&f).unwrap_or((0, 1.0));
+        let retrier = met.as_ref().and_then(|f| harness.retrier(f));
+        let status = match (&outcome.status, &met, retrier) {
+            (_, Some(_), Some((index, interval))) => {
                 details.insert("retryIndex".into(), index.into());
                 details.insert("retryBackoffIntervalSeconds".into(), json!(interval as i64));
-                out.insert("error".into(), f.error.into());
-                out.insert("cause".into(), f.cause.into());
                 "RETRIABLE"
             }
-            (Status::Succeeded, Some(f)) => {
-                if let Some(index) = harness.catcher(&f) {
+            (Status::Succeeded, Some(f), None) => {
+                if let Some(index) = harness.catcher(f) {
                     details.insert("catchIndex".into(), index.into());
                 }
-                out.insert("error".into(), f.error.into());
-                out.insert("cause".into(), f.cause.into());
                 "CAUGHT_ERROR"
             }
-            (Status::Succeeded, None) => "SUCCEEDED",
-            (_, None) => "FAILED",
-            (_, Some(f)) => {
-                out.insert("error".into(), f.error.into());
-                out.insert("cause".into(), f.cause.into());
-                "FAILED"
-            }
+            (Status::Succeeded, None, _) => "SUCCEEDED",
+            _ => "FAILED",
         };
+        if let Some(f) = met {
+            out.insert("error".into(), f.error.into());
+            out.insert("cause".into(), f.cause.into());
+        }
         if matches!(status, "SUCCEEDED" | "CAUGHT_ERROR") {
             if let Some(o) = &outcome.output {
                 out.insert("output".into(), o.to_string().into());

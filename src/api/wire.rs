@@ -69,6 +69,14 @@ impl Input {
         }
     }
 
+    /// A request built in process (loading a definitions folder), as if it had come on the wire.
+    pub fn from_value(v: Value) -> Input {
+        match v {
+            Value::Object(m) => Input(m),
+            _ => Input(Map::new()),
+        }
+    }
+
     fn wrong_type(field: &str, expected: &str) -> ApiError {
         ApiError::new(
             "SerializationException",
