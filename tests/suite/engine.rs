@@ -2,6 +2,8 @@
 //! Time is tokio's paused clock, so Waits and back-offs take no real time.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +22,24 @@ fn engine(config: Config) -> Engine {
     let e = Engine::new(config, Functions::default());
     e.register_handler("echo", echo());
     e
+}
+
+type Answer = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
+
+/// Registers `handler` as `name`, called with the payload and how many calls came before;
+/// returns the call count.
+fn counted(
+    e: &Engine,
+    name: &str,
+    handler: impl Fn(Value, usize) -> Answer + Send + Sync + 'static,
+) -> Arc<AtomicUsize> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    e.register_handler(
+        name,
+        Arc::new(move |v: Value| handler(v, c.fetch_add(1, Ordering::Relaxed))),
+    );
+    calls
 }
 
 #[tokio::test(start_paused = true)]
@@ -63,21 +83,15 @@ const BUSY_WORKFLOW: &str = r#"{"StartAt": "W", "States": {
 async fn ten_thousand_fire_and_forget_executions_each_end_exactly_once() {
     let e = engine(Config::default());
     // Fails each execution's first attempt, so every task retries once.
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
-    e.register_handler(
-        "flaky",
-        Arc::new(move |v: Value| {
-            c.fetch_add(1, Ordering::Relaxed);
-            Box::pin(async move {
-                if v["attempt"] == 0 {
-                    Err(Failure::new("Flaky", "try again"))
-                } else {
-                    Ok(json!({"items": [1, 2, 3], "in": v}))
-                }
-            })
-        }),
-    );
+    let calls = counted(&e, "flaky", |v, _| {
+        Box::pin(async move {
+            if v["attempt"] == 0 {
+                Err(Failure::new("Flaky", "try again"))
+            } else {
+                Ok(json!({"items": [1, 2, 3], "in": v}))
+            }
+        })
+    });
     e.register_state_machine("busy", BUSY_WORKFLOW, MachineType::Express)
         .unwrap();
     const N: usize = 10_000;
@@ -126,15 +140,9 @@ async fn ten_thousand_fire_and_forget_executions_each_end_exactly_once() {
 #[tokio::test(start_paused = true)]
 async fn a_panicking_handler_fails_a_sync_execution_and_is_rerun_when_fire_and_forget() {
     let e = engine(Config::default());
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
-    e.register_handler(
-        "boom",
-        Arc::new(move |_v: Value| {
-            c.fetch_add(1, Ordering::Relaxed);
-            Box::pin(async move { panic!("handler bug") })
-        }),
-    );
+    let calls = counted(&e, "boom", |_, _| {
+        Box::pin(async move { panic!("handler bug") })
+    });
     let def = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
         "Resource": "arn:aws:lambda:us-east-1:123456789012:function:boom", "End": true}}}"#;
     e.register_state_machine("boom", def, MachineType::Express)
@@ -259,21 +267,15 @@ async fn every_logged_fire_and_forget_execution_has_exactly_one_terminal_event()
         log_writer: Some(LogWriter::spawn(Box::new(out.clone()), 64)),
         ..Config::default()
     });
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
     // Panics on the first call only: that execution is redelivered once.
-    e.register_handler(
-        "once",
-        Arc::new(move |v: Value| {
-            let first = c.fetch_add(1, Ordering::Relaxed) == 0;
-            Box::pin(async move {
-                if first {
-                    panic!("first call");
-                }
-                Ok(v)
-            })
-        }),
-    );
+    let calls = counted(&e, "once", |v, before| {
+        Box::pin(async move {
+            if before == 0 {
+                panic!("first call");
+            }
+            Ok(v)
+        })
+    });
     let def = r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
         "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:once", "End": true}}}"#;
     let logging = LoggingConfiguration {
@@ -331,6 +333,8 @@ async fn every_logged_fire_and_forget_execution_has_exactly_one_terminal_event()
         );
         assert_eq!(mine[0]["redrive_count"], "0");
     }
+    // One call per execution, and one more for the attempt that panicked.
+    assert_eq!(calls.load(Ordering::Relaxed), N + 1);
 }
 
 #[tokio::test(start_paused = true)]
