@@ -272,7 +272,7 @@ impl Api {
         if let Some(t) = tracing {
             r.tracing = t;
         }
-        let revision = uuid::Uuid::from_bytes(super::random_bytes()).to_string();
+        let revision = crate::runtime::engine::new_uuid();
         r.revision_id = Some(revision.clone());
         Ok(json!({"updateDate": timestamp(self.engine.now_ms()), "revisionId": revision}))
     }

@@ -28,7 +28,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::runtime::engine::Engine;
+use crate::runtime::engine::{new_uuid, Engine};
 use machines::Registry;
 use sigv4::Credentials;
 use wire::{ApiError, Input};
@@ -63,10 +63,6 @@ impl Api {
             credentials,
             failures: Arc::default(),
         }
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.engine
     }
 
     /// Creates an EXPRESS state machine as `CreateStateMachine` would (used to load a
@@ -119,11 +115,6 @@ impl Api {
     }
 }
 
-/// A random 16 bytes (request ids, revision ids).
-pub(crate) fn random_bytes() -> [u8; 16] {
-    crate::runtime::engine::rand_bytes()
-}
-
 type Body = Full<Bytes>;
 
 fn json_response(status: u16, body: &Value, request_id: &str) -> Response<Body> {
@@ -149,7 +140,7 @@ fn error_response(e: &ApiError, request_id: &str) -> Response<Body> {
 
 /// Answers one HTTP request.
 async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let request_id = uuid::Uuid::from_bytes(random_bytes()).to_string();
+    let request_id = new_uuid();
     let path = req.uri().path().to_owned();
     match (req.method(), path.as_str()) {
         (&Method::GET, "/health") => {

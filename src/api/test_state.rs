@@ -281,7 +281,7 @@ impl Api {
         })?;
         let program = Arc::new(compile::compile(machine));
         let now = self.engine.now_ms();
-        let id = uuid::Uuid::from_bytes(super::random_bytes()).to_string();
+        let id = crate::runtime::engine::new_uuid();
         let execution = Arc::new(ExecutionInfo {
             id: format!(
                 "arn:aws:states:{}:{}:express:TestStateMachine:{id}:{id}",

@@ -314,9 +314,7 @@ impl Engine {
         input: Value,
         sync: bool,
     ) -> Arc<ExecutionInfo> {
-        let id = uuid::Builder::from_random_bytes(rand_bytes())
-            .into_uuid()
-            .to_string();
+        let id = new_uuid();
         let name = name.unwrap_or_else(|| id.clone());
         let c = &self.inner.config;
         Arc::new(ExecutionInfo {
@@ -526,9 +524,16 @@ struct Attempt {
 /// it (`States.Runtime` is terminal), and the cause says what happened.
 pub const ENGINE_FAULT: &str = failure::RUNTIME;
 
+/// A random (version 4) UUID: execution ids, and the API's request and revision ids.
+pub(crate) fn new_uuid() -> String {
+    uuid::Builder::from_random_bytes(rand_bytes())
+        .into_uuid()
+        .to_string()
+}
+
 /// Sixteen random-looking bytes for an execution's UUID: distinct for every call in the process
 /// (a counter feeds the stream), and across processes (the time and process id do).
-pub(crate) fn rand_bytes() -> [u8; 16] {
+fn rand_bytes() -> [u8; 16] {
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = SystemTime::now()
