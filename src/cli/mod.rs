@@ -1,4 +1,4 @@
-//! The command line: `statejet validate`, `run`, `explain`, `graph`, `serve`.
+//! The command line: `statejet validate`, `run`, `explain`, `graph`, `serve`, `completions`.
 //!
 //! Invariant: this is the only place that reads files named by the user, prints for people, and
 //! picks exit codes; the library below it returns values and typed errors.
@@ -12,7 +12,7 @@ mod validate;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +37,11 @@ enum Command {
     Serve(serve::Args),
     /// Draw the definition: Mermaid, Graphviz DOT, or SVG.
     Graph(graph::Args),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -48,6 +53,22 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Completions { shell } => completions(shell),
+    }
+}
+
+/// Prints the completion script; a closed pipe (`| head`) is not an error worth a panic.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    use std::io::Write as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "statejet", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("statejet completions: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

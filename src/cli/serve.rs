@@ -22,7 +22,9 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:8083")]
     listen: SocketAddr,
     /// A folder of definitions to create at start, one state machine per file
-    /// (`NAME.asl.json` or `NAME.json` becomes state machine NAME, type EXPRESS).
+    /// (`NAME.asl.json`, or a `NAME.json` holding a definition, becomes state machine NAME, type
+    /// EXPRESS; `*.input.json`, `*.expected.json` and other JSON files that are not definitions,
+    /// such as a functions file, are passed over).
     #[arg(long)]
     definitions: Option<PathBuf>,
     /// Lambda functions, as for `statejet run`.
@@ -154,7 +156,11 @@ async fn shutdown_signal() {
     eprintln!("statejet serve: shutting down");
 }
 
-/// Creates one state machine per definition file in `dir`, in name order.
+/// Creates one state machine per definition file in `dir`, in name order. `NAME.asl.json` is
+/// always a definition (an invalid one stops the start); `NAME.input.json` and
+/// `NAME.expected.json` never are; another `NAME.json` is one when it is a JSON object with
+/// `StartAt`, so a functions file may sit beside definitions (as in `examples/`): each such file
+/// passed over is named on stderr, never skipped silently.
 fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
@@ -162,23 +168,30 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .filter(|p| {
-            // Inputs and expected outputs may sit beside definitions (as in benches/workloads).
+            // Inputs and expected outputs sit beside definitions by this naming (benches/workloads).
             let n = p.to_string_lossy();
             !n.ends_with(".input.json") && !n.ends_with(".expected.json")
         })
         .collect();
     files.sort();
     for path in files {
-        let name = path
+        let file_name = path
             .file_name()
-            .map(|n| n.to_string_lossy())
+            .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let name = name
-            .trim_end_matches(".json")
-            .trim_end_matches(".asl")
-            .to_owned();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let name = match file_name.strip_suffix(".asl.json") {
+            Some(name) => name.to_owned(),
+            None if looks_like_definition(&text) => file_name.trim_end_matches(".json").to_owned(),
+            None => {
+                eprintln!(
+                    "statejet serve: {}: not a state machine definition (no \"StartAt\"), passed over",
+                    path.display()
+                );
+                continue;
+            }
+        };
         let arn = api
             .create(&name, &text)
             .map_err(|e| format!("{}: {}: {}", path.display(), e.code, e.message))?;
@@ -189,4 +202,14 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
         eprintln!("statejet serve: {arn}");
     }
     Ok(())
+}
+
+/// Whether a `.json` file's text is meant as a definition: a JSON object with `StartAt`. Text that
+/// is not JSON is meant as one too, so that its syntax error is reported rather than passed over.
+fn looks_like_definition(text: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(doc)) => doc.contains_key("StartAt"),
+        Ok(_) => false,
+        Err(_) => true,
+    }
 }
