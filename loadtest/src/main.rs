@@ -147,7 +147,7 @@ impl Workload {
 struct Sample {
     start: Instant,
     end: Instant,
-    result: Result<(), String>,
+    result: Result<(), target::Failure>,
 }
 
 fn main() -> ExitCode {
@@ -191,8 +191,11 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     };
     // A first execution checks the set-up before any load.
-    check(&target.execute(&input).await, &workload.expected)
-        .map_err(|e| anyhow::anyhow!("the first execution failed: {e}"))?;
+    check(&target.execute(&input).await, &workload.expected).map_err(|e| {
+        anyhow::anyhow!(
+            "the first execution, run to check the set-up, failed, so no load was sent: {e}"
+        )
+    })?;
 
     let target = Arc::new(target);
     let input: Arc<str> = input.into();
@@ -258,7 +261,10 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         let _ = tx.send(Sample {
                             start: intended,
                             end: intended,
-                            result: Err(format!("not sent: {max_outstanding} outstanding")),
+                            result: Err(target::Failure::new(
+                                "not sent",
+                                format!("{max_outstanding} outstanding"),
+                            )),
                         });
                         continue;
                     }
@@ -315,6 +321,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut last = (Instant::now(), 0u64);
+    let mut last_line = Instant::now();
     loop {
         tokio::select! {
             sample = rx.recv() => {
@@ -328,7 +335,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         let us = (s.end - s.start).as_micros().max(1) as u64;
                         latency.saturating_record(us);
                     }
-                    Err(kind) => *errors.entry(kind).or_default() += 1,
+                    Err(failure) => *errors.entry(failure.kind).or_default() += 1,
                 }
             }
             _ = tick.tick() => {
@@ -338,7 +345,16 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 last = (now, n);
                 progress.set_position((now - begin).as_millis() as u64);
                 let phase = if now < measure_from { "warm-up" } else { "measuring" };
-                progress.set_message(format!("{phase}: {n} executions, {rate:.0}/s"));
+                let line = format!("{phase}: {n} executions, {rate:.0}/s");
+                if progress.is_hidden() {
+                    // Not a terminal (a log, CI): a plain line every few seconds instead of a bar.
+                    if now >= last_line + Duration::from_secs(5) {
+                        last_line = now;
+                        eprintln!("loadtest: {:.0} s: {line}", (now - begin).as_secs_f64());
+                    }
+                } else {
+                    progress.set_message(line);
+                }
                 if now >= stop_at + Duration::from_secs(30) {
                     // Answers later than this are not waited for; they are not counted anyway.
                     break;
@@ -384,10 +400,22 @@ const WRONG_OUTPUT: &str = "wrong output";
 fn check(
     result: &Result<Option<Value>, target::Failure>,
     expected: &Option<Value>,
-) -> Result<(), String> {
+) -> Result<(), target::Failure> {
     match (result, expected) {
-        (Err(kind), _) => Err(kind.clone()),
-        (Ok(Some(out)), Some(want)) if out != want => Err(WRONG_OUTPUT.to_owned()),
+        (Err(failure), _) => Err(failure.clone()),
+        (Ok(Some(out)), Some(want)) if out != want => Err(target::Failure {
+            kind: WRONG_OUTPUT.to_owned(),
+            detail: format!("got {}, expected {}", clip(out), clip(want)),
+        }),
         _ => Ok(()),
+    }
+}
+
+/// A value's text, cut to a length that reads on one terminal screen.
+fn clip(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(600) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
     }
 }

@@ -49,8 +49,32 @@ pub enum Target {
     },
 }
 
-/// One execution's failure, by kind (the report groups them by this text).
-pub type Failure = String;
+/// One execution's failure: its kind, by which the report groups failures (`FAILED:
+/// States.TaskFailed`, an API error type), and what explains this one (the cause, the message).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub kind: String,
+    pub detail: String,
+}
+
+impl Failure {
+    pub fn new(kind: impl Into<String>, detail: impl Into<String>) -> Failure {
+        Failure {
+            kind: kind.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.detail.is_empty() {
+            f.write_str(&self.kind)
+        } else {
+            write!(f, "{}: {}", self.kind, self.detail)
+        }
+    }
+}
 
 impl Target {
     /// Connects to an API endpoint and creates the state machine there (an existing one with
@@ -169,18 +193,22 @@ impl Target {
     pub async fn execute(&self, input: &str) -> Result<Option<Value>, Failure> {
         match self {
             Target::InProcess { engine, machine } => {
-                let input: Value = serde_json::from_str(input).map_err(|e| e.to_string())?;
+                let input: Value = serde_json::from_str(input)
+                    .map_err(|e| Failure::new("input is not JSON", e.to_string()))?;
                 let r = engine
                     .start_sync(machine, None, input)
                     .await
-                    .map_err(|e| format!("refused: {e}"))?;
+                    .map_err(|e| Failure::new("refused", e.to_string()))?;
                 match r.outcome.status {
                     Status::Succeeded => Ok(r.outcome.output),
-                    s => Err(format!(
-                        "{}: {}",
-                        s.as_str(),
-                        r.outcome.failure.map(|f| f.error).unwrap_or_default()
-                    )),
+                    s => {
+                        let (error, cause) = r
+                            .outcome
+                            .failure
+                            .map(|f| (f.error, f.cause))
+                            .unwrap_or_default();
+                        Err(Failure::new(format!("{}: {error}", s.as_str()), cause))
+                    }
                 }
             }
             Target::Http {
@@ -202,8 +230,8 @@ impl Target {
                 let answer = self
                     .call(operation, body)
                     .await
-                    .map_err(|e| format!("transport: {}", root_cause(&e)))?
-                    .map_err(|(kind, _)| kind)?;
+                    .map_err(transport)?
+                    .map_err(api_error)?;
                 match mode {
                     Mode::Sync => finished(&answer),
                     Mode::Async => Ok(None),
@@ -220,8 +248,8 @@ impl Target {
             let d = self
                 .call("DescribeExecution", json!({ "executionArn": arn }))
                 .await
-                .map_err(|e| format!("transport: {}", root_cause(&e)))?
-                .map_err(|(kind, _)| kind)?;
+                .map_err(transport)?
+                .map_err(api_error)?;
             if d["status"] != "RUNNING" {
                 return finished(&d);
             }
@@ -238,11 +266,27 @@ fn finished(d: &Value) -> Result<Option<Value>, Failure> {
             let text = d["output"].as_str().unwrap_or("null");
             serde_json::from_str(text)
                 .map(Some)
-                .map_err(|_| "output is not JSON".to_owned())
+                .map_err(|e| Failure::new("output is not JSON", format!("{e}: {text}")))
         }
-        Some(s) => Err(format!("{s}: {}", d["error"].as_str().unwrap_or(""))),
-        None => Err("answer without status".to_owned()),
+        Some(s) => Err(Failure::new(
+            format!("{s}: {}", d["error"].as_str().unwrap_or("")),
+            d["cause"].as_str().unwrap_or(""),
+        )),
+        None => Err(Failure::new("answer without status", d.to_string())),
     }
+}
+
+fn transport(e: anyhow::Error) -> Failure {
+    Failure::new("transport", root_cause(&e))
+}
+
+/// An API error answer: its type is the kind, its message the detail.
+fn api_error((kind, body): (String, Value)) -> Failure {
+    let message = body["message"]
+        .as_str()
+        .or_else(|| body["Message"].as_str())
+        .unwrap_or("");
+    Failure::new(kind, message)
 }
 
 fn root_cause(e: &anyhow::Error) -> String {
