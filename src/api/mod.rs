@@ -341,16 +341,19 @@ async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Value, ApiErro
     api.call(operation, &input, header("x-amzn-trace-id")).await
 }
 
-/// The part of a shutdown's grace period kept for what follows the executions: a tenth of it,
-/// between 0.1 and 2 seconds. `serve` keeps two (ending aborted executions and writing their
-/// logs; then the runtime's threads).
+/// The part of a shutdown's grace period kept for what follows the executions' run-on time
+/// (aborting the rest, writing their log lines): a quarter of it, between 0.5 and 5 seconds.
 pub fn shutdown_reserve(grace: Duration) -> Duration {
-    (grace / 10).clamp(Duration::from_millis(100), Duration::from_secs(2))
+    (grace / 4).clamp(Duration::from_millis(500), Duration::from_secs(5))
 }
+
+/// What the caller's runtime shutdown gets, at the very end of the grace period, for threads
+/// still blocked (a Lambda endpoint call): async work has ended by then.
+pub const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(100);
 
 /// Serves the API on `listener` until `shutdown` completes; then stops accepting, lets the
 /// engine finish what is in flight and aborts the rest, so that the whole shutdown (with the
-/// caller's runtime shutdown of `shutdown_reserve(grace)`) takes at most `grace`.
+/// caller's runtime shutdown of `RUNTIME_SHUTDOWN`) takes at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     api: Arc<Api>,
@@ -384,9 +387,10 @@ pub async fn serve(
         });
     }
     let reserve = shutdown_reserve(grace);
-    let run_on = grace.saturating_sub(reserve * 2);
+    let run_on = grace.saturating_sub(reserve);
     // Aborted executions end at once and log; only an output that takes no more lines could
-    // hold this longer, and it gets no more than the reserve.
-    let _ = tokio::time::timeout(run_on + reserve, api.engine.shutdown(run_on)).await;
+    // hold this past the reserve.
+    let bound = grace.saturating_sub(RUNTIME_SHUTDOWN);
+    let _ = tokio::time::timeout(bound, api.engine.shutdown(run_on)).await;
     Ok(())
 }

@@ -90,9 +90,7 @@ pub fn run(args: &Args) -> ExitCode {
     let code = rt.block_on(serve(args, functions));
     // What could still hold the runtime (a Lambda endpoint call blocking a thread) gets the
     // grace period's reserve, not forever: the process exits within the grace period.
-    rt.shutdown_timeout(crate::api::shutdown_reserve(Duration::from_secs(
-        args.grace_seconds,
-    )));
+    rt.shutdown_timeout(crate::api::RUNTIME_SHUTDOWN);
     code
 }
 

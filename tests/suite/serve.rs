@@ -432,6 +432,45 @@ fn a_timed_out_command_is_killed_and_reaped() {
     );
     // Every slot is free again.
     assert_eq!(slots.available_permits(), 4);
+
+    // Hundreds of timed-out calls leave nothing behind: the next call still runs at once.
+    let stuck = vec!["sleep".to_owned(), "1000".to_owned()];
+    let started = Instant::now();
+    let results = rt.block_on(async {
+        let calls = (0..300).map(|_| {
+            command::run(
+                "stuck",
+                &stuck,
+                Vec::new(),
+                Some(Duration::from_millis(50)),
+                &slots,
+            )
+        });
+        futures::future::join_all(calls).await
+    });
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().err().map(|f| f.error.as_str()) == Some("States.Timeout")));
+    let out = rt
+        .block_on(command::run(
+            "cat",
+            &["cat".to_owned()],
+            b"{}".to_vec(),
+            Some(Duration::from_secs(5)),
+            &slots,
+        ))
+        .unwrap();
+    assert_eq!(out.stdout, b"{}");
+    eprintln!(
+        "300 timed-out calls, then one more: {:?}",
+        started.elapsed()
+    );
+    let sleeping = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| c == "sleep\01000\0")
+        .count();
+    assert_eq!(sleeping, 0, "programs left running after their timeout");
 }
 
 /// Past the slots, command calls queue (back-pressure) instead of failing; at most that many
@@ -490,17 +529,35 @@ fn command_calls_past_the_process_limit_wait_for_a_slot() {
 /// exits within its grace period.
 #[test]
 fn sigterm_under_heavy_logging_loses_no_terminal_event() {
-    let dir = scratch("sigterm-logs");
+    // Executions that end within the grace period, then executions it has to abort.
+    let drained = sigterm_under_load("sigterm-drain", 1, 10);
+    assert_eq!(
+        drained, 0,
+        "a grace period of 10 s lets 1 s executions finish"
+    );
+    let aborted = sigterm_under_load("sigterm-abort", 30, 4);
+    assert!(
+        aborted > 100,
+        "executions of 30 s past a 4 s grace period are aborted: {aborted}"
+    );
+}
+
+/// Pours fire-and-forget executions (Pass, Wait `wait` seconds, Pass, logged at ALL) into a
+/// server for 1.5 s, then sends SIGTERM; checks every accepted execution's terminal event and
+/// returns how many were aborted.
+fn sigterm_under_load(name: &str, wait: u32, grace: u32) -> usize {
+    let dir = scratch(name);
     let machine = json!({"StartAt": "A", "States": {
         "A": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.a", "Next": "W"},
-        "W": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+        "W": {"Type": "Wait", "Seconds": wait, "Next": "B"},
         "B": {"Type": "Pass", "Next": "C"},
         "C": {"Type": "Succeed"}}});
+    let grace_arg = grace.to_string();
     let mut server = Served::start(
         &dir,
         json!({}),
         &[("work", machine)],
-        &["--grace-seconds", "10"],
+        &["--grace-seconds", &grace_arg],
     );
     let arn = server.arn("work");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -527,7 +584,7 @@ fn sigterm_under_heavy_logging_loses_no_terminal_event() {
         .collect();
     std::thread::sleep(Duration::from_millis(1500));
     server.terminate();
-    let exit = server.wait_exit(Duration::from_secs(12));
+    let exit = server.wait_exit(Duration::from_secs(u64::from(grace) + 5));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut accepted = HashSet::new();
     let mut refused = 0;
@@ -548,7 +605,7 @@ fn sigterm_under_heavy_logging_loses_no_terminal_event() {
         .filter(|t| t[0] == "ExecutionAborted")
         .count();
     eprintln!(
-        "SIGTERM under logging: {} accepted, {refused} refused after the signal, {} terminal events ({aborted} aborted), {} log lines, exit {exit:?} after SIGTERM",
+        "SIGTERM under logging (Wait {wait} s, grace {grace} s): {} accepted, {refused} refused after the signal, {} terminal events ({aborted} aborted), {} log lines, exit {exit:?} after SIGTERM",
         accepted.len(),
         terminal.values().map(Vec::len).sum::<usize>(),
         events.len()
@@ -565,6 +622,11 @@ fn sigterm_under_heavy_logging_loses_no_terminal_event() {
         accepted.len(),
         "no terminal event of an unknown execution"
     );
+    assert!(
+        exit <= Duration::from_secs(u64::from(grace)),
+        "exit took {exit:?}, past the grace period"
+    );
+    aborted
 }
 
 /// SIGTERM with a function stuck in its program: the execution is aborted (and logged), the
