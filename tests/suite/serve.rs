@@ -468,7 +468,7 @@ fn a_timed_out_command_is_killed_and_reaped() {
     let sleeping = std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("cmdline")).ok())
-        .filter(|c| c == "sleep\01000\0")
+        .filter(|c| c == "sleep\x001000\x00")
         .count();
     assert_eq!(sleeping, 0, "programs left running after their timeout");
 }
