@@ -87,10 +87,11 @@ impl Api {
             self.engine.clone(),
             s.machine.clone(),
         );
+        let shows_data = self.page_shows_data(&s.machine);
         let arn = self
             .engine
             .start(&s.machine, s.name, s.input, move |arn, outcome| {
-                failures.note(&machine, &arn, &outcome, engine.now_ms());
+                failures.note(&machine, &arn, &outcome, engine.now_ms(), shows_data);
             })
             .map_err(|e| start_error(e, &s.machine_arn))?;
         Ok(json!({"executionArn": arn, "startDate": timestamp(start_ms)}))
@@ -118,8 +119,14 @@ impl Api {
             .start_sync(&s.machine, s.name, s.input)
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
-        self.failures
-            .note(&s.machine, &r.execution_arn, &r.outcome, r.stop_ms);
+        let shows_data = self.page_shows_data(&s.machine);
+        self.failures.note(
+            &s.machine,
+            &r.execution_arn,
+            &r.outcome,
+            r.stop_ms,
+            shows_data,
+        );
         let mut out = json!({
             "executionArn": r.execution_arn,
             "stateMachineArn": s.machine_arn,

@@ -10,7 +10,10 @@ use base64::Engine as _;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
-use super::wire::{check_name, timestamp, ApiError, Arn, Input};
+use super::wire::{
+    array_value, bool_value, check_encryption, check_name, check_publish, check_role_arn,
+    string_value, timestamp, ApiError, Arn, Input,
+};
 use super::Api;
 use crate::asl::{self, Diagnostic, MachineType, Severity};
 use crate::runtime::logs::{Level, LoggingConfiguration};
@@ -113,7 +116,9 @@ impl Api {
         let definition = i.required("definition")?;
         let role_arn = i.required("roleArn")?;
         check_name(name)?;
-        check_role(role_arn)?;
+        check_role_arn(role_arn, "roleArn")?;
+        check_publish(i)?;
+        check_encryption(i)?;
         machine_type(i.string("type")?.unwrap_or("STANDARD"))?;
         let (logging, logging_value) = logging_configuration(i.object("loggingConfiguration")?)?;
         let tracing = tracing_configuration(i.object("tracingConfiguration")?)?;
@@ -230,8 +235,10 @@ impl Api {
             ));
         }
         if let Some(r) = role_arn {
-            check_role(r)?;
+            check_role_arn(r, "roleArn")?;
         }
+        check_publish(i)?;
+        check_encryption(i)?;
         let logging = logging
             .map(|l| logging_configuration(Some(l)))
             .transpose()?;
@@ -453,14 +460,6 @@ fn enum_error(value: &str, field: &str) -> ApiError {
     )
 }
 
-fn check_role(role: &str) -> Result<(), ApiError> {
-    if role.starts_with("arn:aws") && role.split(':').count() >= 6 {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_arn(role, "Invalid ARN prefix: "))
-    }
-}
-
 fn parse_level(logging: &Value) -> LoggingConfiguration {
     LoggingConfiguration {
         level: logging["level"]
@@ -481,33 +480,18 @@ fn logging_configuration(
             json!({"level": "OFF", "includeExecutionData": false}),
         ));
     };
-    let level = match given.get("level") {
-        None | Some(Value::Null) => Level::Off,
-        Some(Value::String(s)) => s.parse().map_err(|_| {
+    let level = match string_value(given.get("level"))? {
+        None => Level::Off,
+        Some(s) => s.parse().map_err(|_| {
             ApiError::constraint(
                 &format!("'{s}'"),
                 "loggingConfiguration.level",
                 "Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]",
             )
         })?,
-        Some(_) => {
-            return Err(ApiError::new(
-                "SerializationException",
-                "loggingConfiguration.level must be a string",
-            ))
-        }
     };
-    let include = match given.get("includeExecutionData") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ApiError::new(
-                "SerializationException",
-                "loggingConfiguration.includeExecutionData must be a boolean",
-            ))
-        }
-    };
-    let destinations = given.get("destinations").and_then(Value::as_array);
+    let include = bool_value(given.get("includeExecutionData"))?.unwrap_or(false);
+    let destinations = array_value(given.get("destinations"))?;
     let count = destinations.map_or(0, Vec::len);
     if level != Level::Off && count != 1 {
         return Err(ApiError::new(
@@ -532,16 +516,7 @@ fn logging_configuration(
 }
 
 fn tracing_configuration(given: Option<&Map<String, Value>>) -> Result<Value, ApiError> {
-    let enabled = match given.and_then(|g| g.get("enabled")) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ApiError::new(
-                "SerializationException",
-                "tracingConfiguration.enabled must be a boolean",
-            ))
-        }
-    };
+    let enabled = bool_value(given.and_then(|g| g.get("enabled")))?.unwrap_or(false);
     Ok(json!({ "enabled": enabled }))
 }
 

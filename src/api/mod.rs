@@ -8,6 +8,7 @@
 //! and any `Host` is accepted (SDKs put `sync-` in front of it for `StartSyncExecution`).
 
 mod executions;
+mod framing;
 mod machines;
 mod page;
 mod prometheus;
@@ -49,6 +50,9 @@ pub struct Api {
     credentials: Vec<Credentials>,
     /// The latest failures of the executions this API started, for the live page.
     failures: Arc<page::Failures>,
+    /// Whether the page shows failures' errors and causes for every machine, not only for those
+    /// whose logging includes execution data.
+    page_execution_data: bool,
 }
 
 impl Api {
@@ -62,7 +66,14 @@ impl Api {
             account,
             credentials,
             failures: Arc::default(),
+            page_execution_data: false,
         }
+    }
+
+    /// Shows failures' errors and causes on the live page whatever the machines' logging says.
+    pub fn with_page_execution_data(mut self, show: bool) -> Api {
+        self.page_execution_data = show;
+        self
     }
 
     /// Creates an EXPRESS state machine as `CreateStateMachine` would (used to load a
@@ -142,6 +153,12 @@ fn error_response(e: &ApiError, request_id: &str) -> Response<Body> {
 async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let request_id = new_uuid();
     let path = req.uri().path().to_owned();
+    let get = req.method() == Method::GET;
+    // The live page, its feeds and the metrics show what runs here: with credentials, they need
+    // them too. /health stays open for load balancers; it tells nothing.
+    if get && path != "/health" && !api.page_access(&req) {
+        return Ok(unauthorized(&request_id));
+    }
     match (req.method(), path.as_str()) {
         (&Method::GET, "/health") => {
             return Ok(text_response(
@@ -207,6 +224,74 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
     })
 }
 
+/// The answer to a GET without the server's credentials: a browser asks for them (HTTP Basic).
+fn unauthorized(request_id: &str) -> Response<Body> {
+    let e = ApiError::new(
+        "MissingAuthenticationTokenException",
+        "This server requires credentials: HTTP Basic with an access key id as the user name and its secret access key as the password (or a SigV4-signed request)",
+    );
+    Response::builder()
+        .status(StatusCode::UNAUTHORIZED)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header(
+            "www-authenticate",
+            "Basic realm=\"statejet\", charset=\"UTF-8\"",
+        )
+        .header("x-amzn-RequestId", request_id)
+        .body(Full::new(Bytes::from(e.body().to_string())))
+        .expect("a response of valid parts")
+}
+
+impl Api {
+    /// Whether a GET may see the page, its feeds and the metrics: always without credentials;
+    /// with them, given HTTP Basic credentials of a configured key or a valid SigV4 signature.
+    fn page_access(&self, req: &Request<Incoming>) -> bool {
+        if self.credentials.is_empty() {
+            return true;
+        }
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if sigv4::verify_basic(auth, &self.credentials) {
+            return true;
+        }
+        auth.is_some_and(|a| a.trim_start().starts_with("AWS4-"))
+            && self
+                .verify_signature(req.method(), req.uri(), req.headers(), b"")
+                .is_ok()
+    }
+
+    /// Checks a request's SigV4 signature against this server's keys, scope and clock.
+    fn verify_signature(
+        &self,
+        method: &Method,
+        uri: &hyper::Uri,
+        headers: &hyper::HeaderMap,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+            .collect();
+        sigv4::verify(
+            &sigv4::Request {
+                method: method.as_str(),
+                path: uri.path(),
+                query: uri.query().unwrap_or(""),
+                headers,
+                body,
+            },
+            &sigv4::Verifier {
+                credentials: &self.credentials,
+                region: &self.region,
+                service: sigv4::SERVICE,
+                now_ms: self.engine.now_ms(),
+            },
+        )
+    }
+}
+
 /// An AWS JSON 1.0 request: target, body, signature, operation.
 async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Value, ApiError> {
     let (parts, body) = req.into_parts();
@@ -243,21 +328,7 @@ async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Value, ApiErro
         }
     };
     if !api.credentials.is_empty() {
-        let headers: Vec<(&str, &str)> = parts
-            .headers
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-            .collect();
-        sigv4::verify(
-            &sigv4::Request {
-                method: parts.method.as_str(),
-                path: parts.uri.path(),
-                query: parts.uri.query().unwrap_or(""),
-                headers,
-                body: &body,
-            },
-            &api.credentials,
-        )?;
+        api.verify_signature(&parts.method, &parts.uri, &parts.headers, &body)?;
     }
     let target = header("x-amz-target").unwrap_or("");
     let Some(operation) = target.strip_prefix("AWSStepFunctions.") else {
@@ -270,8 +341,19 @@ async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Value, ApiErro
     api.call(operation, &input, header("x-amzn-trace-id")).await
 }
 
-/// Serves the API on `listener` until `shutdown` completes; then stops accepting and lets the
-/// engine finish (or abort, after `grace`) what is in flight.
+/// The part of a shutdown's grace period kept for what follows the executions' run-on time
+/// (aborting the rest, writing their log lines): a quarter of it, between 0.5 and 5 seconds.
+pub fn shutdown_reserve(grace: Duration) -> Duration {
+    (grace / 4).clamp(Duration::from_millis(500), Duration::from_secs(5))
+}
+
+/// What the caller's runtime shutdown gets, at the very end of the grace period, for threads
+/// still blocked (a Lambda endpoint call): async work has ended by then.
+pub const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(100);
+
+/// Serves the API on `listener` until `shutdown` completes; then stops accepting, lets the
+/// engine finish what is in flight and aborts the rest, so that the whole shutdown (with the
+/// caller's runtime shutdown of `RUNTIME_SHUTDOWN`) takes at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     api: Arc<Api>,
@@ -300,10 +382,15 @@ pub async fn serve(
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(framing::Framed::new(stream)), service)
                 .await;
         });
     }
-    api.engine.shutdown(grace).await;
+    let reserve = shutdown_reserve(grace);
+    let run_on = grace.saturating_sub(reserve);
+    // Aborted executions end at once and log; only an output that takes no more lines could
+    // hold this past the reserve.
+    let bound = grace.saturating_sub(RUNTIME_SHUTDOWN);
+    let _ = tokio::time::timeout(bound, api.engine.shutdown(run_on)).await;
     Ok(())
 }

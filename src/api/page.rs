@@ -18,6 +18,9 @@ use crate::runtime::{Outcome, Status};
 /// The page itself.
 pub const HTML: &str = include_str!("page/index.html");
 
+/// Why a failure's error and cause are not shown.
+const REDACTED: &str = "error and cause hidden: they may carry execution data, and this state machine's loggingConfiguration does not include execution data (set includeExecutionData, or start statejet serve with --page-execution-data)";
+
 /// How many recent failures are kept per state machine.
 const RECENT: usize = 20;
 
@@ -26,19 +29,32 @@ const RECENT: usize = 20;
 pub struct Failures(Mutex<HashMap<String, VecDeque<Value>>>);
 
 impl Failures {
-    /// Notes an execution's end (only failures are kept).
-    pub fn note(&self, machine: &str, arn: &str, outcome: &Outcome, at_ms: u64) {
+    /// Notes an execution's end (only failures are kept). Without `execution_data` its error
+    /// and cause are not kept (either may carry input data, through `ErrorPath`/`CausePath` or
+    /// a function's message): the entry says why they are hidden instead.
+    pub fn note(
+        &self,
+        machine: &str,
+        arn: &str,
+        outcome: &Outcome,
+        at_ms: u64,
+        execution_data: bool,
+    ) {
         if outcome.status == Status::Succeeded {
             return;
         }
         let f = outcome.failure.as_ref();
-        let entry = json!({
+        let mut entry = json!({
             "execution_arn": arn,
             "status": outcome.status.as_str(),
-            "error": f.map(|f| f.error.as_str()).unwrap_or(""),
-            "cause": f.map(|f| f.cause.as_str()).unwrap_or(""),
             "at": timestamp(at_ms),
         });
+        if execution_data {
+            entry["error"] = f.map(|f| f.error.as_str()).unwrap_or("").into();
+            entry["cause"] = f.map(|f| f.cause.as_str()).unwrap_or("").into();
+        } else {
+            entry["redacted"] = REDACTED.into();
+        }
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let list = all.entry(machine.to_owned()).or_default();
         list.push_front(entry);
@@ -54,6 +70,18 @@ impl Failures {
 }
 
 impl Api {
+    /// Whether the page may show the execution data (errors and causes) of `machine`'s
+    /// executions: when its logging includes execution data, or the server was told so.
+    pub(super) fn page_shows_data(&self, machine: &str) -> bool {
+        if self.page_execution_data {
+            return true;
+        }
+        let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
+        machines
+            .get(machine)
+            .is_some_and(|r| r.logging["includeExecutionData"].as_bool() == Some(true))
+    }
+
     /// `GET /ui/machines`: every machine with its counts, state counts and recent failures.
     pub(super) fn page_machines(&self) -> Value {
         let records: Vec<(String, Option<String>)> = {

@@ -77,20 +77,9 @@ impl Input {
         }
     }
 
-    fn wrong_type(field: &str, expected: &str) -> ApiError {
-        ApiError::new(
-            "SerializationException",
-            format!("The field '{field}' must be {expected}"),
-        )
-    }
-
     /// An optional string field (JSON null counts as absent, as AWS's deserializer treats it).
     pub fn string(&self, field: &str) -> Result<Option<&str>, ApiError> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(Input::wrong_type(field, "a string")),
-        }
+        string_value(self.0.get(field))
     }
 
     /// A required string field.
@@ -100,37 +89,19 @@ impl Input {
     }
 
     pub fn bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(Input::wrong_type(field, "a boolean")),
-        }
+        bool_value(self.0.get(field))
     }
 
     pub fn integer(&self, field: &str) -> Result<Option<i64>, ApiError> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| Input::wrong_type(field, "an integer")),
-        }
+        integer_value(self.0.get(field))
     }
 
     pub fn object(&self, field: &str) -> Result<Option<&Map<String, Value>>, ApiError> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(m)),
-            Some(_) => Err(Input::wrong_type(field, "an object")),
-        }
+        object_value(self.0.get(field))
     }
 
     pub fn array(&self, field: &str) -> Result<Option<&Vec<Value>>, ApiError> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(a)),
-            Some(_) => Err(Input::wrong_type(field, "a list")),
-        }
+        array_value(self.0.get(field))
     }
 
     /// A string field that must be no longer than `max` characters.
@@ -146,6 +117,208 @@ impl Input {
             }
         }
         Ok(s)
+    }
+}
+
+/// AWS's deserializer's error for a value of the wrong JSON type (Coral's words, as recorded
+/// against AWS's JSON services by dynalite and floci).
+fn serialization(message: &str) -> ApiError {
+    ApiError::new("SerializationException", message)
+}
+
+/// The deserializer's name for a scalar's JSON type.
+fn scalar_kind(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "STRING_VALUE",
+        Value::Number(_) => "NUMBER_VALUE",
+        Value::Bool(true) => "TRUE_VALUE",
+        Value::Bool(false) => "FALSE_VALUE",
+        _ => "NULL_VALUE",
+    }
+}
+
+/// A list or an object where a scalar belongs.
+fn unexpected_start(v: &Value) -> ApiError {
+    if v.is_array() {
+        serialization("Start of list found where not expected")
+    } else {
+        serialization("Start of structure or map found where not expected.")
+    }
+}
+
+/// A string member (absent and null are `None`).
+pub fn string_value(v: Option<&Value>) -> Result<Option<&str>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => Err(serialization(&format!(
+            "{} can not be converted to a String",
+            scalar_kind(v)
+        ))),
+        Some(v) => Err(unexpected_start(v)),
+    }
+}
+
+/// A boolean member; the deserializer also takes the strings it reads as booleans.
+pub fn bool_value(v: Option<&Value>) -> Result<Option<bool>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "t" | "1" => Ok(Some(true)),
+            "false" | "no" | "n" | "f" | "0" => Ok(Some(false)),
+            _ => Err(serialization(
+                "STRING_VALUE can not be converted to an Boolean",
+            )),
+        },
+        Some(Value::Number(_)) => Err(serialization(
+            "NUMBER_VALUE can not be converted to a Boolean",
+        )),
+        Some(v) => Err(unexpected_start(v)),
+    }
+}
+
+/// An integer member; a fractional number is truncated, as the deserializer does.
+pub fn integer_value(v: Option<&Value>) -> Result<Option<i64>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            Ok(Some(n.as_i64().unwrap_or_else(|| {
+                n.as_f64().unwrap_or(0.0).trunc() as i64
+            })))
+        }
+        Some(v @ (Value::String(_) | Value::Bool(_))) => Err(serialization(&format!(
+            "{} can not be converted to an Integer",
+            scalar_kind(v)
+        ))),
+        Some(v) => Err(unexpected_start(v)),
+    }
+}
+
+/// A structure member.
+pub fn object_value(v: Option<&Value>) -> Result<Option<&Map<String, Value>>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(Value::Array(_)) => Err(serialization("Start of list found where not expected")),
+        Some(_) => Err(serialization("Expected null")),
+    }
+}
+
+/// A list member.
+pub fn array_value(v: Option<&Value>) -> Result<Option<&Vec<Value>>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a)),
+        Some(Value::Object(_)) => Err(serialization(
+            "Start of structure or map found where not expected.",
+        )),
+        Some(_) => Err(serialization("Expected list or null")),
+    }
+}
+
+/// A string's length within the model's bounds, in AWS's validation words.
+pub fn check_length(value: &str, field: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let n = value.chars().count();
+    let constraint = if n < min {
+        format!("Member must have length greater than or equal to {min}")
+    } else if n > max {
+        format!("Member must have length less than or equal to {max}")
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::constraint(
+        &format!("'{}'", abbreviate(value)),
+        field,
+        &constraint,
+    ))
+}
+
+/// A role ARN as `CreateStateMachine` and `UpdateStateMachine` take it: the model's `Arn`
+/// shape (1 to 256 characters), then the form of an IAM role,
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+pub fn check_role_arn(role: &str, field: &str) -> Result<(), ApiError> {
+    check_length(role, field, 1, 256)?;
+    let parts: Vec<&str> = role.splitn(6, ':').collect();
+    if parts.len() < 6 || parts[0] != "arn" || !parts[1].starts_with("aws") {
+        return Err(ApiError::invalid_arn(role, "Invalid ARN prefix: "));
+    }
+    let account_ok = parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit());
+    let name = parts[5].strip_prefix("role/").unwrap_or("");
+    let name = name.rsplit('/').next().unwrap_or("");
+    if parts[2] != "iam" || !parts[3].is_empty() || !account_ok || name.is_empty() {
+        return Err(ApiError::invalid_arn(
+            role,
+            "Not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME): ",
+        ));
+    }
+    Ok(())
+}
+
+/// `publish` and `versionDescription` of `CreateStateMachine`/`UpdateStateMachine`: typed and
+/// bounded as the model says, a description only with `publish` (AWS's rule), and `publish`
+/// refused, because statejet keeps no state machine versions (accepting it would pretend).
+pub fn check_publish(i: &Input) -> Result<(), ApiError> {
+    let publish = i.bool("publish")?.unwrap_or(false);
+    let description = i.string("versionDescription")?;
+    if let Some(d) = description {
+        check_length(d, "versionDescription", 0, 256)?;
+        if !publish {
+            return Err(ApiError::new(
+                "ValidationException",
+                "Version description can only be set when publish is true",
+            ));
+        }
+    }
+    if publish {
+        return Err(ApiError::new(
+            "ValidationException",
+            "statejet keeps no state machine versions: publish must be false",
+        ));
+    }
+    Ok(())
+}
+
+/// `encryptionConfiguration`, typed and bounded as the model says. AWS-owned keys (the default)
+/// are what statejet's memory-only state amounts to; a customer managed KMS key is refused,
+/// since statejet has no KMS to use it with.
+pub fn check_encryption(i: &Input) -> Result<(), ApiError> {
+    let Some(config) = i.object("encryptionConfiguration")? else {
+        return Ok(());
+    };
+    let field = |name: &str| format!("encryptionConfiguration.{name}");
+    let kind = string_value(config.get("type"))?
+        .ok_or_else(|| ApiError::constraint("null", &field("type"), "Member must not be null"))?;
+    if let Some(key) = string_value(config.get("kmsKeyId"))? {
+        check_length(key, &field("kmsKeyId"), 1, 2048)?;
+    }
+    if let Some(period) = integer_value(config.get("kmsDataKeyReusePeriodSeconds"))? {
+        let constraint = if period < 60 {
+            "Member must have value greater than or equal to 60"
+        } else if period > 900 {
+            "Member must have value less than or equal to 900"
+        } else {
+            ""
+        };
+        if !constraint.is_empty() {
+            return Err(ApiError::constraint(
+                &format!("'{period}'"),
+                &field("kmsDataKeyReusePeriodSeconds"),
+                constraint,
+            ));
+        }
+    }
+    match kind {
+        "AWS_OWNED_KEY" => Ok(()),
+        "CUSTOMER_MANAGED_KMS_KEY" => Err(ApiError::new(
+            "InvalidEncryptionConfiguration",
+            "statejet has no KMS: a customer managed KMS key cannot be used; use type AWS_OWNED_KEY",
+        )),
+        other => Err(ApiError::constraint(
+            &format!("'{other}'"),
+            &field("type"),
+            "Member must satisfy enum value set: [AWS_OWNED_KEY, CUSTOMER_MANAGED_KMS_KEY]",
+        )),
     }
 }
 
@@ -261,7 +434,40 @@ mod tests {
         let i = Input::parse(br#"{"a": "s", "b": 1, "c": null}"#).unwrap();
         assert_eq!(i.string("a").unwrap(), Some("s"));
         assert_eq!(i.string("c").unwrap(), None);
-        assert_eq!(i.string("b").unwrap_err().code, "SerializationException");
+        assert_eq!(
+            i.string("b").unwrap_err().message,
+            "NUMBER_VALUE can not be converted to a String"
+        );
+        let i = Input::parse(br#"{"p": "yes", "q": "maybe", "r": [1], "s": 1, "t": "x"}"#).unwrap();
+        assert_eq!(i.bool("p").unwrap(), Some(true));
+        assert_eq!(
+            i.bool("q").unwrap_err().message,
+            "STRING_VALUE can not be converted to an Boolean"
+        );
+        assert_eq!(
+            i.bool("r").unwrap_err().message,
+            "Start of list found where not expected"
+        );
+        assert_eq!(i.object("s").unwrap_err().message, "Expected null");
+        assert_eq!(i.array("t").unwrap_err().message, "Expected list or null");
+        assert!(check_role_arn("arn:aws:iam::123456789012:role/path/r", "roleArn").is_ok());
+        assert_eq!(
+            check_role_arn(&"a".repeat(257), "roleArn")
+                .unwrap_err()
+                .code,
+            "ValidationException"
+        );
+        for bad in [
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::1:role/r",
+            "arn:aws:iam::123456789012:user/u",
+        ] {
+            assert_eq!(
+                check_role_arn(bad, "roleArn").unwrap_err().code,
+                "InvalidArn",
+                "{bad}"
+            );
+        }
         assert_eq!(
             i.required("x").unwrap_err().message,
             "1 validation error detected: Value null at 'x' failed to satisfy constraint: Member must not be null"

@@ -54,9 +54,18 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
-    /// How long executions in flight may run on after a shutdown signal before they are aborted.
+    /// The longest a shutdown takes: executions in flight may run on until shortly before it
+    /// ends (then they are aborted, their processes killed), and every log line is written.
     #[arg(long, default_value_t = 30)]
     grace_seconds: u64,
+    /// Show failures' errors and causes on the live page for every state machine (by default
+    /// only for machines whose logging includes execution data: they may carry input data).
+    #[arg(long)]
+    page_execution_data: bool,
+    /// Command functions running at once; further calls wait for a slot (within their Task's
+    /// timeout).
+    #[arg(long, default_value_t = crate::tasks::functions::DEFAULT_MAX_PROCESSES)]
+    max_processes: usize,
 }
 
 fn fail(message: String) -> ExitCode {
@@ -80,7 +89,11 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
-    rt.block_on(serve(args, functions))
+    let code = rt.block_on(serve(args, functions));
+    // What could still hold the runtime (a Lambda endpoint call blocking a thread) gets the
+    // grace period's reserve, not forever: the process exits within the grace period.
+    rt.shutdown_timeout(crate::api::RUNTIME_SHUTDOWN);
+    code
 }
 
 async fn serve(args: &Args, functions: Functions) -> ExitCode {
@@ -105,7 +118,9 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         log_writer: Some(LogWriter::spawn(sink, 1024)),
         ..Config::default()
     };
-    let api = Api::new(Engine::new(config, functions), args.credentials.clone());
+    let functions = functions.with_max_processes(args.max_processes);
+    let api = Api::new(Engine::new(config, functions), args.credentials.clone())
+        .with_page_execution_data(args.page_execution_data);
     if let Some(dir) = &args.definitions {
         if let Err(e) = load_definitions(&api, dir, args) {
             return fail(e);

@@ -266,8 +266,8 @@ impl Engine {
     }
 
     /// Graceful shutdown: stops admitting, lets in-flight executions finish for up to `grace`,
-    /// then aborts the rest (each ends, and is logged, as `ExecutionAborted`). Returns when none
-    /// is left.
+    /// then aborts the rest (each ends, and is logged, as `ExecutionAborted`; a command function
+    /// it was waiting on is killed). Returns when none is left and every log line is written.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.accepting.store(false, Ordering::SeqCst);
         let all = self.inner.config.max_in_flight as u32;
@@ -276,6 +276,10 @@ impl Engine {
             self.inner.abort.send_replace(true);
             // Aborted executions end promptly; holding every permit means none is left.
             let _ = self.inner.admission.acquire_many(all).await;
+        }
+        // Each execution queued its lines before releasing its permit.
+        if let Some(w) = &self.inner.config.log_writer {
+            w.flush().await;
         }
     }
 
@@ -342,20 +346,42 @@ impl Engine {
     ) -> Result<SyncResult, StartError> {
         let (m, permit) = self.admit(machine)?;
         let execution = self.execution(&m, name, input, true);
+        let (execution_arn, execution_name) = (execution.id.clone(), execution.name.clone());
         let start_ms = self.now_ms();
         let began = tokio::time::Instant::now();
-        let (outcome, log, _) = self.drive_execution(&m, execution.clone()).await;
-        self.write_log(log).await;
-        m.metrics
-            .ended(outcome.status, began.elapsed().as_micros() as u64);
-        drop(permit);
-        Ok(SyncResult {
-            execution_arn: execution.id.clone(),
-            name: execution.name.clone(),
-            outcome,
+        let engine = self.clone();
+        // The execution is a task of its own: a caller that goes away (a dropped connection)
+        // drops only its wait, and the execution still runs to its end, is logged and counted.
+        let run = tokio::spawn(async move {
+            let (outcome, log, _) = engine.drive_execution(&m, execution.clone()).await;
+            engine.write_log(log).await;
+            m.metrics
+                .ended(outcome.status, began.elapsed().as_micros() as u64);
+            drop(permit);
+            SyncResult {
+                execution_arn: execution.id.clone(),
+                name: execution.name.clone(),
+                outcome,
+                start_ms,
+                stop_ms: engine.now_ms(),
+            }
+        });
+        Ok(run.await.unwrap_or_else(|_| SyncResult {
+            // The driver catches panics of steps and handlers; only a fault past it (or the
+            // runtime going away) ends here.
+            execution_arn,
+            name: execution_name,
+            outcome: Outcome {
+                status: super::Status::Failed,
+                output: None,
+                failure: Some(Failure::new(
+                    ENGINE_FAULT,
+                    "statejet engine fault: the execution's driver stopped",
+                )),
+            },
             start_ms,
             stop_ms: self.now_ms(),
-        })
+        }))
     }
 
     /// Starts an execution and returns its ARN at once; `done` receives its outcome
@@ -491,10 +517,11 @@ impl Engine {
                         ))
                     }
                 },
-                // In-process functions-file handlers (identity, return, throw) answer at once.
+                // In-process functions-file handlers (identity, return, throw) answer at once;
+                // a command's program runs without holding a thread (dropping the call kills it).
                 None if !self.inner.functions.blocks(&inv) => {
                     let limit = inv.timeout_seconds.map(Duration::from_secs);
-                    self.inner.functions.invoke(&inv, limit)
+                    self.inner.functions.invoke_async(&inv, limit).await
                 }
                 None => {
                     // Programs and network calls block: off the scheduler's threads.

@@ -142,10 +142,20 @@ pub fn events(
 
 /// Writes log lines (one JSON object each) to an output on a thread of its own, so executions
 /// never wait on I/O; the channel is bounded, so a slow output makes finishing executions wait
-/// for room (holding their admission permits) instead of losing lines.
+/// for room (holding their admission permits) instead of losing lines. An execution's lines go
+/// out in one write, and `flush` returns once everything queued before it is written and
+/// flushed, so a shutdown that flushes ends on a whole line with every accepted line out.
 #[derive(Clone)]
 pub struct LogWriter {
-    tx: tokio::sync::mpsc::Sender<Vec<String>>,
+    tx: tokio::sync::mpsc::Sender<Message>,
+}
+
+/// What the writer thread receives.
+enum Message {
+    /// One execution's lines.
+    Lines(Vec<String>),
+    /// Flush the output, then answer.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -157,17 +167,33 @@ impl std::fmt::Debug for LogWriter {
 impl LogWriter {
     /// Starts the writer thread; `capacity` is how many executions' batches may wait.
     pub fn spawn(mut out: Box<dyn std::io::Write + Send>, capacity: usize) -> LogWriter {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(capacity.max(1));
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(capacity.max(1));
         std::thread::spawn(move || {
-            while let Some(batch) = rx.blocking_recv() {
-                for line in batch {
-                    // A broken output cannot be reported anywhere better than here.
-                    if writeln!(out, "{line}").is_err() {
-                        eprintln!("statejet: cannot write execution logs");
+            let mut text = String::new();
+            while let Some(message) = rx.blocking_recv() {
+                match message {
+                    Message::Lines(batch) => {
+                        text.clear();
+                        for line in batch {
+                            text.push_str(&line);
+                            text.push('\n');
+                        }
+                        // A broken output cannot be reported anywhere better than here.
+                        if out.write_all(text.as_bytes()).is_err() {
+                            eprintln!("statejet: cannot write execution logs");
+                        }
+                        // Flushing once the queue is empty keeps a busy output's writes large.
+                        if rx.is_empty() {
+                            let _ = out.flush();
+                        }
+                    }
+                    Message::Flush(done) => {
+                        let _ = out.flush();
+                        let _ = done.send(());
                     }
                 }
-                let _ = out.flush();
             }
+            let _ = out.flush();
         });
         LogWriter { tx }
     }
@@ -176,7 +202,15 @@ impl LogWriter {
     pub async fn write(&self, lines: Vec<String>) {
         if !lines.is_empty() {
             // Fails only when the writer thread is gone, which ends the process's logging anyway.
-            let _ = self.tx.send(lines).await;
+            let _ = self.tx.send(Message::Lines(lines)).await;
+        }
+    }
+
+    /// Waits until every line queued before this call is written and the output flushed.
+    pub async fn flush(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = written.await;
         }
     }
 }

@@ -9,13 +9,12 @@
 //! optimized `lambda:invoke` result is wrapped as AWS wraps it.
 
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::command;
 use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::vm::failure::TIMEOUT;
 use crate::vm::run::Invocation;
@@ -39,9 +38,24 @@ pub enum Handler {
 
 /// The functions a run may call, by name. Cheap to clone (the engine hands a clone to each
 /// blocking call).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Functions {
     handlers: Arc<HashMap<String, Handler>>,
+    /// Slots for command functions' programs: one per program running.
+    processes: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many command functions' programs run at once unless told otherwise: enough to keep a
+/// few cores busy with short programs, few enough to stay far from process and file limits.
+pub const DEFAULT_MAX_PROCESSES: usize = 64;
+
+impl Default for Functions {
+    fn default() -> Functions {
+        Functions {
+            handlers: Arc::default(),
+            processes: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_PROCESSES)),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,16 +110,55 @@ impl Functions {
         }
         Ok(Functions {
             handlers: Arc::new(handlers),
+            ..Functions::default()
         })
+    }
+
+    /// At most `n` command functions' programs run at once (at least one); further calls wait
+    /// for a slot within their Task's timeout.
+    pub fn with_max_processes(mut self, n: usize) -> Functions {
+        self.processes = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+        self
     }
 
     /// Performs a Task's invocation. A command still running after `limit` is killed and the
     /// task fails with `States.Timeout`.
     pub fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
-        match &inv.resource.kind {
-            ResourceKind::Lambda { function } => {
-                self.call(function, &inv.resource.arn, &inv.payload, limit)
+        let call = self.resolve(inv)?;
+        let result = self.call(call.name, call.target, &call.payload, limit)?;
+        Ok(if call.wrapped { wrap(result) } else { result })
+    }
+
+    /// `invoke` for an async caller: a command function runs without holding a thread, and is
+    /// killed when the returned future is dropped. Endpoint functions block (`blocks`): an
+    /// async caller moves them off its threads and calls `invoke`.
+    pub async fn invoke_async(
+        &self,
+        inv: &Invocation,
+        limit: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        let call = self.resolve(inv)?;
+        let result = match self.handlers.get(call.name) {
+            Some(Handler::Command(argv)) => {
+                let input = call.payload.to_string().into_bytes();
+                let out = command::run(call.name, argv, input, limit, &self.processes).await?;
+                command_result(call.name, out)
             }
+            _ => self.call(call.name, call.target, &call.payload, limit),
+        }?;
+        Ok(if call.wrapped { wrap(result) } else { result })
+    }
+
+    /// The function a Task calls, the payload it gets, and whether its result is wrapped as
+    /// `arn:aws:states:::lambda:invoke` wraps it.
+    fn resolve<'a>(&self, inv: &'a Invocation) -> Result<Call<'a>, Failure> {
+        match &inv.resource.kind {
+            ResourceKind::Lambda { function } => Ok(Call {
+                name: function,
+                target: &inv.resource.arn,
+                payload: std::borrow::Cow::Borrowed(&inv.payload),
+                wrapped: false,
+            }),
             ResourceKind::Service {
                 service,
                 action,
@@ -127,9 +180,12 @@ impl Functions {
                     }
                     Some(v) => v.clone(),
                 };
-                let name = function_name(target);
-                let result = self.call(name, target, &payload, limit)?;
-                Ok(wrap(result))
+                Ok(Call {
+                    name: function_name(target),
+                    target,
+                    payload: std::borrow::Cow::Owned(payload),
+                    wrapped: true,
+                })
             }
             _ => Err(Failure::new(
                 "States.TaskFailed",
@@ -160,13 +216,16 @@ impl Functions {
             Some(Handler::Return(v)) => Ok(v.clone()),
             Some(Handler::Identity) => Ok(payload.clone()),
             Some(Handler::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
-            Some(Handler::Command(argv)) => run_command(name, argv, payload, limit),
+            Some(Handler::Command(argv)) => {
+                run_command(name, argv, payload, limit, &self.processes)
+            }
             Some(Handler::Endpoint(url)) => call_endpoint(name, url, payload, limit),
         }
     }
 
-    /// Whether calling this Task's function may block (a program or a network call), so that
-    /// an async caller must move it off its scheduler threads; in-process handlers never do.
+    /// Whether calling this Task's function blocks a thread (a network call), so that an async
+    /// caller must move it off its scheduler threads; in-process handlers never do, and command
+    /// functions run without blocking through `invoke_async`.
     pub fn blocks(&self, inv: &Invocation) -> bool {
         let name = match &inv.resource.kind {
             ResourceKind::Lambda { function } => function.as_str(),
@@ -175,11 +234,16 @@ impl Functions {
                 None => return false,
             },
         };
-        matches!(
-            self.handlers.get(name),
-            Some(Handler::Command(_) | Handler::Endpoint(_))
-        )
+        matches!(self.handlers.get(name), Some(Handler::Endpoint(_)))
     }
+}
+
+/// What `resolve` finds for an invocation.
+struct Call<'a> {
+    name: &'a str,
+    target: &'a str,
+    payload: std::borrow::Cow<'a, Value>,
+    wrapped: bool,
 }
 
 /// The function name in a `FunctionName`: a name, `NAME:QUALIFIER`, a partial ARN
@@ -239,57 +303,23 @@ fn wrap(payload: Value) -> Value {
 
 /// Runs a command handler: payload on stdin, result on stdout. A non-zero exit is a function
 /// error: `{"errorType": E, ...}` on stdout names the error, and the whole stdout is the cause.
+/// For a caller without a runtime; `command::run` is the work.
 fn run_command(
     name: &str,
     argv: &[String],
     payload: &Value,
     limit: Option<Duration>,
+    slots: &tokio::sync::Semaphore,
 ) -> Result<Value, Failure> {
-    let spawn = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn();
-    let mut child = spawn.map_err(|e| {
-        Failure::new(
-            "Lambda.ServiceException",
-            format!("function '{name}': cannot run {:?}: {e}", argv[0]),
-        )
-    })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A program that exits without reading its input is not an error of ours.
-        let _ = stdin.write_all(payload.to_string().as_bytes());
-    }
-    // Read stdout on its own thread so a chatty program never blocks on a full pipe while
-    // this thread watches the clock.
-    let mut pipe = child.stdout.take().expect("stdout is piped");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if limit.is_some_and(|l| started.elapsed() >= l) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Failure::new(TIMEOUT, ""));
-            }
-            // Commands are whole programs; polling every few milliseconds costs nothing beside them.
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => {
-                return Err(Failure::new(
-                    "Lambda.ServiceException",
-                    format!("function '{name}': {e}"),
-                ))
-            }
-        }
-    };
-    let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
-    function_result(name, stdout, !status.success())
+    let input = payload.to_string().into_bytes();
+    let out = command::run_blocking(name, argv, input, limit, slots)?;
+    command_result(name, out)
+}
+
+/// A command's result from its stdout and exit status.
+fn command_result(name: &str, out: command::Output) -> Result<Value, Failure> {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    function_result(name, stdout, !out.status.success())
 }
 
 /// A function's answer: with `failed`, an error named by the body's `errorType` (the whole body

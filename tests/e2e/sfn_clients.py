@@ -382,18 +382,135 @@ def aws_cli(url):
     run("delete-state-machine", "--state-machine-arn", arn)
 
 
-def signed(binary):
-    server = Server(binary, "--credentials", "AKIDSTATEJET:s3cret")
+def raw_post(url, headers, data):
+    """POSTs bytes with exactly these headers; returns the status and the JSON answer."""
+    import urllib.request
+    import urllib.error
+    req = urllib.request.Request(url + "/", data=data, method="POST", headers=headers)
     try:
-        good = client(server.url, "AKIDSTATEJET", "s3cret")
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def sigv4_post(url, target, body, key, secret, service="states", region=REGION, skew=None):
+    """A request signed by botocore's own SigV4 signer (its clock moved by `skew`), as headers
+    and body, for a test to send as they are or changed."""
+    import datetime
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="POST", url=url + "/", data=body,
+                     headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target})
+    now = botocore.auth.get_current_datetime
+    if skew is not None:
+        botocore.auth.get_current_datetime = lambda: now() + datetime.timedelta(seconds=skew)
+    try:
+        botocore.auth.SigV4Auth(Credentials(key, secret), service, region).add_auth(req)
+    finally:
+        botocore.auth.get_current_datetime = now
+    return dict(req.headers.items()), body
+
+
+def get(url, path, auth=None, headers=None):
+    """A GET with optional HTTP Basic credentials; returns status, headers and body text."""
+    import base64
+    import urllib.request
+    import urllib.error
+    headers = dict(headers or {})
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    req = urllib.request.Request(url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+def signed(binary):
+    key, secret = "AKIDSTATEJET", "s3cret"
+    server = Server(binary, "--credentials", f"{key}:{secret}")
+    try:
+        good = client(server.url, key, secret)
         good.create_state_machine(name="signed", definition=PASS, roleArn=ROLE, type="EXPRESS")
         assert good.start_sync_execution(stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:signed")["status"] == "SUCCEEDED"
-        expect_error("InvalidSignatureException", client(server.url, "AKIDSTATEJET", "wrong").list_state_machines)
-        expect_error("UnrecognizedClientException", client(server.url, "AKIDOTHER", "s3cret").list_state_machines)
+        expect_error("InvalidSignatureException", client(server.url, key, "wrong").list_state_machines)
+        expect_error("UnrecognizedClientException", client(server.url, "AKIDOTHER", secret).list_state_machines)
         expect_error("MissingAuthenticationTokenException",
                      client(server.url, signature_version=botocore.UNSIGNED).list_state_machines)
+
+        # Another region, or another service's signature, is refused with AWS's scope message.
+        msg = expect_error("InvalidSignatureException",
+                           boto3.client("stepfunctions", endpoint_url=server.url, region_name="eu-west-1",
+                                        aws_access_key_id=key, aws_secret_access_key=secret,
+                                        config=Config(inject_host_prefix=False, retries={"max_attempts": 0})
+                                        ).list_state_machines)
+        assert msg == "Credential should be scoped to a valid region, not 'eu-west-1'.", msg
+        target = "AWSStepFunctions.ListStateMachines"
+        status, body = raw_post(server.url, *sigv4_post(server.url, target, b"{}", key, secret, service="lambda"))
+        assert (status, body["message"]) == (400, "Credential should be scoped to correct service: 'states'."), body
+
+        # A signature 20 minutes old, 20 minutes ahead or a year old is refused (clock skew).
+        assert raw_post(server.url, *sigv4_post(server.url, target, b"{}", key, secret, skew=60))[0] == 200
+        for skew, words in ((-1200, "Signature expired: "), (1200, "Signature not yet current: "),
+                            (-366 * 86400, "Signature expired: ")):
+            status, body = raw_post(server.url, *sigv4_post(server.url, target, b"{}", key, secret, skew=skew))
+            assert (status, body["__type"]) == (400, "InvalidSignatureException"), body
+            assert body["message"].startswith(words) and "15 min." in body["message"], body
+
+        # The body swap: a different body under the original body's hash, stated unsigned.
+        import hashlib
+        def create(name):
+            return json.dumps({"name": name, "definition": PASS, "roleArn": ROLE, "type": "EXPRESS"}).encode()
+        headers, body = sigv4_post(server.url, "AWSStepFunctions.CreateStateMachine", create("harmless"), key, secret)
+        headers["X-Amz-Content-Sha256"] = hashlib.sha256(body).hexdigest()
+        status, answer = raw_post(server.url, headers, create("swap"))
+        assert (status, answer["__type"]) == (400, "InvalidSignatureException"), answer
+        expect_error("StateMachineDoesNotExist", good.describe_state_machine,
+                     stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:swap")
+        # An unsigned X-Amz-Date.
+        headers, body = sigv4_post(server.url, target, b"{}", key, secret)
+        headers["Authorization"] = headers["Authorization"].replace("host;x-amz-date;", "host;")
+        status, answer = raw_post(server.url, headers, body)
+        assert answer == {"__type": "InvalidSignatureException",
+                          "message": "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."}, answer
+
+        page_security(server, key, secret, good)
     finally:
         server.stop()
+
+
+def page_security(server, key, secret, sfn):
+    """With credentials, the page, its feeds and /metrics need them (HTTP Basic, as a browser
+    and Prometheus send them, or SigV4); /health does not. A failure's error and cause reach the
+    page only for a machine whose logging includes execution data."""
+    for path in ("/", "/ui/machines", "/ui/diagram?machine=signed", "/metrics"):
+        status, headers, _ = get(server.url, path)
+        assert status == 401 and headers["WWW-Authenticate"].startswith("Basic "), (path, status)
+        assert get(server.url, path, auth=(key, "wrong"))[0] == 401, path
+        assert get(server.url, path, auth=(key, secret))[0] == 200, path
+    assert get(server.url, "/health")[0] == 200
+    status, _, metrics = get(server.url, "/metrics", auth=(key, secret))
+    assert 'statejet_executions_started_total{state_machine="signed"} 1' in metrics, metrics
+
+    leaky = json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "CardDeclined", "CausePath": "$.card"}}})
+    card = "4111111111111111"
+    logging = {"level": "ERROR", "includeExecutionData": True, "destinations": [
+        {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:sj:*"}}]}
+    sfn.create_state_machine(name="quiet", definition=leaky, roleArn=ROLE, type="EXPRESS")
+    sfn.create_state_machine(name="open", definition=leaky, roleArn=ROLE, type="EXPRESS", loggingConfiguration=logging)
+    for name in ("quiet", "open"):
+        r = sfn.start_sync_execution(stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}",
+                                     input=json.dumps({"card": card}))
+        assert (r["status"], r["cause"]) == ("FAILED", card), r
+    _, _, feed = get(server.url, "/ui/machines", auth=(key, secret))
+    machines = {m["name"]: m for m in json.loads(feed)}
+    quiet, open_ = machines["quiet"]["recent_failures"][0], machines["open"]["recent_failures"][0]
+    assert card not in json.dumps(quiet) and "error" not in quiet, quiet
+    assert "includeExecutionData" in quiet["redacted"] and "--page-execution-data" in quiet["redacted"], quiet
+    assert (open_["error"], open_["cause"]) == ("CardDeclined", card), open_
 
 
 def page(binary, chromium, artifacts):
@@ -404,16 +521,18 @@ def page(binary, chromium, artifacts):
         order = f.read()
     with open(os.path.join(definitions, "order.asl.json"), "w") as f:
         f.write(order)
-    server = Server(binary, "--definitions", definitions)
+    # The page behind credentials, as a browser reaches it: HTTP Basic, here from the address.
+    key, secret = "AKIDPAGE", "page-secret"
+    server = Server(binary, "--definitions", definitions, "--credentials", f"{key}:{secret}")
     try:
-        sfn = client(server.url)
+        sfn = client(server.url, key, secret)
         arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:order"
         for _ in range(3):  # no lines: each ends in the Rejected Fail state
             assert sfn.start_sync_execution(stateMachineArn=arn, input="{}")["status"] == "FAILED"
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--virtual-time-budget=5000", "--window-size=1280,1000"]
-        url = server.url + "/#machine=order"
+        url = server.url.replace("http://", f"http://{key}:{secret}@") + "/#machine=order"
 
         def browse(*extra):
             profile = tempfile.mkdtemp()
@@ -430,6 +549,8 @@ def page(binary, chromium, artifacts):
         assert 'data-count="failed"><b>3</b>' in dom
         assert "▶3 ✔0 ✖3 ↻0" in dom, "the Fail state's counts are on the diagram"
         assert "Rejected" in dom and "States.Runtime" not in dom
+        # The machine logs no execution data: its failures' causes are not on the page.
+        assert 'class="redacted"' in dom and "error and cause hidden" in dom, "failures are redacted"
         os.makedirs(artifacts, exist_ok=True)
         shot = os.path.join(artifacts, "page.png")
         browse(f"--screenshot={shot}")
