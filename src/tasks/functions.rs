@@ -103,9 +103,9 @@ impl Functions {
     /// task fails with `States.Timeout`.
     pub fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
         match &inv.resource.kind {
-            ResourceKind::Lambda { function } => {
-                self.call(function, &inv.resource.arn, &inv.payload, limit)
-            }
+            ResourceKind::Lambda { function } => self
+                .call(function, &inv.resource.arn, &inv.payload, limit)
+                .map(|reply| reply.result),
             ResourceKind::Service {
                 service,
                 action,
@@ -119,17 +119,18 @@ impl Functions {
                     ));
                 };
                 // A string Payload is sent as the request body itself, so a string holding JSON
-                // reaches the function as that JSON, as with AWS.
+                // reaches the function as that JSON, as with AWS. Without a Payload, or with a
+                // null one (which the request omits), Lambda hands the function `{}`.
                 let payload = match inv.payload.get("Payload") {
-                    None => json!({}),
+                    None | Some(Value::Null) => json!({}),
                     Some(Value::String(s)) => {
                         serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
                     }
                     Some(v) => v.clone(),
                 };
                 let name = function_name(target);
-                let result = self.call(name, target, &payload, limit)?;
-                Ok(wrap(result))
+                let reply = self.call(name, target, &payload, limit)?;
+                Ok(wrap(reply))
             }
             _ => Err(Failure::new(
                 "States.TaskFailed",
@@ -147,7 +148,7 @@ impl Functions {
         target: &str,
         payload: &Value,
         limit: Option<Duration>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Reply, Failure> {
         match self.handlers.get(name) {
             None => Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
@@ -157,8 +158,8 @@ impl Functions {
                     uuid::Uuid::nil()
                 ),
             )),
-            Some(Handler::Return(v)) => Ok(v.clone()),
-            Some(Handler::Identity) => Ok(payload.clone()),
+            Some(Handler::Return(v)) => Ok(Reply::serialized(v.clone())),
+            Some(Handler::Identity) => Ok(Reply::serialized(payload.clone())),
             Some(Handler::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
             Some(Handler::Command(argv)) => run_command(name, argv, payload, limit),
             Some(Handler::Endpoint(url)) => call_endpoint(name, url, payload, limit),
@@ -203,12 +204,31 @@ fn qualified(target: &str) -> String {
     }
 }
 
-/// The result of `arn:aws:states:::lambda:invoke`, as AWS shapes it.
-fn wrap(payload: Value) -> Value {
-    let length = payload.to_string().len().to_string();
+/// What a function answered: its result, and the length in bytes of the text it answered with
+/// (the response's `Content-Length`, which a `lambda:invoke` result reports).
+#[derive(Debug)]
+struct Reply {
+    result: Value,
+    length: usize,
+}
+
+impl Reply {
+    /// The answer of an in-process function, which answers with statejet's serialization.
+    fn serialized(result: Value) -> Reply {
+        let length = result.to_string().len();
+        Reply { result, length }
+    }
+}
+
+/// The result of `arn:aws:states:::lambda:invoke`, as AWS shapes it. `Content-Length` counts
+/// the function's own answer text, whose spacing (Python's `json.dumps` puts a space after `:`
+/// and `,`) a re-serialization would lose.
+fn wrap(reply: Reply) -> Value {
+    let Reply { result, length } = reply;
+    let length = length.to_string();
     json!({
         "ExecutedVersion": "$LATEST",
-        "Payload": payload,
+        "Payload": result,
         "SdkHttpMetadata": {
             "AllHttpHeaders": {
                 "X-Amz-Executed-Version": ["$LATEST"],
@@ -244,7 +264,7 @@ fn run_command(
     argv: &[String],
     payload: &Value,
     limit: Option<Duration>,
-) -> Result<Value, Failure> {
+) -> Result<Reply, Failure> {
     let spawn = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::piped())
@@ -294,7 +314,7 @@ fn run_command(
 
 /// A function's answer: with `failed`, an error named by the body's `errorType` (the whole body
 /// is the cause, as Step Functions reports Lambda errors); else the body as JSON (empty: null).
-fn function_result(name: &str, body: String, failed: bool) -> Result<Value, Failure> {
+fn function_result(name: &str, body: String, failed: bool) -> Result<Reply, Failure> {
     if failed {
         let error = serde_json::from_str::<Value>(&body)
             .ok()
@@ -306,15 +326,20 @@ fn function_result(name: &str, body: String, failed: bool) -> Result<Value, Fail
             .unwrap_or_else(|| "Lambda.Unknown".to_owned());
         return Err(Failure::new(error, body));
     }
+    let length = body.len();
     if body.trim().is_empty() {
-        return Ok(Value::Null);
+        return Ok(Reply {
+            result: Value::Null,
+            length,
+        });
     }
-    serde_json::from_str(&body).map_err(|e| {
+    let result = serde_json::from_str(&body).map_err(|e| {
         Failure::new(
             "Lambda.Unknown",
             format!("function '{name}' returned a result that is not JSON: {e}"),
         )
-    })
+    })?;
+    Ok(Reply { result, length })
 }
 
 /// Calls a function through the Lambda Invoke API. A response with `X-Amz-Function-Error` is a
@@ -325,7 +350,7 @@ fn call_endpoint(
     url: &str,
     payload: &Value,
     limit: Option<Duration>,
-) -> Result<Value, Failure> {
+) -> Result<Reply, Failure> {
     let mut request = ureq::post(&format!("{url}/2015-03-31/functions/{name}/invocations"))
         .set("Content-Type", "application/json");
     if let Some(l) = limit {
