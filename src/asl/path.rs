@@ -802,12 +802,19 @@ impl Parser {
                     }
                     match word.as_str() {
                         "true" | "false" | "null" => out.push_str(&word),
-                        _ => {
-                            return self.error(
-                                start,
-                                format!("unsupported filter operator or function '{word}'"),
-                            )
+                        "in" | "nin" | "subsetof" | "anyof" | "noneof" | "size" | "empty"
+                        | "contains" => {
+                            return self
+                                .error(start, format!("unsupported filter operator '{word}'"))
                         }
+                        // Jayway reads any other bare word as a number literal, which fails, so
+                        // the filter does not compile (AWS's paths are Jayway's).
+                        _ => return self.error(
+                            start,
+                            format!(
+                                "'{word}' is not a value: quote a string in a filter ('{word}')"
+                            ),
+                        ),
                     }
                 }
                 _ => return self.error(start, format!("unexpected '{c}' in filter expression")),
@@ -1137,6 +1144,8 @@ mod tests {
             ("$[?(@.a]", E("unclosed '('")),
             ("$[?@.a)]", E("unbalanced ')'")),
             ("$[?]", E("empty filter")),
+            ("$[?(@.code==es)]", E("'es' is not a value: quote a string")),
+            ("$[?(@.a in [1, 2])]", E("unsupported filter operator 'in'")),
             ("$[?(@.length() > 1)]", E("functions are not supported")),
             ("$[?($$.a)]", E("only '$' and '@'")),
             ("$[?($v.a)]", E("only '$' and '@'")),
