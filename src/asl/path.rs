@@ -809,12 +809,10 @@ impl Parser {
                         }
                         // Jayway reads any other bare word as a number literal, which fails, so
                         // the filter does not compile (AWS's paths are Jayway's).
-                        _ => return self.error(
-                            start,
-                            format!(
-                                "'{word}' is not a value: quote a string in a filter ('{word}')"
-                            ),
-                        ),
+                        _ => {
+                            let m = format!("'{word}' is not a value: quote a string ('{word}')");
+                            return self.error(start, m);
+                        }
                     }
                 }
                 _ => return self.error(start, format!("unexpected '{c}' in filter expression")),
@@ -1144,7 +1142,10 @@ mod tests {
             ("$[?(@.a]", E("unclosed '('")),
             ("$[?@.a)]", E("unbalanced ')'")),
             ("$[?]", E("empty filter")),
-            ("$[?(@.code==es)]", E("'es' is not a value: quote a string")),
+            (
+                "$[?(@.code==es)]",
+                E("'es' is not a value: quote a string ('es')"),
+            ),
             ("$[?(@.a in [1, 2])]", E("unsupported filter operator 'in'")),
             ("$[?(@.length() > 1)]", E("functions are not supported")),
             ("$[?($$.a)]", E("only '$' and '@'")),
