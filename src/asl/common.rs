@@ -173,7 +173,7 @@ pub fn reference_path(o: &mut Object, key: &str, ctx: &mut Ctx) -> Option<Refere
 
 /// AWS's message for a bad Reference Path: `Value is not a Reference Path: <why>`.
 pub fn reference_path_error(text: &str, e: &path::PathError) -> String {
-    if text.starts_with('$') {
+    if text.trim_start_matches(' ').starts_with('$') {
         message::not_reference_path(&e.message)
     } else {
         message::not_reference_path(message::NO_DOLLAR)
@@ -268,7 +268,8 @@ pub enum PathOrCall {
 /// Parses a string that must be a Path or an intrinsic function call.
 pub fn path_or_call(value: &Value) -> Option<PathOrCall> {
     let text = value.as_str()?;
-    if text.starts_with('$') {
+    // Paths are read with the spaces around them trimmed (see `path`); intrinsic calls are not.
+    if text.trim_start_matches(' ').starts_with('$') {
         path::parse_path(text).ok().map(PathOrCall::Path)
     } else {
         intrinsic::parse_call(text).ok().map(PathOrCall::Call)

@@ -211,6 +211,8 @@ pub enum Credentials {
 /// A Task's `Resource`, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
+    /// The ARN as written, except that a service integration's is written without region and
+    /// account (`arn:aws:states:::lambda:invoke`), so both spellings run as one resource.
     pub arn: String,
     pub kind: ResourceKind,
 }

@@ -43,7 +43,7 @@ pub fn read(o: &mut Object, lang: QueryLanguage, scope: &mut Scope, ctx: &mut Ct
     };
     let item_selector = item_selector(o, lang, ctx);
     let (processor, mode) = processor(o, ctx);
-    let item_reader = opaque_object(o, "ItemReader", ctx);
+    let item_reader = item_reader(o, ctx);
     let item_batcher = item_batcher(o, lang, ctx);
     let result_writer = opaque_object(o, "ResultWriter", ctx);
     let max_concurrency = common::dynamic_integer(o, "MaxConcurrency", lang, 0, i64::MAX, ctx)
@@ -180,6 +180,22 @@ fn item_batcher(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<It
         max_input_bytes_per_batch,
         batch_input,
     })
+}
+
+/// `ItemReader`, kept as written (see `opaque_object`); its `ReaderConfig` may limit the items
+/// with `MaxItems` or `MaxItemsPath`, not both (AWS's documented rule).
+fn item_reader(o: &mut Object, ctx: &mut Ctx) -> Option<Value> {
+    let at = o.at_key("ItemReader");
+    let reader = opaque_object(o, "ItemReader", ctx)?;
+    if let Some(Value::Object(config)) = reader.get("ReaderConfig") {
+        if config.contains_key("MaxItems") && config.contains_key("MaxItemsPath") {
+            ctx.d.schema(
+                message::only_one(&["MaxItems", "MaxItemsPath"]),
+                &at.key("ReaderConfig").key("MaxItems"),
+            );
+        }
+    }
+    Some(reader)
 }
 
 /// `ItemReader` / `ResultWriter`: objects naming an S3 `Resource`, kept as written; statejet has

@@ -97,7 +97,7 @@ pub struct PathError {
 /// Parses any ASL Path: a Reference Path when it has only field and index steps, otherwise a
 /// general (query) path.
 pub fn parse_path(text: &str) -> Result<Path, PathError> {
-    let parsed = Parser::new(text).parse()?;
+    let parsed = Parser::trimmed(text).parse()?;
     if parsed.not_reference.is_none() {
         return Ok(Path::Reference(parsed.into_reference(text)));
     }
@@ -118,7 +118,7 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
 /// Parses a Reference Path; a valid general path is an error naming the first operator that a
 /// Reference Path does not allow.
 pub fn parse_reference_path(text: &str) -> Result<ReferencePath, PathError> {
-    let parsed = Parser::new(text).parse()?;
+    let parsed = Parser::trimmed(text).parse()?;
     match parsed.not_reference {
         None => Ok(parsed.into_reference(text)),
         Some((offset, what)) => Err(PathError {
@@ -298,6 +298,8 @@ struct Parser {
     /// Depth of filter expressions being read; only top-level constructs decide whether the
     /// path is a Reference Path.
     filter_depth: usize,
+    /// Characters trimmed from the start of the text as written, added to error offsets.
+    offset: usize,
     not_reference: Option<(usize, &'static str)>,
 }
 
@@ -307,7 +309,26 @@ impl Parser {
             chars: text.chars().collect(),
             pos: 0,
             filter_depth: 0,
+            offset: 0,
             not_reference: None,
+        }
+    }
+
+    /// A parser of `text` without the spaces at either end: Jayway's path compiler, which AWS
+    /// uses, trims them (spaces only, not other whitespace) before it reads a path. Offsets in
+    /// errors still count from the text as written.
+    fn trimmed(text: &str) -> Self {
+        let start = text.trim_start_matches(' ');
+        let lead = text.len() - start.len();
+        let mut inner = start.trim_end_matches(' ');
+        // A space escaped by a backslash (`$.a\ `) is part of the last field name.
+        let backslashes = inner.len() - inner.trim_end_matches('\\').len();
+        if backslashes % 2 == 1 && inner.len() < start.len() {
+            inner = &start[..inner.len() + 1];
+        }
+        Parser {
+            offset: lead,
+            ..Parser::new(inner)
         }
     }
 
@@ -322,7 +343,7 @@ impl Parser {
     fn error<T>(&self, offset: usize, message: impl Into<String>) -> Result<T, PathError> {
         Err(PathError {
             message: message.into(),
-            offset,
+            offset: self.offset + offset,
         })
     }
 
@@ -360,8 +381,10 @@ impl Parser {
         Ok(Parsed {
             root,
             segments,
-            segments_start,
-            not_reference: self.not_reference,
+            segments_start: self.offset + segments_start,
+            not_reference: self
+                .not_reference
+                .map(|(at, what)| (self.offset + at, what)),
         })
     }
 
@@ -779,11 +802,16 @@ impl Parser {
                     }
                     match word.as_str() {
                         "true" | "false" | "null" => out.push_str(&word),
+                        "in" | "nin" | "subsetof" | "anyof" | "noneof" | "size" | "empty"
+                        | "contains" => {
+                            return self
+                                .error(start, format!("unsupported filter operator '{word}'"))
+                        }
+                        // Jayway reads any other bare word as a number literal, which fails, so
+                        // the filter does not compile (AWS's paths are Jayway's).
                         _ => {
-                            return self.error(
-                                start,
-                                format!("unsupported filter operator or function '{word}'"),
-                            )
+                            let m = format!("'{word}' is not a value: quote a string ('{word}')");
+                            return self.error(start, m);
                         }
                     }
                 }
@@ -1065,7 +1093,7 @@ mod tests {
         let cases: Vec<(&str, Expect)> = vec![
             ("", E("must start with '$'")),
             ("a.b", E("must start with '$'")),
-            (" $", E("must start with '$'")),
+            ("\t$", E("must start with '$'")),
             ("$.", E("expected a field name")),
             ("$.a.", E("expected a field name")),
             ("$a.", E("expected a field name")),
@@ -1073,7 +1101,7 @@ mod tests {
             ("$...a", E("expected a field name")),
             ("$.a\\", E("backslash")),
             ("$.a b", E("whitespace")),
-            ("$.a ", E("whitespace")),
+            ("$.a\t", E("whitespace")),
             ("$ .a", E("invalid character ' ' in variable name")),
             ("$$$", E("after '$$'")),
             ("$$x", E("after '$$'")),
@@ -1114,6 +1142,11 @@ mod tests {
             ("$[?(@.a]", E("unclosed '('")),
             ("$[?@.a)]", E("unbalanced ')'")),
             ("$[?]", E("empty filter")),
+            (
+                "$[?(@.code==es)]",
+                E("'es' is not a value: quote a string ('es')"),
+            ),
+            ("$[?(@.a in [1, 2])]", E("unsupported filter operator 'in'")),
             ("$[?(@.length() > 1)]", E("functions are not supported")),
             ("$[?($$.a)]", E("only '$' and '@'")),
             ("$[?($v.a)]", E("only '$' and '@'")),
@@ -1178,6 +1211,24 @@ mod tests {
         assert!(e.to_string().ends_with("(at character 3)"), "{e}");
         // Offsets count characters, not bytes.
         assert_eq!(parse_path("$.Ж中 x").unwrap_err().offset, 4);
+    }
+
+    #[test]
+    fn spaces_around_a_path_are_trimmed_as_jayway_does() {
+        let r = parse_reference_path("  $.a[0] ").unwrap();
+        assert_eq!(r.segments, vec![field("a"), Segment::Index(0)]);
+        assert_eq!(r.text, "  $.a[0] ", "the text as written, for messages");
+        assert!(matches!(parse_path(" $.a[*] "), Ok(Path::Query(_))));
+        // Offsets still count from the text as written.
+        assert_eq!(parse_path("  $.a b").unwrap_err().offset, 5);
+        let e = parse_reference_path(" $.a[*]").unwrap_err();
+        assert_eq!(e.offset, 5, "{e}");
+        // An escaped space stays in the name.
+        let r = parse_reference_path("$.a\\  ").unwrap();
+        assert_eq!(r.segments, vec![field("a ")]);
+        // Jayway trims spaces only.
+        assert!(parse_path("\t$.a").is_err());
+        assert!(parse_path("$.a\n").is_err());
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn resource(o: &mut Object, ctx: &mut Ctx) -> Option<Resource> {
         }
     }
     Some(Resource {
-        arn: arn.to_owned(),
+        arn: canonical(arn, &kind),
         kind,
     })
 }
@@ -93,21 +93,56 @@ pub fn classify(arn: &str) -> Option<ResourceKind> {
         return None;
     }
     match (parts[2], parts[5]) {
-        ("lambda", "function") if parts.len() == 7 && !parts[6].is_empty() => {
-            let function = parts[6].split(':').next().unwrap_or_default().to_owned();
-            Some(ResourceKind::Lambda { function })
+        ("lambda", "function") if parts.len() == 7 => {
+            let (function, qualifier) = match parts[6].split_once(':') {
+                Some((f, q)) => (f, Some(q)),
+                None => (parts[6], None),
+            };
+            let valid = lambda_name(function, MAX_FUNCTION_NAME)
+                && qualifier.is_none_or(|q| q == "$LATEST" || lambda_name(q, MAX_QUALIFIER));
+            valid.then(|| ResourceKind::Lambda {
+                function: function.to_owned(),
+            })
         }
         ("states", "activity") if parts.len() == 7 && !parts[6].is_empty() => {
             Some(ResourceKind::Activity {
                 name: parts[6].to_owned(),
             })
         }
-        ("states", _) if parts[3].is_empty() && parts[4].is_empty() => {
-            // arn:aws:states:::SERVICE:ACTION[.pattern], or aws-sdk:SERVICE:ACTION[.pattern].
-            let rest = &arn[arn.find(":::")? + 3..];
+        // arn:aws:states:::SERVICE:ACTION[.pattern], or aws-sdk:SERVICE:ACTION[.pattern]; AWS
+        // also accepts the region and account filled in (CloudFormation's
+        // `arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:...` gives them), and
+        // runs it as the same integration.
+        ("states", _) => {
+            let rest = arn.splitn(6, ':').nth(5)?;
             service(rest)
         }
         _ => None,
+    }
+}
+
+/// Lambda's limits: a function name in an ARN has at most 64 characters, an alias 128.
+const MAX_FUNCTION_NAME: usize = 64;
+const MAX_QUALIFIER: usize = 128;
+
+/// A Lambda function name or qualifier (a version or an alias), as Lambda's API pattern allows
+/// them in an ARN: letters, digits, `-` and `_`.
+fn lambda_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The ARN an integration is known by whatever region and account it was written with:
+/// `arn:PARTITION:states:::SERVICE:ACTION...`. Other resources keep their ARN as written.
+fn canonical(arn: &str, kind: &ResourceKind) -> String {
+    match kind {
+        ResourceKind::Service { .. } => {
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            format!("arn:{}:states:::{}", parts[1], parts[5])
+        }
+        _ => arn.to_owned(),
     }
 }
 

@@ -3,13 +3,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::asl::{self, Config};
+use crate::asl::{self, Config, MachineType};
 use crate::compile;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The definition file.
     definition: PathBuf,
+    /// The state machine type to validate for, as `validate` and `run` take it: Express
+    /// rejects activities, `.sync` and `.waitForTaskToken`.
+    #[arg(long = "type", default_value = "EXPRESS", value_parser = super::validate::parse_type)]
+    machine_type: MachineType,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -18,7 +22,10 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(t) => t,
         Err(code) => return code,
     };
-    match asl::validate(&text, &Config::default()) {
+    let config = Config {
+        machine_type: args.machine_type,
+    };
+    match asl::validate(&text, &config) {
         Ok(machine) => {
             print!("{}", compile::listing(&compile::compile(machine)));
             ExitCode::SUCCESS

@@ -39,6 +39,11 @@ pub struct Args {
     /// (`Execution.Id`, `RedriveCount`). EXPRESS runs like `StartSyncExecution`.
     #[arg(long = "type", default_value = "EXPRESS", value_parser = super::validate::parse_type)]
     machine_type: MachineType,
+    /// Start an EXPRESS execution as `StartExecution` does (asynchronously), not as
+    /// `StartSyncExecution`: its Context Object then has `Execution.RedriveCount`. A STANDARD
+    /// execution always starts so.
+    #[arg(long = "async")]
+    asynchronous: bool,
 }
 
 /// A problem that stops the run before it starts.
@@ -102,7 +107,7 @@ pub fn run(args: &Args) -> ExitCode {
     let (arn, redrive_count) = match args.machine_type {
         MachineType::Express => (
             format!("arn:aws:states:us-east-1:123456789012:express:{sm_name}:{name}:{id}"),
-            None,
+            args.asynchronous.then_some(0),
         ),
         MachineType::Standard => (
             format!("arn:aws:states:us-east-1:123456789012:execution:{sm_name}:{name}"),

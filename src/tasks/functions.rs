@@ -125,8 +125,8 @@ impl Functions {
     /// task fails with `States.Timeout`.
     pub fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
         let call = self.resolve(inv)?;
-        let result = self.call(call.name, call.target, &call.payload, limit)?;
-        Ok(if call.wrapped { wrap(result) } else { result })
+        let reply = self.call(call.name, call.target, &call.payload, limit)?;
+        Ok(call.answer(reply))
     }
 
     /// `invoke` for an async caller: a command function runs without holding a thread, and is
@@ -138,7 +138,7 @@ impl Functions {
         limit: Option<Duration>,
     ) -> Result<Value, Failure> {
         let call = self.resolve(inv)?;
-        let result = match self.handlers.get(call.name) {
+        let reply = match self.handlers.get(call.name) {
             Some(Handler::Command(argv)) => {
                 let input = call.payload.to_string().into_bytes();
                 let out = command::run(call.name, argv, input, limit, &self.processes).await?;
@@ -146,7 +146,7 @@ impl Functions {
             }
             _ => self.call(call.name, call.target, &call.payload, limit),
         }?;
-        Ok(if call.wrapped { wrap(result) } else { result })
+        Ok(call.answer(reply))
     }
 
     /// The function a Task calls, the payload it gets, and whether its result is wrapped as
@@ -172,9 +172,10 @@ impl Functions {
                     ));
                 };
                 // A string Payload is sent as the request body itself, so a string holding JSON
-                // reaches the function as that JSON, as with AWS.
+                // reaches the function as that JSON, as with AWS. Without a Payload, or with a
+                // null one (which the request omits), Lambda hands the function `{}`.
                 let payload = match inv.payload.get("Payload") {
-                    None => json!({}),
+                    None | Some(Value::Null) => json!({}),
                     Some(Value::String(s)) => {
                         serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
                     }
@@ -203,7 +204,7 @@ impl Functions {
         target: &str,
         payload: &Value,
         limit: Option<Duration>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Reply, Failure> {
         match self.handlers.get(name) {
             None => Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
@@ -213,8 +214,8 @@ impl Functions {
                     uuid::Uuid::nil()
                 ),
             )),
-            Some(Handler::Return(v)) => Ok(v.clone()),
-            Some(Handler::Identity) => Ok(payload.clone()),
+            Some(Handler::Return(v)) => Ok(Reply::serialized(v.clone())),
+            Some(Handler::Identity) => Ok(Reply::serialized(payload.clone())),
             Some(Handler::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
             Some(Handler::Command(argv)) => {
                 run_command(name, argv, payload, limit, &self.processes)
@@ -246,6 +247,17 @@ struct Call<'a> {
     wrapped: bool,
 }
 
+impl Call<'_> {
+    /// The Task's result from the function's reply: wrapped for `lambda:invoke`, else as is.
+    fn answer(&self, reply: Reply) -> Value {
+        if self.wrapped {
+            wrap(reply)
+        } else {
+            reply.result
+        }
+    }
+}
+
 /// The function name in a `FunctionName`: a name, `NAME:QUALIFIER`, a partial ARN
 /// (`ACCOUNT:function:NAME`) or a full ARN.
 pub fn function_name(target: &str) -> &str {
@@ -267,12 +279,31 @@ fn qualified(target: &str) -> String {
     }
 }
 
-/// The result of `arn:aws:states:::lambda:invoke`, as AWS shapes it.
-fn wrap(payload: Value) -> Value {
-    let length = payload.to_string().len().to_string();
+/// What a function answered: its result, and the length in bytes of the text it answered with
+/// (the response's `Content-Length`, which a `lambda:invoke` result reports).
+#[derive(Debug)]
+struct Reply {
+    result: Value,
+    length: usize,
+}
+
+impl Reply {
+    /// The answer of an in-process function, which answers with statejet's serialization.
+    fn serialized(result: Value) -> Reply {
+        let length = result.to_string().len();
+        Reply { result, length }
+    }
+}
+
+/// The result of `arn:aws:states:::lambda:invoke`, as AWS shapes it. `Content-Length` counts
+/// the function's own answer text, whose spacing (Python's `json.dumps` puts a space after `:`
+/// and `,`) a re-serialization would lose.
+fn wrap(reply: Reply) -> Value {
+    let Reply { result, length } = reply;
+    let length = length.to_string();
     json!({
         "ExecutedVersion": "$LATEST",
-        "Payload": payload,
+        "Payload": result,
         "SdkHttpMetadata": {
             "AllHttpHeaders": {
                 "X-Amz-Executed-Version": ["$LATEST"],
@@ -310,21 +341,21 @@ fn run_command(
     payload: &Value,
     limit: Option<Duration>,
     slots: &tokio::sync::Semaphore,
-) -> Result<Value, Failure> {
+) -> Result<Reply, Failure> {
     let input = payload.to_string().into_bytes();
     let out = command::run_blocking(name, argv, input, limit, slots)?;
     command_result(name, out)
 }
 
 /// A command's result from its stdout and exit status.
-fn command_result(name: &str, out: command::Output) -> Result<Value, Failure> {
+fn command_result(name: &str, out: command::Output) -> Result<Reply, Failure> {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     function_result(name, stdout, !out.status.success())
 }
 
 /// A function's answer: with `failed`, an error named by the body's `errorType` (the whole body
 /// is the cause, as Step Functions reports Lambda errors); else the body as JSON (empty: null).
-fn function_result(name: &str, body: String, failed: bool) -> Result<Value, Failure> {
+fn function_result(name: &str, body: String, failed: bool) -> Result<Reply, Failure> {
     if failed {
         let error = serde_json::from_str::<Value>(&body)
             .ok()
@@ -336,15 +367,20 @@ fn function_result(name: &str, body: String, failed: bool) -> Result<Value, Fail
             .unwrap_or_else(|| "Lambda.Unknown".to_owned());
         return Err(Failure::new(error, body));
     }
+    let length = body.len();
     if body.trim().is_empty() {
-        return Ok(Value::Null);
+        return Ok(Reply {
+            result: Value::Null,
+            length,
+        });
     }
-    serde_json::from_str(&body).map_err(|e| {
+    let result = serde_json::from_str(&body).map_err(|e| {
         Failure::new(
             "Lambda.Unknown",
             format!("function '{name}' returned a result that is not JSON: {e}"),
         )
-    })
+    })?;
+    Ok(Reply { result, length })
 }
 
 /// Calls a function through the Lambda Invoke API. A response with `X-Amz-Function-Error` is a
@@ -355,7 +391,7 @@ fn call_endpoint(
     url: &str,
     payload: &Value,
     limit: Option<Duration>,
-) -> Result<Value, Failure> {
+) -> Result<Reply, Failure> {
     let mut request = ureq::post(&format!("{url}/2015-03-31/functions/{name}/invocations"))
         .set("Content-Type", "application/json");
     if let Some(l) = limit {

@@ -121,6 +121,26 @@ fn validate_type_decides_whether_activities_are_allowed() {
 }
 
 #[test]
+fn explain_takes_the_machine_type_as_validate_does() {
+    let def = temp_file(
+        "explain-activity.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:a", "End": true}}}"#,
+    );
+    let (code, out, err) = statejet(&["explain", "--type", "STANDARD", s(&def)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("arn:aws:states:us-east-1:123456789012:activity:a"),
+        "{out}"
+    );
+    let (code, _, err) = statejet(&["explain", s(&def)]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("SCHEMA_VALIDATION_FAILED: Express state machine does not support Activity ARN at /States/A/Resource"),
+        "{err}"
+    );
+}
+
+#[test]
 fn validate_reports_unreadable_files_and_exits_2() {
     let (code, out, err) = statejet(&["validate", "no/such/file.json", "examples/order.asl.json"]);
     assert_eq!(code, 2);
@@ -153,6 +173,25 @@ fn run_prints_the_output_of_the_bundled_example() {
             "reservation": {"reservationId": "r-7781", "held": true},
             "invoice": {"invoiceId": "inv-311", "status": "SENT"}})
     );
+}
+
+#[test]
+fn run_async_gives_an_express_execution_its_redrive_count() {
+    let def = temp_file(
+        "redrive-count.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"execution.$": "$$.Execution"}, "OutputPath": "$.execution", "End": true}}}"#,
+    );
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec!["run", s(&def)];
+        args.extend_from_slice(extra);
+        let (code, out, err) = statejet(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).expect("JSON output")
+    };
+    // As StartSyncExecution: no RedriveCount; as StartExecution, and on STANDARD: 0.
+    assert_eq!(run(&[]).get("RedriveCount"), None);
+    assert_eq!(run(&["--async"])["RedriveCount"], 0);
+    assert_eq!(run(&["--type", "STANDARD"])["RedriveCount"], 0);
 }
 
 #[test]
