@@ -46,6 +46,7 @@ impl Run {
                 m.detail()
             ))
         })?;
+        note(&self.inspection, "afterItemsPath", found);
         match found {
             Value::Array(items) => Ok(items.clone()),
             _ => Err(Failure::runtime(format!(
@@ -63,6 +64,7 @@ impl Run {
         let ctx = self.context(true, None);
         let items = self.map_items(&m.items, ctx.get())?;
         let max_concurrency = self.dynamic_u64(&m.max_concurrency, "MaxConcurrencyPath")? as usize;
+        note(&self.inspection, "maxConcurrency", &json!(max_concurrency));
         let tolerated = self.tolerated(m, items.len())?;
         let inputs: Vec<Value> = match &m.item_batcher {
             Some(b) => {
@@ -164,6 +166,7 @@ impl Run {
                     "ToleratedFailureCount cannot be negative.",
                 ));
             }
+            note(&self.inspection, "toleratedFailureCount", &json!(n));
             limit = limit.min(n as usize);
             any = true;
         }
@@ -195,6 +198,7 @@ impl Run {
                     "ToleratedFailurePercentage must be between 0 and 100.",
                 ));
             }
+            note(&self.inspection, "toleratedFailurePercentage", &json!(p));
             limit = limit.min((p / 100.0 * items as f64).floor() as usize);
             any = true;
         }
