@@ -139,9 +139,8 @@ impl Harness {
             }
         };
         let name = state_name.unwrap_or(HARNESS_NAME);
-        let (block, index) = find(&machine.top, name).ok_or_else(|| {
-            ApiError::new("ValidationException", "State not found in definition")
-        })?;
+        let (block, index) = find(&machine.top, name)
+            .ok_or_else(|| ApiError::new("ValidationException", "State not found in definition"))?;
         Ok(Harness::around(block, index, machine.query_language))
     }
 
@@ -158,19 +157,26 @@ impl Harness {
             } else {
                 target.clone()
             };
-            let at = names.iter().position(|(n, _)| *n == alias).unwrap_or_else(|| {
-                names.push((alias, target));
-                names.len() - 1
-            });
+            let at = names
+                .iter()
+                .position(|(n, _)| *n == alias)
+                .unwrap_or_else(|| {
+                    names.push((alias, target));
+                    names.len() - 1
+                });
             *r = StateRef(1 + at as u32);
         };
         match &mut state.kind {
-            StateKind::Pass(p) => if let Some(r) = next_of(&mut p.transition) {
+            StateKind::Pass(p) => {
+                if let Some(r) = next_of(&mut p.transition) {
                     remap(r)
-                },
-            StateKind::Wait(w) => if let Some(r) = next_of(&mut w.transition) {
+                }
+            }
+            StateKind::Wait(w) => {
+                if let Some(r) = next_of(&mut w.transition) {
                     remap(r)
-                },
+                }
+            }
             StateKind::Task(t) => {
                 if let Some(r) = next_of(&mut t.transition) {
                     remap(r)

@@ -78,28 +78,27 @@ pub fn check(req: &Request, harness: &Harness) -> Result<Option<Mock>, ApiError>
     };
     let result = mock.get("result").filter(|v| !v.is_null());
     let error = mock.get("errorOutput").filter(|v| !v.is_null());
-    let answer = match (result, error) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
+    let answer =
+        match (result, error) {
+            (Some(_), Some(_)) => return Err(invalid(
                 "A test mock should have only one of the following fields: [result, errorOutput].",
-            ))
-        }
-        (None, None) => {
-            return Err(invalid(
-                "A test mock should have one of the following fields: [result, errorOutput].",
-            ))
-        }
-        (Some(r), None) => {
-            let text = r
-                .as_str()
-                .ok_or_else(|| invalid("Mocked result must be valid JSON"))?;
-            let value: Value = serde_json::from_str(text)
-                .map_err(|_| invalid("Mocked result must be valid JSON"))?;
-            check_result(&value, harness, mode)?;
-            Ok(value)
-        }
-        (None, Some(e)) => Err(error_output(e)?),
-    };
+            )),
+            (None, None) => {
+                return Err(invalid(
+                    "A test mock should have one of the following fields: [result, errorOutput].",
+                ))
+            }
+            (Some(r), None) => {
+                let text = r
+                    .as_str()
+                    .ok_or_else(|| invalid("Mocked result must be valid JSON"))?;
+                let value: Value = serde_json::from_str(text)
+                    .map_err(|_| invalid("Mocked result must be valid JSON"))?;
+                check_result(&value, harness, mode)?;
+                Ok(value)
+            }
+            (None, Some(e)) => Err(error_output(e)?),
+        };
     Ok(Some(Mock { answer }))
 }
 

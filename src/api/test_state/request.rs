@@ -123,9 +123,7 @@ impl Request {
                 ]
                 .contains(&key.as_str())
                 {
-                    return Err(invalid(format!(
-                        "stateConfiguration has no field '{key}'"
-                    )));
+                    return Err(invalid(format!("stateConfiguration has no field '{key}'")));
                 }
             }
             configuration.retrier_retry_count = count(c, "retrierRetryCount")?;
@@ -133,14 +131,22 @@ impl Request {
             configuration.error_caused_by_state = match c.get("errorCausedByState") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s.clone()),
-                Some(_) => return Err(invalid("stateConfiguration.errorCausedByState must be a string")),
+                Some(_) => {
+                    return Err(invalid(
+                        "stateConfiguration.errorCausedByState must be a string",
+                    ))
+                }
             };
             configuration.map_item_reader_data = match c.get("mapItemReaderData") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(serde_json::from_str(s).map_err(|_| {
                     invalid("stateConfiguration.mapItemReaderData must be valid JSON")
                 })?),
-                Some(_) => return Err(invalid("stateConfiguration.mapItemReaderData must be a string")),
+                Some(_) => {
+                    return Err(invalid(
+                        "stateConfiguration.mapItemReaderData must be a string",
+                    ))
+                }
             };
         }
         Ok(Request {
@@ -239,7 +245,10 @@ impl Request {
                     ("RetryCount", Kind::Integer),
                 ],
             ),
-            ("StateMachine", &[("Id", Kind::String), ("Name", Kind::String)]),
+            (
+                "StateMachine",
+                &[("Id", Kind::String), ("Name", Kind::String)],
+            ),
             ("Task", &[("Token", Kind::String)]),
         ];
         for (key, value) in ctx {

@@ -46,12 +46,19 @@ impl Run {
                 m.detail()
             ))
         })?;
-        note(&self.inspection, "afterItemsPath", found);
         match found {
-            Value::Array(items) => Ok(items.clone()),
+            Value::Array(items) => {
+                note(&self.inspection, "afterItemsPath", found);
+                Ok(items.clone())
+            }
+            // AWS reads a `$$` path against the Context Object as a `$` path, and names it so
+            // (`$$.Execution.Input` is "$.Execution.Input").
             _ => Err(Failure::runtime(format!(
                 "Reference path \"{}\" must point to array.",
-                items_path.text
+                match items_path.root {
+                    crate::asl::path::Root::Context => &items_path.text[1..],
+                    _ => &items_path.text,
+                }
             ))),
         }
     }

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Writes outputs.json: the output shapes of AWS service operations, from botocore's models.
 
-Usage: python3 src/tasks/aws/models/generate.py   (needs botocore; prints the version used)
+Usage:
+    pip download botocore==1.41.0 --no-deps -d /tmp/bc && python3 -m zipfile -e /tmp/bc/*.whl /tmp/bc/x
+    PYTHONPATH=/tmp/bc/x python3 src/tasks/aws/models/generate.py
+
+The botocore release is pinned (PINNED): the extract must hold the shapes AWS's TestState
+validates with. The recorded TestState answers of December 2025 bound Lambda's MemorySize to
+10240, as botocore 1.41.0 does (later releases raise it to 32768).
 
 For each service in SERVICES, every operation's output shape and the shapes it reaches, in a
 compact form the Rust reader (models/mod.rs) reads:
@@ -64,7 +70,12 @@ def walk(shape, shapes):
         walk(shape.value, shapes)
 
 
+PINNED = "1.41.0"
+
+
 def main():
+    if botocore.__version__ != PINNED:
+        raise SystemExit("botocore %s found, %s needed (see the usage above)" % (botocore.__version__, PINNED))
     session = botocore.session.get_session()
     out = {"botocore": botocore.__version__, "services": {}}
     for name in SERVICES:

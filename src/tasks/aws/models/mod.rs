@@ -246,7 +246,9 @@ impl Check<'_> {
                     return must("a string");
                 };
                 if !r#enum.is_empty() && !r#enum.contains(t) {
-                    return Err(Mismatch(format!("Field '{field}' is not an expected value")));
+                    return Err(Mismatch(format!(
+                        "Field '{field}' is not an expected value"
+                    )));
                 }
                 bounded(t.chars().count() as f64, min, max, "length")
             }
