@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::harness::Ran;
 use super::request::Request;
-use crate::asl::machine::{Flow, State, StateKind};
+use crate::asl::machine::{QueryLanguage, State, StateKind};
 use crate::vm::run::{json_text, ENTERED};
 
 /// Stages whose values AWS gives as numbers, not JSON text.
@@ -21,9 +21,7 @@ const NUMBERS: [&str; 3] = [
 
 /// The stages AWS shows for `state`, in its query language.
 fn shown(state: &State) -> &'static [&'static str] {
-    let jsonpath = matches!(state_flow(state), Some(Flow::JsonPath { .. }) | None)
-        && state.query_language == crate::asl::machine::QueryLanguage::JsonPath;
-    match (&state.kind, jsonpath) {
+    match (&state.kind, state.query_language == QueryLanguage::JsonPath) {
         (StateKind::Pass(p), true) if p.result.is_some() => {
             &["afterResultSelector", "afterResultPath"]
         }
@@ -62,19 +60,6 @@ fn shown(state: &State) -> &'static [&'static str] {
     }
 }
 
-fn state_flow(state: &State) -> Option<&Flow> {
-    match &state.kind {
-        StateKind::Pass(s) => Some(&s.flow),
-        StateKind::Task(s) => Some(&s.flow),
-        StateKind::Choice(s) => Some(&s.flow),
-        StateKind::Wait(s) => Some(&s.flow),
-        StateKind::Succeed(s) => Some(&s.flow),
-        StateKind::Parallel(s) => Some(&s.flow),
-        StateKind::Map(s) => Some(&s.flow),
-        StateKind::Fail(_) => None,
-    }
-}
-
 /// The `inspectionData` of a run (without `errorDetails`, which the caller adds).
 pub fn data(state: &State, req: &Request, ran: &Ran) -> Map<String, Value> {
     let mut data = Map::new();
@@ -96,7 +81,7 @@ pub fn data(state: &State, req: &Request, ran: &Ran) -> Map<String, Value> {
             data.insert((*stage).into(), v);
         }
     }
-    let jsonpath = state.query_language == crate::asl::machine::QueryLanguage::JsonPath;
+    let jsonpath = state.query_language == QueryLanguage::JsonPath;
     match &state.kind {
         StateKind::Pass(p) if jsonpath => {
             if let Some(r) = &p.result {
