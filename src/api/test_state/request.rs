@@ -207,7 +207,7 @@ impl Request {
                 )));
             }
         }
-        if c.map_item_reader_data.is_some() && !map.is_some_and(|m| m.item_reader.is_some()) {
+        if c.map_item_reader_data.is_some() && map.is_none_or(|m| m.item_reader.is_none()) {
             return Err(invalid(
                 "TestState supports MapItemReaderData only for a Map state with an ItemReader.",
             ));
