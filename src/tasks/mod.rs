@@ -3,6 +3,7 @@
 //! Invariant: every resource either reaches a handler the user configured or fails the task with
 //! an error that says so; nothing pretends to succeed.
 
+pub mod aws;
 pub mod command;
 pub mod functions;
 

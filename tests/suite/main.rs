@@ -9,6 +9,7 @@ mod graph;
 mod run;
 mod sdk;
 mod serve;
+mod test_state;
 mod validate;
 
 use std::path::{Path, PathBuf};

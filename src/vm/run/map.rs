@@ -47,10 +47,18 @@ impl Run {
             ))
         })?;
         match found {
-            Value::Array(items) => Ok(items.clone()),
+            Value::Array(items) => {
+                note(&self.inspection, "afterItemsPath", found);
+                Ok(items.clone())
+            }
+            // AWS reads a `$$` path against the Context Object as a `$` path, and names it so
+            // (`$$.Execution.Input` is "$.Execution.Input").
             _ => Err(Failure::runtime(format!(
                 "Reference path \"{}\" must point to array.",
-                items_path.text
+                match items_path.root {
+                    crate::asl::path::Root::Context => &items_path.text[1..],
+                    _ => &items_path.text,
+                }
             ))),
         }
     }
@@ -63,6 +71,7 @@ impl Run {
         let ctx = self.context(true, None);
         let items = self.map_items(&m.items, ctx.get())?;
         let max_concurrency = self.dynamic_u64(&m.max_concurrency, "MaxConcurrencyPath")? as usize;
+        note(&self.inspection, "maxConcurrency", &json!(max_concurrency));
         let tolerated = self.tolerated(m, items.len())?;
         let inputs: Vec<Value> = match &m.item_batcher {
             Some(b) => {
@@ -164,6 +173,7 @@ impl Run {
                     "ToleratedFailureCount cannot be negative.",
                 ));
             }
+            note(&self.inspection, "toleratedFailureCount", &json!(n));
             limit = limit.min(n as usize);
             any = true;
         }
@@ -195,6 +205,7 @@ impl Run {
                     "ToleratedFailurePercentage must be between 0 and 100.",
                 ));
             }
+            note(&self.inspection, "toleratedFailurePercentage", &json!(p));
             limit = limit.min((p / 100.0 * items as f64).floor() as usize);
             any = true;
         }

@@ -134,10 +134,16 @@ pub struct Run {
     random: Box<dyn FnMut() -> u64 + Send>,
     /// Where the data-flow stages are noted, when someone inspects this run (`TestState`).
     inspection: Option<Inspection>,
+    /// A Context Object given from outside (`TestState`), used as it is instead of one built
+    /// from the execution.
+    fixed_context: Option<Arc<Value>>,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
 pub type Inspection = Arc<std::sync::Mutex<Vec<(&'static str, Value)>>>;
+
+/// The stage noted (with `null`) when a state is entered: the stages after it are that state's.
+pub const ENTERED: &str = "entered";
 
 /// Notes a stage's value, if the run is inspected (a copy is made only then).
 fn note(inspection: &Option<Inspection>, stage: &'static str, value: &Value) {
@@ -174,6 +180,7 @@ impl Run {
             pending: Pending::None,
             random,
             inspection: None,
+            fixed_context: None,
         }
     }
 
@@ -198,6 +205,17 @@ impl Run {
     pub fn inspected(mut self, inspection: Inspection) -> Run {
         self.inspection = Some(inspection);
         self
+    }
+
+    /// This run with `context` as every state's Context Object (`TestState`'s `context`).
+    pub fn with_context(mut self, context: Value) -> Run {
+        self.fixed_context = Some(Arc::new(context));
+        self
+    }
+
+    /// The run's variables as they stand.
+    pub fn variables(&self) -> &Map<String, Value> {
+        &self.variables
     }
 
     /// A run of one of the current state's child blocks.
@@ -237,6 +255,11 @@ impl Run {
             (Pending::None, Event::Start) => self.enter(now, journal),
             (Pending::Task, Event::TaskDone(result)) => {
                 self.record_task_done(journal, now, &result);
+                self.after_work(result, now, journal)
+            }
+            // A driver that stands in for the children as a whole (TestState's mock of a
+            // Parallel or Map) answers with the state's result directly.
+            (Pending::Children { .. }, Event::TaskDone(result)) => {
                 self.after_work(result, now, journal)
             }
             (Pending::Children { tolerance }, Event::ChildrenDone(results)) => {
@@ -284,6 +307,9 @@ impl Run {
 
     /// The current state's Context Object, built only if a `$$` path reads it.
     fn context<'v>(&self, retry: bool, map_item: Option<(usize, &'v Value)>) -> Lazy<'v> {
+        if let Some(fixed) = &self.fixed_context {
+            return Lazy::ready(Value::clone(fixed));
+        }
         let retry_count = match self.current().kind {
             StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) if retry => {
                 Some(self.retry_count)
@@ -331,6 +357,8 @@ impl Run {
         self.retry_count = 0;
         let program = self.program.clone();
         let state = &program.block(self.block).states[self.state.index()];
+        // Marks where each state's stages begin, for an inspector that wants one state's.
+        note(&self.inspection, ENTERED, &Value::Null);
         match &state.kind {
             StateKind::Pass(p) => {
                 let r = match (&p.result, &p.flow) {
