@@ -119,7 +119,8 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         ..Config::default()
     };
     let functions = functions.with_max_processes(args.max_processes);
-    let api = Api::new(Engine::new(config, functions), args.credentials.clone())
+    let engine = Engine::new(config, functions);
+    let api = Api::new(engine.clone(), args.credentials.clone())
         .with_page_execution_data(args.page_execution_data);
     if let Some(dir) = &args.definitions {
         if let Err(e) = load_definitions(&api, dir, args) {
@@ -138,7 +139,11 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
     }
     eprintln!("statejet serve: listening on http://{addr}");
     let grace = Duration::from_secs(args.grace_seconds);
-    match crate::api::serve(listener, Arc::new(api), shutdown_signal(), grace).await {
+    let signal = async move {
+        shutdown_signal().await;
+        tokio::spawn(report_drain(engine, grace));
+    };
+    match crate::api::serve(listener, Arc::new(api), signal, grace).await {
         Ok(()) => {
             eprintln!("statejet serve: stopped");
             ExitCode::SUCCESS
@@ -168,7 +173,30 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-    eprintln!("statejet serve: shutting down");
+}
+
+/// Says what a shutdown is doing while it drains, once a second, so a person watching knows it
+/// has not hung: how many executions are still in flight, and when the rest will be aborted.
+async fn report_drain(engine: Engine, grace: Duration) {
+    let run_on = grace.saturating_sub(crate::api::shutdown_reserve(grace));
+    eprintln!(
+        "statejet serve: shutting down: new starts are refused; {} executions in flight may run for up to {:.1} s, then the rest are aborted",
+        engine.in_flight(),
+        run_on.as_secs_f64()
+    );
+    let started = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let left = engine.in_flight();
+        if left == 0 {
+            eprintln!("statejet serve: every execution has ended; writing the last log lines");
+            return;
+        }
+        eprintln!(
+            "statejet serve: draining: {left} executions in flight after {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
 
 /// Creates one state machine per definition file in `dir`, in name order. `NAME.asl.json` is
