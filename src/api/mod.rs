@@ -53,6 +53,8 @@ pub struct Api {
     /// Whether the page shows failures' errors and causes for every machine, not only for those
     /// whose logging includes execution data.
     page_execution_data: bool,
+    /// The API requests answered, for /metrics.
+    requests: prometheus::Requests,
 }
 
 impl Api {
@@ -67,6 +69,7 @@ impl Api {
             credentials,
             failures: Arc::default(),
             page_execution_data: false,
+            requests: prometheus::Requests::default(),
         }
     }
 
@@ -171,7 +174,7 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
             return Ok(text_response(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
-                prometheus::render(&api.engine),
+                prometheus::render(&api.engine, &api.requests),
             ))
         }
         (&Method::GET, "/") => {
@@ -218,7 +221,11 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
             return Ok(error_response(&e, &request_id));
         }
     }
-    Ok(match api_request(&api, req).await {
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok());
+    let timing = api.requests.start(prometheus::Operation::of(target));
+    let answer = api_request(&api, req).await;
+    timing.end(answer.as_ref().err());
+    Ok(match answer {
         Ok(v) => json_response(200, &v, &request_id),
         Err(e) => error_response(&e, &request_id),
     })

@@ -1,12 +1,19 @@
-//! `/metrics`: the engine's counters and latency histograms in the Prometheus text format.
+//! `/metrics`: the engine's counters and duration histograms per state machine, the API's
+//! requests per operation, the process's figures and the build, in the Prometheus text format
+//! (version 0.0.4).
 //!
-//! Invariant: one sample per (metric, state machine[, label]) and every label value escaped, so
-//! any machine name yields a valid exposition.
+//! Invariant: every family has its HELP and TYPE lines before its samples, one sample per
+//! (metric, label set), and every label value escaped, so any machine name yields a valid
+//! exposition; histograms have fixed buckets, so replicas' series add up.
+
+mod process;
+mod requests;
 
 use std::fmt::Write as _;
 
 use crate::runtime::engine::Engine;
-use crate::runtime::metrics::Snapshot;
+use crate::runtime::metrics::{DurationCounts, Snapshot, DURATION_BUCKETS_US};
+pub use requests::{Operation, Requests};
 
 /// A metric with one sample per machine: name, help, type, and how to read it.
 type Simple = (
@@ -16,9 +23,6 @@ type Simple = (
     fn(&Snapshot) -> u64,
 );
 
-/// Quantiles of the execution duration summary.
-const QUANTILES: [f64; 5] = [0.5, 0.9, 0.99, 0.999, 1.0];
-
 /// A label value with `\`, `"` and newlines escaped.
 fn label(value: &str) -> String {
     value
@@ -27,8 +31,31 @@ fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The exposition text for every registered state machine.
-pub fn render(engine: &Engine) -> String {
+/// A family's HELP and TYPE lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// One histogram's samples: cumulative `_bucket`s up to `+Inf`, `_sum` and `_count`, each with
+/// `labels` (already escaped, without braces) in front of `le`.
+fn histogram(out: &mut String, name: &str, labels: &str, h: &DurationCounts) {
+    let mut cumulative = 0;
+    for (i, n) in h.counts.iter().enumerate() {
+        cumulative += n;
+        let le = DURATION_BUCKETS_US
+            .get(i)
+            .map_or("+Inf".to_owned(), |&us| (us as f64 / 1e6).to_string());
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_sum{{{labels}}} {}\n{name}_count{{{labels}}} {cumulative}",
+        h.sum_us as f64 / 1e6
+    );
+}
+
+/// The exposition text: every registered state machine, the API's requests, the process.
+pub fn render(engine: &Engine, requests: &Requests) -> String {
     let snapshots: Vec<_> = engine
         .state_machines()
         .into_iter()
@@ -62,14 +89,16 @@ pub fn render(engine: &Engine) -> String {
         ),
     ];
     for (name, help, kind, value) in simple {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        family(&mut out, name, kind, help);
         for (m, s) in &snapshots {
             let _ = writeln!(out, "{name}{{state_machine=\"{m}\"}} {}", value(s));
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP statejet_executions_ended_total Executions ended, by status.\n# TYPE statejet_executions_ended_total counter"
+    family(
+        &mut out,
+        "statejet_executions_ended_total",
+        "counter",
+        "Executions ended, by status.",
     );
     for (m, s) in &snapshots {
         for (status, n) in [
@@ -84,34 +113,128 @@ pub fn render(engine: &Engine) -> String {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP statejet_execution_duration_seconds Execution durations (hdrhistogram, 3 significant digits).\n# TYPE statejet_execution_duration_seconds summary"
+    family(
+        &mut out,
+        "statejet_execution_duration_seconds",
+        "histogram",
+        "Durations of the executions ended, from admission to their end.",
     );
     for (m, s) in &snapshots {
-        let h = &s.latency_us;
-        for q in QUANTILES {
-            let v = if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(q)
-            };
-            let _ = writeln!(
-                out,
-                "statejet_execution_duration_seconds{{state_machine=\"{m}\",quantile=\"{q}\"}} {}",
-                v as f64 / 1e6
-            );
-        }
-        let _ = writeln!(
-            out,
-            "statejet_execution_duration_seconds_sum{{state_machine=\"{m}\"}} {}",
-            h.mean() * h.len() as f64 / 1e6
-        );
-        let _ = writeln!(
-            out,
-            "statejet_execution_duration_seconds_count{{state_machine=\"{m}\"}} {}",
-            h.len()
+        histogram(
+            &mut out,
+            "statejet_execution_duration_seconds",
+            &format!("state_machine=\"{m}\""),
+            &s.duration,
         );
     }
+    render_requests(&mut out, requests);
+    render_process(&mut out, &process::Process::read());
+    family(
+        &mut out,
+        "statejet_build_info",
+        "gauge",
+        "The running build: its version and Cargo profile; always 1.",
+    );
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let _ = writeln!(
+        out,
+        "statejet_build_info{{version=\"{}\",profile=\"{profile}\"}} 1",
+        label(env!("CARGO_PKG_VERSION"))
+    );
     out
+}
+
+/// The API's requests: a counter by operation, status code and error name, and a latency
+/// histogram by operation and status code.
+fn render_requests(out: &mut String, requests: &Requests) {
+    let series = requests.snapshot();
+    family(
+        out,
+        "statejet_api_requests_total",
+        "counter",
+        "API requests answered, by operation (X-Amz-Target), HTTP status code (499: the client hung up first) and error name.",
+    );
+    for ((op, code, error), h) in &series {
+        let error = error.map_or(String::new(), |e| format!(",error=\"{}\"", label(e)));
+        let _ = writeln!(
+            out,
+            "statejet_api_requests_total{{operation=\"{}\",code=\"{code}\"{error}}} {}",
+            op.name(),
+            h.count()
+        );
+    }
+    family(
+        out,
+        "statejet_api_request_duration_seconds",
+        "histogram",
+        "API request latencies, from the request's headers to its answer, by operation and HTTP status code.",
+    );
+    // The keys are in order, so the error names of one (operation, code) are adjacent.
+    let mut merged: Vec<((Operation, u16), DurationCounts)> = Vec::new();
+    for ((op, code, _), h) in series {
+        match merged.last_mut() {
+            Some((key, sum)) if *key == (op, code) => sum.add(&h),
+            _ => merged.push(((op, code), h)),
+        }
+    }
+    for ((op, code), h) in &merged {
+        histogram(
+            out,
+            "statejet_api_request_duration_seconds",
+            &format!("operation=\"{}\",code=\"{code}\"", op.name()),
+            h,
+        );
+    }
+}
+
+/// The process figures that could be read, each as a family of one sample.
+fn render_process(out: &mut String, p: &process::Process) {
+    let figures: [(&str, &str, &str, Option<f64>); 6] = [
+        (
+            "process_cpu_seconds_total",
+            "counter",
+            "Total user and system CPU time spent in seconds.",
+            p.cpu_seconds,
+        ),
+        (
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            p.resident_bytes.map(|b| b as f64),
+        ),
+        (
+            "process_virtual_memory_bytes",
+            "gauge",
+            "Virtual memory size in bytes.",
+            p.virtual_bytes.map(|b| b as f64),
+        ),
+        (
+            "process_open_fds",
+            "gauge",
+            "Number of open file descriptors.",
+            p.open_fds.map(|n| n as f64),
+        ),
+        (
+            "process_max_fds",
+            "gauge",
+            "Maximum number of open file descriptors.",
+            p.max_fds.map(|n| n as f64),
+        ),
+        (
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the process since unix epoch in seconds.",
+            p.start_time_seconds,
+        ),
+    ];
+    for (name, kind, help, value) in figures {
+        if let Some(v) = value {
+            family(out, name, kind, help);
+            let _ = writeln!(out, "{name} {v}");
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! Engine counters and latency histograms, per state machine.
+//! Engine counters and latency histograms, per state machine, and the fixed-bucket duration
+//! histogram that `/metrics` exposes (the API's request latencies use it too).
 //!
 //! Invariant: updating a counter never blocks an execution for long: counters are atomics, and
 //! the latency histogram's lock is held only to record one value or to copy it out.
@@ -14,6 +15,96 @@ use super::Status;
 /// with 3 significant digits: enough to tell p99.9 apart, at a fixed size.
 const MAX_LATENCY_US: u64 = 10 * 60 * 1_000_000;
 
+/// Upper bounds of the duration buckets, in microseconds (`le` in seconds: 100 µs … 300 s).
+///
+/// Why these: an execution of Pass and Choice states runs in tens of microseconds, one that calls
+/// an in-process or local Lambda function in about a millisecond, one with command functions or
+/// remote endpoints in milliseconds to seconds, and one with Wait states in seconds to minutes,
+/// up to the 5-minute Express limit, the last bound. Roughly three buckets a decade (1, 2.5, 5)
+/// keep any quantile estimate within a factor of about 2.5 across all of that, with few enough
+/// series per machine (21 buckets) to scrape cheaply. The bounds are fixed, the same in every replica,
+/// so `sum by (le)` across replicas is exact: what a summary's quantiles cannot give.
+pub const DURATION_BUCKETS_US: [u64; 20] = [
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    30_000_000,
+    60_000_000,
+    120_000_000,
+    300_000_000,
+];
+
+/// Durations counted into [`DURATION_BUCKETS_US`] (and one bucket past the last bound), with
+/// their exact sum: lock-free, so recording costs a few atomic adds.
+#[derive(Debug, Default)]
+pub struct DurationHistogram {
+    /// Non-cumulative: `counts[i]` holds durations in `(bound[i-1], bound[i]]`; the last one
+    /// those above every bound.
+    counts: [AtomicU64; DURATION_BUCKETS_US.len() + 1],
+    sum_us: AtomicU64,
+}
+
+/// A copy of a [`DurationHistogram`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DurationCounts {
+    /// Non-cumulative counts, as in [`DurationHistogram`].
+    pub counts: [u64; DURATION_BUCKETS_US.len() + 1],
+    pub sum_us: u64,
+}
+
+/// The bucket a duration counts in: the first whose bound it does not exceed.
+fn bucket(duration_us: u64) -> usize {
+    DURATION_BUCKETS_US.partition_point(|&bound| bound < duration_us)
+}
+
+impl DurationHistogram {
+    pub fn record(&self, duration_us: u64) {
+        self.counts[bucket(duration_us)].fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(duration_us, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> DurationCounts {
+        DurationCounts {
+            counts: std::array::from_fn(|i| self.counts[i].load(Ordering::Relaxed)),
+            sum_us: self.sum_us.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl DurationCounts {
+    /// Counts one duration (where the copy itself is the store, under its owner's lock).
+    pub fn record(&mut self, duration_us: u64) {
+        self.counts[bucket(duration_us)] += 1;
+        self.sum_us += duration_us;
+    }
+
+    /// How many durations were recorded (the `+Inf` bucket's count, so the two always agree).
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Adds another copy's counts to these.
+    pub fn add(&mut self, other: &DurationCounts) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.sum_us += other.sum_us;
+    }
+}
+
 #[derive(Debug)]
 pub struct MachineMetrics {
     started: AtomicU64,
@@ -24,6 +115,7 @@ pub struct MachineMetrics {
     throttled: AtomicU64,
     redelivered: AtomicU64,
     latency_us: Mutex<Histogram<u64>>,
+    duration: DurationHistogram,
 }
 
 /// A copy of one machine's metrics.
@@ -38,7 +130,10 @@ pub struct Snapshot {
     pub redelivered: u64,
     /// Executions started and not yet ended.
     pub in_flight: u64,
+    /// Fine-grained latencies, for percentiles (the live page).
     pub latency_us: Histogram<u64>,
+    /// The same latencies in fixed buckets, for `/metrics`.
+    pub duration: DurationCounts,
 }
 
 impl Default for MachineMetrics {
@@ -54,6 +149,7 @@ impl Default for MachineMetrics {
             latency_us: Mutex::new(
                 Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds"),
             ),
+            duration: DurationHistogram::default(),
         }
     }
 }
@@ -80,6 +176,7 @@ impl MachineMetrics {
             Status::Aborted => &self.aborted,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        self.duration.record(latency_us);
         let mut h = self.latency_us.lock().unwrap_or_else(|p| p.into_inner());
         h.saturating_record(latency_us.max(1));
     }
@@ -107,6 +204,27 @@ impl MachineMetrics {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+            duration: self.duration.snapshot(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A duration on a bound counts in that bound's bucket (`le` is "less or equal").
+    #[test]
+    fn bucket_bounds_are_inclusive() {
+        let h = DurationHistogram::default();
+        for us in [0, 100, 101, 300_000_000, 300_000_001] {
+            h.record(us);
+        }
+        let c = h.snapshot();
+        assert_eq!((c.counts[0], c.counts[1]), (2, 1));
+        assert_eq!(c.counts[DURATION_BUCKETS_US.len() - 1], 1);
+        assert_eq!(c.counts[DURATION_BUCKETS_US.len()], 1);
+        assert_eq!(c.count(), 5);
+        assert_eq!(c.sum_us, 600_000_202);
     }
 }
