@@ -221,7 +221,10 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
             return Ok(error_response(&e, &request_id));
         }
     }
-    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok());
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
     let timing = api.requests.start(prometheus::Operation::of(target));
     let answer = api_request(&api, req).await;
     timing.end(answer.as_ref().err());

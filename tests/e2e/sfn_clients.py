@@ -325,7 +325,7 @@ def raw_errors(url):
     assert 'statejet_executions_started_total{state_machine="hello"}' in metrics, metrics
     assert 'statejet_executions_ended_total{state_machine="failing"' not in metrics  # deleted
     assert re.search(r'statejet_executions_ended_total\{state_machine="hello",status="SUCCEEDED"\} [1-9]', metrics), metrics
-    assert "# TYPE statejet_execution_duration_seconds summary" in metrics
+    assert "# TYPE statejet_execution_duration_seconds histogram" in metrics  # prometheus_metrics.py parses it
     assert post("AWSStepFunctions.Nope", b"{}") == (400, {"__type": "UnknownOperationException",
                                                           "message": "statejet does not implement the operation 'Nope'"})
     status, body = post("AWSStepFunctions.ListStateMachines", b"{not json")

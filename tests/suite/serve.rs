@@ -17,10 +17,15 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use statejet::tasks::command;
 
-/// The client versions the test was written against.
-const PACKAGES: [&str; 2] = ["boto3==1.43.11", "awscli==1.45.11"];
+/// The client versions the test was written against (prometheus_client for its parser of the
+/// text format /metrics answers in).
+const PACKAGES: [&str; 3] = [
+    "boto3==1.43.11",
+    "awscli==1.45.11",
+    "prometheus_client==0.26.0",
+];
 
-/// A Python with boto3 and the AWS CLI, made once per target folder.
+/// A Python with boto3, the AWS CLI and prometheus_client, made once per target folder.
 fn python() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target/e2e-venv");
@@ -72,9 +77,14 @@ fn chromium() -> PathBuf {
 
 /// Runs the end-to-end script with `args`.
 fn e2e(args: &[&str]) {
+    e2e_script("sfn_clients.py", args);
+}
+
+/// Runs `tests/e2e/<script>` against the statejet binary, with `args`.
+fn e2e_script(script: &str, args: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(python())
-        .arg(root.join("tests/e2e/sfn_clients.py"))
+        .arg(root.join("tests/e2e").join(script))
         .args(["--bin", env!("CARGO_BIN_EXE_statejet")])
         .args(args)
         .current_dir(root)
@@ -91,6 +101,14 @@ fn e2e(args: &[&str]) {
 #[test]
 fn boto3_and_the_aws_cli_drive_every_operation() {
     e2e(&[]);
+}
+
+/// `/metrics` parsed by prometheus_client's parser: families, types, histograms, bounded labels,
+/// counts that follow executions and API calls, and HTTP Basic with `--credentials`
+/// (tests/e2e/prometheus_metrics.py).
+#[test]
+fn the_metrics_parse_as_prometheus_text_and_follow_the_load() {
+    e2e_script("prometheus_metrics.py", &[]);
 }
 
 /// README.md's commands, run in order as a user pastes them (tests/e2e/readme.py says which
@@ -766,6 +784,16 @@ fn a_dropped_sync_caller_leaves_its_execution_running_and_counted() {
         m.contains(
             "statejet_executions_ended_total{state_machine=\"slow\",status=\"SUCCEEDED\"} 1"
         ),
+        "{m}"
+    );
+    // The request is counted though its answer had no one to go to.
+    let requests: Vec<&str> = m
+        .lines()
+        .filter(|l| l.starts_with("statejet_api_requests_total{operation=\"StartSyncExecution\""))
+        .collect();
+    assert_eq!(
+        requests,
+        ["statejet_api_requests_total{operation=\"StartSyncExecution\",code=\"499\"} 1"],
         "{m}"
     );
     let terminal = terminal_events(&server.log_events());

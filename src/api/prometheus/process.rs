@@ -86,16 +86,24 @@ mod tests {
         assert!(p.cpu_seconds.is_some_and(|s| s >= 0.0), "{p:?}");
         assert!(p.resident_bytes.is_some_and(|b| b > 0), "{p:?}");
         assert!(
-            p.virtual_bytes.zip(p.resident_bytes).is_some_and(|(v, r)| v >= r),
+            p.virtual_bytes
+                .zip(p.resident_bytes)
+                .is_some_and(|(v, r)| v >= r),
             "{p:?}"
         );
-        assert!(p.open_fds.zip(p.max_fds).is_some_and(|(o, m)| o > 0 && o <= m), "{p:?}");
+        assert!(
+            p.open_fds
+                .zip(p.max_fds)
+                .is_some_and(|(o, m)| o > 0 && o <= m),
+            "{p:?}"
+        );
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or_default();
         assert!(
-            p.start_time_seconds.is_some_and(|t| t <= now + 1.0 && t > now - 86_400.0 * 365.0),
+            p.start_time_seconds
+                .is_some_and(|t| t <= now + 1.0 && t > now - 86_400.0 * 365.0),
             "{p:?}"
         );
     }
