@@ -81,7 +81,9 @@ impl Operation {
 /// One series' key: operation, HTTP status, error name (`None` for an answer without one).
 pub type Key = (Operation, u16, Option<&'static str>);
 
-/// Counts and latencies of the requests answered, per [`Key`].
+/// Counts and latencies of the requests answered, per [`Key`]. Latencies share the executions'
+/// buckets: most operations answer in microseconds to milliseconds, and a `StartSyncExecution`
+/// takes as long as its execution, up to the Express limit.
 #[derive(Debug, Default)]
 pub struct Requests {
     /// Held only to add one request, or to copy the map out.
