@@ -700,7 +700,8 @@ def page(binary, chromium, artifacts):
             assert [r[0] for r in rows[:2]] == ["good-1", "good-0"], rows
             assert [r[1] for r in rows] == ["SUCCEEDED"] * 2 + ["FAILED"] * 3, rows
             assert all(r[3].endswith(" ms") or r[3].endswith(" s") for r in rows), rows
-            assert rows[2][4].startswith("error and cause hidden"), rows[2]
+            assert rows[2][4] == "hidden (see above)", rows[2]
+            assert "includeExecutionData" in browser.eval("document.getElementById('hidden').textContent")
             assert browser.eval("document.getElementById('overview').hidden")
             browser.screenshot(os.path.join(artifacts, "executions.png"))
         finally:
