@@ -706,6 +706,18 @@ def page(binary, chromium, artifacts):
             browser.screenshot(os.path.join(artifacts, "executions.png"))
         finally:
             browser.close()
+        # The ring is bounded: a busy machine keeps its last 50 executions, and its failures
+        # stay on the page however many successes follow them.
+        idle = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:aaa-idle"
+        for _ in range(60):
+            sfn.start_sync_execution(stateMachineArn=idle)
+        for _ in range(2):
+            sfn.start_sync_execution(stateMachineArn=arn, input=good)
+        _, _, feed = get(server.url, "/ui/machines", auth=(key, secret))
+        machines = {m["name"]: m for m in json.loads(feed)}
+        assert len(machines["aaa-idle"]["recent_executions"]) == 50, machines["aaa-idle"]
+        assert [e["status"] for e in machines["order"]["recent_executions"]] == ["SUCCEEDED"] * 4 + ["FAILED"] * 3
+        assert len(machines["order"]["recent_failures"]) == 3
     finally:
         server.stop()
 
