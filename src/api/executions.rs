@@ -10,7 +10,7 @@
 use serde_json::{json, Value};
 
 use super::wire::{check_name, timestamp, ApiError, Arn, Input};
-use super::Api;
+use super::{page, Api};
 use crate::runtime::engine::StartError;
 use crate::runtime::Status;
 
@@ -82,16 +82,20 @@ impl Api {
     ) -> Result<Value, ApiError> {
         let s = self.start_request(i, trace)?;
         let start_ms = self.engine.now_ms();
-        let (failures, engine, machine) = (
-            self.failures.clone(),
-            self.engine.clone(),
-            s.machine.clone(),
-        );
+        let (recent, engine, machine) =
+            (self.recent.clone(), self.engine.clone(), s.machine.clone());
         let shows_data = self.page_shows_data(&s.machine);
         let arn = self
             .engine
             .start(&s.machine, s.name, s.input, move |arn, outcome| {
-                failures.note(&machine, &arn, &outcome, engine.now_ms(), shows_data);
+                recent.note(page::Ended {
+                    machine: &machine,
+                    arn: &arn,
+                    outcome: &outcome,
+                    start_ms,
+                    stop_ms: engine.now_ms(),
+                    execution_data: shows_data,
+                });
             })
             .map_err(|e| start_error(e, &s.machine_arn))?;
         Ok(json!({"executionArn": arn, "startDate": timestamp(start_ms)}))
@@ -120,13 +124,14 @@ impl Api {
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
         let shows_data = self.page_shows_data(&s.machine);
-        self.failures.note(
-            &s.machine,
-            &r.execution_arn,
-            &r.outcome,
-            r.stop_ms,
-            shows_data,
-        );
+        self.recent.note(page::Ended {
+            machine: &s.machine,
+            arn: &r.execution_arn,
+            outcome: &r.outcome,
+            start_ms: r.start_ms,
+            stop_ms: r.stop_ms,
+            execution_data: shows_data,
+        });
         let mut out = json!({
             "executionArn": r.execution_arn,
             "stateMachineArn": s.machine_arn,

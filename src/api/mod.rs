@@ -48,8 +48,8 @@ pub struct Api {
     account: String,
     /// When non-empty, every API request must be signed with one of these.
     credentials: Vec<Credentials>,
-    /// The latest failures of the executions this API started, for the live page.
-    failures: Arc<page::Failures>,
+    /// The last executions this API started that ended, and the last failures, for the page.
+    recent: Arc<page::Recent>,
     /// Whether the page shows failures' errors and causes for every machine, not only for those
     /// whose logging includes execution data.
     page_execution_data: bool,
@@ -67,7 +67,7 @@ impl Api {
             region,
             account,
             credentials,
-            failures: Arc::default(),
+            recent: Arc::default(),
             page_execution_data: false,
             requests: prometheus::Requests::default(),
         }

@@ -1,9 +1,11 @@
-//! The live page at `/`: the state machines, each one's diagram with per-state counts, its
-//! execution counts by status and its recent failures, refreshed every second by the page.
+//! The live page at `/`: the state machines, each one's diagram with per-state count badges,
+//! its execution counts by status, its recent executions and its recent failures, refreshed
+//! every second by the page.
 //!
 //! Invariant: the page is one self-contained HTML file (no build step, nothing fetched from
-//! elsewhere), and what it shows comes from the engine's counters and the last failures this
-//! API saw; no execution is kept for it.
+//! elsewhere), and what it shows comes from the engine's counters and a small bounded ring of
+//! the last executions this API saw end (status and times; error and cause only where the
+//! machine's logging, or `--page-execution-data`, allows them); no execution's history is kept.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -13,6 +15,7 @@ use serde_json::{json, Value};
 use super::wire::timestamp;
 use super::Api;
 use crate::asl::{self, MachineType};
+use crate::graph::layout;
 use crate::runtime::{Outcome, Status};
 
 /// The page itself.
@@ -21,50 +24,83 @@ pub const HTML: &str = include_str!("page/index.html");
 /// Why a failure's error and cause are not shown.
 const REDACTED: &str = "error and cause hidden: they may carry execution data, and this state machine's loggingConfiguration does not include execution data (set includeExecutionData, or start statejet serve with --page-execution-data)";
 
-/// How many recent failures are kept per state machine.
-const RECENT: usize = 20;
+/// How many ended executions, and how many failures among them, are kept per state machine:
+/// a page's worth, so the ring's memory is bounded whatever the load.
+const RECENT: usize = 50;
+const RECENT_FAILURES: usize = 20;
 
-/// The latest failed, timed-out or aborted executions, per machine name.
+/// The executions that ended last, per machine name: all of them, and the failed, timed-out
+/// or aborted ones (which a busy machine's successes would soon push out of the first ring).
 #[derive(Default)]
-pub struct Failures(Mutex<HashMap<String, VecDeque<Value>>>);
+pub struct Recent(Mutex<HashMap<String, Rings>>);
 
-impl Failures {
-    /// Notes an execution's end (only failures are kept). Without `execution_data` its error
-    /// and cause are not kept (either may carry input data, through `ErrorPath`/`CausePath` or
-    /// a function's message): the entry says why they are hidden instead.
-    pub fn note(
-        &self,
-        machine: &str,
-        arn: &str,
-        outcome: &Outcome,
-        at_ms: u64,
-        execution_data: bool,
-    ) {
-        if outcome.status == Status::Succeeded {
-            return;
-        }
-        let f = outcome.failure.as_ref();
+#[derive(Default)]
+struct Rings {
+    ended: VecDeque<Value>,
+    failures: VecDeque<Value>,
+}
+
+/// How an execution ended, as `Recent::note` is told it.
+pub struct Ended<'a> {
+    pub machine: &'a str,
+    pub arn: &'a str,
+    pub outcome: &'a Outcome,
+    pub start_ms: u64,
+    pub stop_ms: u64,
+    /// Whether its error and cause may be kept (see `Api::page_shows_data`).
+    pub execution_data: bool,
+}
+
+impl Recent {
+    /// Notes an execution's end. Without `execution_data` a failure's error and cause are not
+    /// kept (either may carry input data, through `ErrorPath`/`CausePath` or a function's
+    /// message): the entry says why they are hidden instead.
+    pub fn note(&self, e: Ended<'_>) {
+        // `...:express:MACHINE:NAME:ID` or `...:execution:MACHINE:NAME`.
+        let parts: Vec<&str> = e.arn.split(':').collect();
+        let name = match parts.get(5) {
+            Some(&"express") => parts.get(7),
+            _ => parts.last(),
+        };
+        let name = name.copied().unwrap_or("");
         let mut entry = json!({
-            "execution_arn": arn,
-            "status": outcome.status.as_str(),
-            "at": timestamp(at_ms),
+            "execution_arn": e.arn,
+            "name": name,
+            "status": e.outcome.status.as_str(),
+            "start": timestamp(e.start_ms),
+            "at": timestamp(e.stop_ms),
+            "duration_ms": e.stop_ms.saturating_sub(e.start_ms),
         });
-        if execution_data {
-            entry["error"] = f.map(|f| f.error.as_str()).unwrap_or("").into();
-            entry["cause"] = f.map(|f| f.cause.as_str()).unwrap_or("").into();
-        } else {
-            entry["redacted"] = REDACTED.into();
+        let failed = e.outcome.status != Status::Succeeded;
+        if failed {
+            let f = e.outcome.failure.as_ref();
+            if e.execution_data {
+                entry["error"] = f.map(|f| f.error.as_str()).unwrap_or("").into();
+                entry["cause"] = f.map(|f| f.cause.as_str()).unwrap_or("").into();
+            } else {
+                entry["redacted"] = REDACTED.into();
+            }
         }
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let list = all.entry(machine.to_owned()).or_default();
-        list.push_front(entry);
-        list.truncate(RECENT);
+        let rings = all.entry(e.machine.to_owned()).or_default();
+        if failed {
+            rings.failures.push_front(entry.clone());
+            rings.failures.truncate(RECENT_FAILURES);
+        }
+        rings.ended.push_front(entry);
+        rings.ended.truncate(RECENT);
     }
 
-    fn of(&self, machine: &str) -> Vec<Value> {
+    /// The machine's last ended executions and last failures, newest first.
+    fn of(&self, machine: &str) -> (Vec<Value>, Vec<Value>) {
         let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         all.get(machine)
-            .map(|l| l.iter().cloned().collect())
+            .map(|r| {
+                (
+                    r.ended.iter().cloned().collect(),
+                    r.failures.iter().cloned().collect(),
+                )
+            })
             .unwrap_or_default()
     }
 }
@@ -82,7 +118,8 @@ impl Api {
             .is_some_and(|r| r.logging["includeExecutionData"].as_bool() == Some(true))
     }
 
-    /// `GET /ui/machines`: every machine with its counts, state counts and recent failures.
+    /// `GET /ui/machines`: every machine with its counts, state counts, recent executions and
+    /// recent failures.
     pub(super) fn page_machines(&self) -> Value {
         let records: Vec<(String, Option<String>)> = {
             let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
@@ -109,6 +146,8 @@ impl Api {
                         m.latency_us.value_at_quantile(q) as f64 / 1000.0
                     }
                 };
+                let (executions, failures) = self.recent.of(&name);
+                let last_ended = executions.first().map_or(Value::Null, |e| e["at"].clone());
                 Some(json!({
                     "name": name,
                     "revision": revision.unwrap_or_else(|| "0".into()),
@@ -116,14 +155,17 @@ impl Api {
                     "failed": m.failed, "timed_out": m.timed_out, "aborted": m.aborted,
                     "throttled": m.throttled, "p50_ms": ms(0.5), "p99_ms": ms(0.99),
                     "states": states,
-                    "recent_failures": self.failures.of(&name),
+                    "last_ended": last_ended,
+                    "recent_executions": executions,
+                    "recent_failures": failures,
                 }))
             })
             .collect();
         Value::Array(list)
     }
 
-    /// `GET /ui/diagram?machine=NAME`: the machine's diagram as SVG.
+    /// `GET /ui/diagram?machine=NAME`: the machine's diagram as SVG, with room in each state's
+    /// box for the count badge the page fills.
     pub(super) fn page_diagram(&self, machine: &str) -> Option<String> {
         let definition = {
             let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
@@ -136,6 +178,10 @@ impl Api {
             },
         )
         .ok()?;
-        Some(crate::graph::svg::render(&crate::graph::build(&validated)))
+        let config = layout::Config { badges: true };
+        Some(crate::graph::svg::render_with(
+            &crate::graph::build(&validated),
+            &config,
+        ))
     }
 }

@@ -8,6 +8,10 @@
 //! neighbours' mean, a few sweeps; (6) y by layer bands. A Parallel or Map state is measured by
 //! laying out its blocks first, side by side, so the recursion lays out the innermost first.
 //!
+//! With `Config::badges` (the live page) every state box also holds a count badge: a strip
+//! along its bottom (a Parallel's or Map's under its header), so the box guarantees below cover
+//! the badge too.
+//!
 //! Invariant: within a block no two boxes (states, markers, edge labels) overlap, and an edge
 //! crosses no box: it runs vertically inside a layer's band and bends only between bands.
 
@@ -41,6 +45,11 @@ const PILL_H: f64 = 22.0;
 pub const LABEL_CHARS: usize = 48;
 /// How far a self-loop bulges right of its state.
 const LOOP_W: f64 = 30.0;
+/// A count badge holds this many characters of 11 px text (`▶999 ✔999 ✖99 ↻9`; the page
+/// writes larger counts in short form), one line high.
+pub const BADGE_CHARS: usize = 16;
+pub const BADGE_CHAR_W: f64 = CHAR_W * 11.0 / 12.0;
+pub const BADGE_H: f64 = LINE_H;
 /// Ordering and placement sweeps: enough to settle graphs of a few dozen states.
 const ORDER_SWEEPS: usize = 8;
 const PLACE_SWEEPS: usize = 12;
@@ -93,6 +102,13 @@ impl Rect {
     }
 }
 
+/// What the drawing holds besides the definition.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Config {
+    /// Room in each state box for a count badge, as the live page fills it.
+    pub badges: bool,
+}
+
 /// A laid-out block, in its own coordinates (origin at its top-left corner).
 #[derive(Debug, Clone)]
 pub struct BlockLayout {
@@ -106,6 +122,8 @@ pub struct BlockLayout {
 #[derive(Debug, Clone)]
 pub struct NodeLayout {
     pub rect: Rect,
+    /// A state's count badge, inside `rect` (with `Config::badges`).
+    pub badge: Option<Rect>,
     /// A Parallel's or Map's blocks, each with its origin relative to `rect`'s corner.
     pub blocks: Vec<(Point, BlockLayout)>,
 }
@@ -141,8 +159,8 @@ pub enum Segment {
 }
 
 /// The layout of the whole diagram: its top block with a margin and no frame.
-pub fn layout(diagram: &Diagram) -> BlockLayout {
-    block(&diagram.top, true)
+pub fn layout(diagram: &Diagram, config: &Config) -> BlockLayout {
+    block(&diagram.top, true, config)
 }
 
 /// The text of a state box, and how wide it must be.
@@ -151,9 +169,27 @@ pub fn text_width(lines: &[String]) -> f64 {
     chars as f64 * CHAR_W
 }
 
-/// The header of a Parallel or Map box: its name, type and notes.
-pub fn header_height(node: &Node) -> f64 {
-    node.lines().len() as f64 * LINE_H + 2.0 * PAD_Y
+/// The header of a Parallel or Map box: its name, type and notes (and its badge).
+pub fn header_height(node: &Node, config: &Config) -> f64 {
+    node.lines().len() as f64 * LINE_H + 2.0 * PAD_Y + badge_height(config)
+}
+
+fn badge_height(config: &Config) -> f64 {
+    if config.badges {
+        BADGE_H
+    } else {
+        0.0
+    }
+}
+
+/// How wide a state's text area must be: its widest line, or the badge's width.
+fn content_width(lines: &[String], config: &Config) -> f64 {
+    let badge = if config.badges {
+        BADGE_CHARS as f64 * BADGE_CHAR_W
+    } else {
+        0.0
+    };
+    text_width(lines).max(badge)
 }
 
 /// A vertex of the layered graph: a node of the block, or a dummy on a long edge.
@@ -178,8 +214,8 @@ struct Route {
     chain: Vec<usize>,
 }
 
-fn block(b: &Block, top: bool) -> BlockLayout {
-    let mut nodes: Vec<NodeLayout> = b.nodes.iter().map(|n| measure(n, top)).collect();
+fn block(b: &Block, top: bool, config: &Config) -> BlockLayout {
+    let mut nodes: Vec<NodeLayout> = b.nodes.iter().map(|n| measure(n, top, config)).collect();
     let routes = routes(b);
     let (loops, mut routes): (Vec<Route>, Vec<Route>) =
         routes.into_iter().partition(|r| r.from == r.to);
@@ -250,6 +286,11 @@ fn block(b: &Block, top: bool) -> BlockLayout {
     };
     for (v, node) in nodes.iter_mut().enumerate() {
         node.rect = rect_of(v, node.rect.w);
+        let corner = Point {
+            x: node.rect.x,
+            y: node.rect.y,
+        };
+        node.badge = node.badge.map(|b| b.offset(corner));
     }
 
     let port = ports(&routes, &vertices, &x, &nodes);
@@ -395,18 +436,23 @@ fn self_loop(l: Route, r: Rect) -> EdgeLayout {
 }
 
 /// A node's box (at the origin), and for a Parallel or Map its blocks laid out inside it.
-fn measure(node: &Node, top: bool) -> NodeLayout {
+fn measure(node: &Node, top: bool, config: &Config) -> NodeLayout {
     let lines = node.lines();
+    let badge_h = badge_height(config);
     let (w, h, blocks) = match node.role {
         Role::Start | Role::End if top => (5.0 * CHAR_W + 2.0 * PAD_X, PILL_H, Vec::new()),
         Role::Start | Role::End => (MARKER, MARKER, Vec::new()),
         Role::State(Type::Parallel | Type::Map) => {
-            let inner: Vec<BlockLayout> = node.blocks.iter().map(|b| block(b, false)).collect();
+            let inner: Vec<BlockLayout> = node
+                .blocks
+                .iter()
+                .map(|b| block(b, false, config))
+                .collect();
             let total = inner.iter().map(|l| l.width).sum::<f64>()
                 + BLOCK_GAP * inner.len().saturating_sub(1) as f64;
             let tallest = inner.iter().map(|l| l.height).fold(0.0, f64::max);
-            let header = header_height(node);
-            let w = (text_width(&lines) + 2.0 * PAD_X).max(total + 2.0 * FRAME_PAD);
+            let header = header_height(node, config);
+            let w = (content_width(&lines, config) + 2.0 * PAD_X).max(total + 2.0 * FRAME_PAD);
             let mut x = (w - total) / 2.0;
             let mut blocks = Vec::with_capacity(inner.len());
             for l in inner {
@@ -422,9 +468,24 @@ fn measure(node: &Node, top: bool) -> NodeLayout {
             } else {
                 0.0
             };
-            let w = text_width(&lines) + 2.0 * PAD_X + tips;
-            (w, lines.len() as f64 * LINE_H + 2.0 * PAD_Y, Vec::new())
+            let w = content_width(&lines, config) + 2.0 * PAD_X + tips;
+            let h = lines.len() as f64 * LINE_H + 2.0 * PAD_Y + badge_h;
+            (w, h, Vec::new())
         }
+    };
+    // The badge: the line under the state's text, as wide as the text area (a Choice's
+    // between its hexagon's tips).
+    let badge = match node.role {
+        Role::State(ty) if config.badges => {
+            let inset = PAD_X + if ty == Type::Choice { CHOICE_TIP } else { 0.0 };
+            Some(Rect {
+                x: inset,
+                y: lines.len() as f64 * LINE_H + PAD_Y,
+                w: w - 2.0 * inset,
+                h: BADGE_H,
+            })
+        }
+        _ => None,
     };
     NodeLayout {
         rect: Rect {
@@ -433,6 +494,7 @@ fn measure(node: &Node, top: bool) -> NodeLayout {
             w,
             h,
         },
+        badge,
         blocks,
     }
 }

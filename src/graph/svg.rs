@@ -2,6 +2,9 @@
 //! program: states shaped and coloured by type, Parallel and Map states as boxes holding their
 //! blocks' frames, catch edges dashed, long labels cut with the whole text as a tooltip.
 //!
+//! With `layout::Config::badges`, each state's badge is an empty `<text class="badge"
+//! data-state="NAME">` in the room its box keeps for it, for the live page to fill.
+//!
 //! Invariant: every text and attribute value is XML-escaped, and the output is one well-formed
 //! document whose `<text>` elements include every state's name.
 
@@ -18,7 +21,12 @@ const CATCH: &str = "#dc2626";
 
 /// The text of a `.svg` file.
 pub fn render(diagram: &Diagram) -> String {
-    let l = layout::layout(diagram);
+    render_with(diagram, &layout::Config::default())
+}
+
+/// The text of a `.svg` file, laid out with `config`.
+pub fn render_with(diagram: &Diagram, config: &layout::Config) -> String {
+    let l = layout::layout(diagram, config);
     let (w, h) = (num(l.width), num(l.height));
     let mut out = String::new();
     let _ = writeln!(
@@ -58,6 +66,7 @@ fn block(out: &mut String, b: &Block, l: &BlockLayout, top: bool) {
                 let r = nl.rect;
                 rect(out, r, 8.0, "#f8fafc", "#475569", "");
                 lines(out, node, r);
+                badge(out, node, nl.badge);
                 for (inner, (origin, il)) in node.blocks.iter().zip(&nl.blocks) {
                     let at = Point {
                         x: r.x + origin.x,
@@ -124,6 +133,7 @@ fn block(out: &mut String, b: &Block, l: &BlockLayout, top: bool) {
                     _ => rect(out, r, 3.0, fill, stroke, ""),
                 }
                 lines(out, node, r);
+                badge(out, node, nl.badge);
             }
         }
         out.push_str("</g>\n");
@@ -219,6 +229,29 @@ fn lines(out: &mut String, node: &Node, r: Rect) {
             escape(line)
         );
     }
+}
+
+/// A badge's room: a faint rule above it and an empty text the page fills, centred in it.
+fn badge(out: &mut String, node: &Node, room: Option<Rect>) {
+    let Some(b) = room else { return };
+    let _ = writeln!(
+        out,
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#9ca3af\" \
+         stroke-opacity=\"0.5\"/>",
+        num(b.x),
+        num(b.y + 1.0),
+        num(b.right()),
+        num(b.y + 1.0)
+    );
+    let _ = writeln!(
+        out,
+        "<text class=\"badge\" data-state=\"{}\" x=\"{}\" y=\"{}\" \
+         data-width=\"{}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#9ca3af\"></text>",
+        escape(&node.name),
+        num(b.center_x()),
+        num(b.y + 13.0),
+        num(b.w)
+    );
 }
 
 fn rect(out: &mut String, r: Rect, round: f64, fill: &str, stroke: &str, extra: &str) {

@@ -39,10 +39,10 @@ FAIL = json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oo
 class Server:
     """A `statejet serve` process on a free port."""
 
-    def __init__(self, binary, *args, lambda_url=None):
+    def __init__(self, binary, *args, lambda_url=None, functions=None):
         self.logs = tempfile.NamedTemporaryFile("w+", suffix=".jsonl", delete=False)
+        handlers = {"echo": {"identity": {}}, **(functions or {})}
         functions = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        handlers = {"echo": {"identity": {}}}
         if lambda_url:
             handlers.update({"double": {"endpoint": lambda_url}, "boom": {"endpoint": lambda_url},
                              "missing": {"endpoint": lambda_url}})
@@ -511,10 +511,110 @@ def page_security(server, key, secret, sfn):
     assert card not in json.dumps(quiet) and "error" not in quiet, quiet
     assert "includeExecutionData" in quiet["redacted"] and "--page-execution-data" in quiet["redacted"], quiet
     assert (open_["error"], open_["cause"]) == ("CardDeclined", card), open_
+    # The recent executions follow the same rule.
+    quiet, open_ = machines["quiet"]["recent_executions"][0], machines["open"]["recent_executions"][0]
+    assert card not in json.dumps(quiet) and "error" not in quiet and quiet["status"] == "FAILED", quiet
+    assert (open_["error"], open_["cause"], open_["status"]) == ("CardDeclined", card, "FAILED"), open_
+    assert open_["duration_ms"] >= 0 and open_["start"] <= open_["at"], open_
+
+
+class Browser:
+    """Headless Chromium driven through the DevTools protocol over a pipe (fds 3 and 4,
+    messages ended by NUL): the page's layout can be measured, which a DOM dump cannot tell."""
+
+    def __init__(self, chromium, flags):
+        to_browser, self._write = os.pipe()
+        self._read, from_browser = os.pipe()
+
+        def fds():
+            os.dup2(to_browser, 3)
+            os.dup2(from_browser, 4)
+
+        self.profile = tempfile.mkdtemp()
+        self.proc = subprocess.Popen(
+            [chromium, *flags, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"],
+            preexec_fn=fds, close_fds=False,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_browser)
+        os.close(from_browser)
+        self._next, self._buffer, self.session = 0, b"", None
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+
+    def call(self, method, **params):
+        self._next += 1
+        message = {"id": self._next, "method": method, "params": params}
+        if self.session:
+            message["sessionId"] = self.session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        while True:
+            while b"\0" not in self._buffer:
+                chunk = os.read(self._read, 1 << 20)
+                assert chunk, "Chromium closed its DevTools pipe"
+                self._buffer += chunk
+            line, self._buffer = self._buffer.split(b"\0", 1)
+            answer = json.loads(line)
+            if answer.get("id") == self._next:
+                assert "error" not in answer, (method, answer["error"])
+                return answer["result"]
+
+    def eval(self, expression):
+        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        assert "exceptionDetails" not in r, r["exceptionDetails"]
+        return r["result"].get("value")
+
+    def until(self, expression, what, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.eval(expression):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the page never showed {what}")
+
+    def width(self, px):
+        self.call("Emulation.setDeviceMetricsOverride", width=px, height=1000, deviceScaleFactor=1, mobile=False)
+        time.sleep(0.3)
+
+    def screenshot(self, path):
+        import base64
+        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        assert os.path.getsize(path) > 10_000, f"a screenshot was taken: {path}"
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+# Measured in the page: every count tile on one row, each figure on one line inside its tile.
+TILES = """(() => {
+  const tiles = [...document.querySelectorAll('#counts .count')];
+  const rows = new Set(tiles.map((t) => Math.round(t.getBoundingClientRect().top)));
+  const bad = tiles.filter((t) => {
+    const b = t.querySelector('b');
+    const line = parseFloat(getComputedStyle(b).lineHeight) || 1.3 * parseFloat(getComputedStyle(b).fontSize);
+    return b.getBoundingClientRect().height > 1.5 * line || t.scrollWidth > t.clientWidth
+      || b.getBoundingClientRect().right > t.getBoundingClientRect().right;
+  }).map((t) => t.dataset.count);
+  return {count: tiles.length, rows: rows.size, bad};
+})()"""
+
+# The badges as drawn: text, colour, and whether each lies inside its state's shape.
+BADGES = """(() => [...document.querySelectorAll('#diagram svg text.badge')].map((t) => {
+  const box = t.closest('g[id]').querySelector(':scope > rect, :scope > polygon').getBBox();
+  const b = t.getBBox();
+  return {state: t.dataset.state, text: t.firstChild ? t.firstChild.textContent : '',
+          fill: t.getAttribute('fill'), idle: t.closest('g[id]').classList.contains('idle'),
+          inside: b.width > 0 && b.x >= box.x && b.x + b.width <= box.x + box.width
+            && b.y >= box.y && b.y + b.height <= box.y + box.height};
+}))()"""
 
 
 def page(binary, chromium, artifacts):
-    """The live page in headless Chromium: the diagram, and counts that follow the load."""
+    """The live page in headless Chromium: the diagram with a count badge in every state's box,
+    counts that follow the load on one row of tiles, the busiest machine opened by default,
+    and the recent-executions view."""
     definitions = tempfile.mkdtemp()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(root, "examples/order.asl.json")) as f:
@@ -523,38 +623,101 @@ def page(binary, chromium, artifacts):
         f.write(order)
     # The page behind credentials, as a browser reaches it: HTTP Basic, here from the address.
     key, secret = "AKIDPAGE", "page-secret"
-    server = Server(binary, "--definitions", definitions, "--credentials", f"{key}:{secret}")
+    functions = {"reserve": {"return": {"reservationId": "r-1", "held": True}},
+                 "bill": {"return": {"invoiceId": "inv-1"}}}
+    server = Server(binary, "--definitions", definitions, "--credentials", f"{key}:{secret}",
+                    functions=functions)
     try:
         sfn = client(server.url, key, secret)
+        # A machine first by name that nothing runs: the page must still open on "order".
+        sfn.create_state_machine(name="aaa-idle", definition=PASS, roleArn=ROLE, type="EXPRESS")
         arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:order"
         for _ in range(3):  # no lines: each ends in the Rejected Fail state
             assert sfn.start_sync_execution(stateMachineArn=arn, input="{}")["status"] == "FAILED"
+        good = json.dumps({"customer": {"id": "c-1"}, "lines": [{"sku": "A", "quantity": 2}]})
+        for i in range(2):
+            r = sfn.start_sync_execution(stateMachineArn=arn, name=f"good-{i}", input=good)
+            assert r["status"] == "SUCCEEDED", r
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--virtual-time-budget=5000", "--window-size=1280,1000"]
-        url = server.url.replace("http://", f"http://{key}:{secret}@") + "/#machine=order"
+                 "--virtual-time-budget=5000", "--window-size=1400,1000"]
+        base = server.url.replace("http://", f"http://{key}:{secret}@")
 
-        def browse(*extra):
+        def browse(url, *extra):
             profile = tempfile.mkdtemp()
             p = subprocess.run([chromium, *flags, f"--user-data-dir={profile}", *extra, url],
                                capture_output=True, text=True, timeout=120)
             assert p.returncode == 0, p.stderr[-2000:]
             return p.stdout
 
-        dom = browse("--dump-dom")
+        # No #machine= in the address: the page opens on the machine that ran last.
+        dom = browse(base + "/", "--dump-dom")
         assert "<svg" in dom, dom[:2000]
+        assert '<h2 id="title">order</h2>' in dom, "the page opens on the busy machine"
         for state in ("CheckOrder", "PriceLines", "PriceLine", "ReserveAndBill", "Reserve", "Bill", "Rejected"):
             assert f"<title>{state}\n" in dom, f"the diagram lacks {state}"
-        assert 'data-count="started"><b>3</b>' in dom, "execution counts are shown"
-        assert 'data-count="failed"><b>3</b>' in dom
+        assert 'data-count="started"' in dom and "<b>5</b>started" in dom, "execution counts are shown"
+        assert "<b>3</b>failed" in dom
         assert "▶3 ✔0 ✖3 ↻0" in dom, "the Fail state's counts are on the diagram"
+        assert "▶0 ✔0 ✖0 ↻0" in dom, "a state never entered has a zero badge"
         assert "Rejected" in dom and "States.Runtime" not in dom
         # The machine logs no execution data: its failures' causes are not on the page.
         assert 'class="redacted"' in dom and "error and cause hidden" in dom, "failures are redacted"
-        os.makedirs(artifacts, exist_ok=True)
-        shot = os.path.join(artifacts, "page.png")
-        browse(f"--screenshot={shot}")
-        assert os.path.getsize(shot) > 10_000, "a screenshot of the page was taken"
+
+        browser = Browser(chromium, [f for f in flags if not f.startswith("--virtual-time")])
+        try:
+            browser.call("Network.enable")
+            import base64
+            auth = base64.b64encode(f"{key}:{secret}".encode()).decode()
+            browser.call("Network.setExtraHTTPHeaders", headers={"Authorization": f"Basic {auth}"})
+            browser.width(1400)
+            browser.call("Page.navigate", url=server.url + "/")
+            browser.until("document.querySelectorAll('#diagram text.badge').length > 0"
+                          " && [...document.querySelectorAll('#diagram text.badge')].every((t) => t.textContent)",
+                          "filled badges")
+            assert browser.eval("document.getElementById('title').textContent") == "order"
+            badges = {b["state"]: b for b in browser.eval(BADGES)}
+            assert set(badges) >= {"CheckOrder", "PriceLine", "Reserve", "Bill", "Report", "Rejected", "Failed"}, badges
+            for b in badges.values():
+                assert b["inside"], f"the badge of {b['state']} lies inside its box: {b}"
+            assert badges["Rejected"]["text"] == "▶3 ✔0 ✖3 ↻0" and badges["Rejected"]["fill"] == "#dc2626", badges
+            assert badges["CheckOrder"]["text"] == "▶5 ✔5 ✖0 ↻0", badges["CheckOrder"]
+            assert badges["Failed"]["text"] == "▶0 ✔0 ✖0 ↻0" and badges["Failed"]["idle"], badges["Failed"]
+            for px in (1280, 1400, 1600, 1920):
+                browser.width(px)
+                tiles = browser.eval(TILES)
+                assert tiles == {"count": 9, "rows": 1, "bad": []}, (px, tiles)
+            browser.width(1400)
+            os.makedirs(artifacts, exist_ok=True)
+            browser.screenshot(os.path.join(artifacts, "page.png"))
+
+            browser.eval("document.querySelector('#tabs a[data-view=executions]').click()")
+            browser.until("!document.getElementById('executions').hidden"
+                          " && document.querySelectorAll('#recent tbody tr').length === 5", "recent executions")
+            assert "view=executions" in browser.eval("location.hash")
+            rows = browser.eval("""[...document.querySelectorAll('#recent tbody tr')].map((r) =>
+                [...r.cells].map((c) => c.textContent))""")
+            assert [r[0] for r in rows[:2]] == ["good-1", "good-0"], rows
+            assert [r[1] for r in rows] == ["SUCCEEDED"] * 2 + ["FAILED"] * 3, rows
+            assert all(r[3].endswith(" ms") or r[3].endswith(" s") for r in rows), rows
+            assert rows[2][4] == "hidden (see above)", rows[2]
+            assert "includeExecutionData" in browser.eval("document.getElementById('hidden').textContent")
+            assert browser.eval("document.getElementById('overview').hidden")
+            browser.screenshot(os.path.join(artifacts, "executions.png"))
+        finally:
+            browser.close()
+        # The ring is bounded: a busy machine keeps its last 50 executions, and its failures
+        # stay on the page however many successes follow them.
+        idle = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:aaa-idle"
+        for _ in range(60):
+            sfn.start_sync_execution(stateMachineArn=idle)
+        for _ in range(2):
+            sfn.start_sync_execution(stateMachineArn=arn, input=good)
+        _, _, feed = get(server.url, "/ui/machines", auth=(key, secret))
+        machines = {m["name"]: m for m in json.loads(feed)}
+        assert len(machines["aaa-idle"]["recent_executions"]) == 50, machines["aaa-idle"]
+        assert [e["status"] for e in machines["order"]["recent_executions"]] == ["SUCCEEDED"] * 4 + ["FAILED"] * 3
+        assert len(machines["order"]["recent_failures"]) == 3
     finally:
         server.stop()
 

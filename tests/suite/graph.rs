@@ -2,7 +2,8 @@
 //! of the cases in `tests/data/graph/*.asl.json` (names every format must escape, loops, deep
 //! nesting) are compared with snapshots beside those cases; `STATEJET_UPDATE_SNAPSHOTS=1 cargo
 //! test` rewrites them. The SVG of those and of every conformance definition must parse as XML,
-//! name every state, and have no two boxes of a block overlapping.
+//! name every state, and have no two boxes of a block overlapping, drawn plain and with the
+//! live page's count badges (each inside its state's box, clear of every other box and edge).
 
 use std::path::PathBuf;
 
@@ -50,42 +51,111 @@ fn svg_of_every_conformance_definition_is_well_formed() {
 }
 
 /// The SVG parses as XML, has a `<text>` naming each state, no boxes overlap and no edge runs
-/// through a box.
+/// through a box, with and without badges.
 fn check_svg(machine: &StateMachine) -> Result<(), String> {
+    for config in [layout::Config::default(), layout::Config { badges: true }] {
+        check_svg_with(machine, &config).map_err(|e| format!("{config:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_svg_with(machine: &StateMachine, config: &layout::Config) -> Result<(), String> {
     let d = graph::build(machine);
-    let svg = graph::svg::render(&d);
+    let svg = graph::svg::render_with(&d, config);
     let doc = roxmltree::Document::parse(&svg).map_err(|e| format!("not XML: {e}"))?;
     let texts: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name("text"))
         .filter_map(|n| n.text())
         .collect();
+    let badges: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.attribute("class") == Some("badge"))
+        .filter_map(|n| n.attribute("data-state"))
+        .collect();
     for block in d.top.all() {
         for state in block.states() {
             if !texts.contains(&state.name.as_str()) {
                 return Err(format!("no text names state {:?}", state.name));
             }
+            if config.badges != badges.contains(&state.name.as_str()) {
+                return Err(format!(
+                    "state {:?}: badge drawn is not {}",
+                    state.name, config.badges
+                ));
+            }
         }
     }
-    overlaps(&d.top, &layout::layout(&d), Point { x: 0.0, y: 0.0 })
+    overlaps(
+        &d.top,
+        &layout::layout(&d, config),
+        Point { x: 0.0, y: 0.0 },
+    )
 }
 
 /// Checks one block's boxes (states, markers, labels) pairwise and against the edges that do
-/// not end at them, then each nested block's.
+/// not end at them, then each nested block's. A badge must lie inside its own state's box, clear
+/// of its nested blocks' frames, of every other box and of every edge, its state's included.
 fn overlaps(block: &Block, l: &BlockLayout, at: Point) -> Result<(), String> {
     let mut boxes: Vec<(String, Rect)> = Vec::new();
-    for (node, nl) in block.nodes.iter().zip(&l.nodes) {
+    let mut badges: Vec<(usize, String, Rect)> = Vec::new();
+    for (i, (node, nl)) in block.nodes.iter().zip(&l.nodes).enumerate() {
         let name = match node.role {
             Role::State(_) => node.name.clone(),
             _ => format!("{} marker", node.id),
         };
-        boxes.push((name, nl.rect.offset(at)));
+        let r = nl.rect.offset(at);
+        boxes.push((name.clone(), r));
+        if let Some(b) = nl.badge {
+            let b = b.offset(at);
+            let inside =
+                b.x >= r.x && b.right() <= r.right() && b.y >= r.y && b.bottom() <= r.bottom();
+            if !inside {
+                return Err(format!(
+                    "the badge of {name} {b:?} is not inside its box {r:?}"
+                ));
+            }
+            badges.push((i, format!("badge of {name}"), b));
+        }
         for (inner, (origin, inner_layout)) in node.blocks.iter().zip(&nl.blocks) {
             let inner_at = Point {
                 x: at.x + nl.rect.x + origin.x,
                 y: at.y + nl.rect.y + origin.y,
             };
+            let frame = Rect {
+                x: inner_at.x,
+                y: inner_at.y,
+                w: inner_layout.width,
+                h: inner_layout.height,
+            };
+            if let Some((_, badge, b)) = badges.last().filter(|(j, _, _)| *j == i) {
+                if b.overlaps(&frame) {
+                    return Err(format!(
+                        "the {badge} {b:?} overlaps a nested block {frame:?}"
+                    ));
+                }
+            }
             overlaps(inner, inner_layout, inner_at)?;
+        }
+    }
+    for (i, badge, b) in &badges {
+        for (j, (other, r)) in boxes.iter().enumerate() {
+            if j != *i && b.overlaps(r) {
+                return Err(format!("the {badge} {b:?} overlaps {other} {r:?}"));
+            }
+        }
+        // Paths are in the block's own coordinates.
+        let own = b.offset(Point { x: -at.x, y: -at.y });
+        let through = |p: &Point| {
+            p.x > own.x + 1.0
+                && p.x < own.right() - 1.0
+                && p.y > own.y + 1.0
+                && p.y < own.bottom() - 1.0
+        };
+        for e in &l.edges {
+            if points(&e.path).iter().any(through) {
+                return Err(format!("an edge of {:?} runs through the {badge}", e.edges));
+            }
         }
     }
     for e in &l.edges {
