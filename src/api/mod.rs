@@ -28,6 +28,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+use crate::arn::Scope;
 use crate::runtime::engine::{new_uuid, Engine};
 use machines::Registry;
 use sigv4::Credentials;
@@ -43,8 +44,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Api {
     engine: Engine,
     machines: RwLock<Registry>,
-    region: String,
-    account: String,
+    /// The region and account of the API's ARNs.
+    scope: Scope,
     /// When non-empty, every API request must be signed with one of these.
     credentials: Vec<Credentials>,
     /// The latest failures of the executions this API started, for the live page.
@@ -53,13 +54,11 @@ pub struct Api {
 
 impl Api {
     pub fn new(engine: Engine, credentials: Vec<Credentials>) -> Api {
-        let c = engine.config();
-        let (region, account) = (c.region.clone(), c.account.clone());
+        let scope = engine.config().scope();
         Api {
             engine,
             machines: RwLock::new(Registry::new()),
-            region,
-            account,
+            scope,
             credentials,
             failures: Arc::default(),
         }
@@ -71,7 +70,7 @@ impl Api {
         let body = serde_json::json!({
             "name": name,
             "definition": definition,
-            "roleArn": format!("arn:aws:iam::{}:role/statejet", self.account),
+            "roleArn": self.scope.role("statejet"),
             "type": "EXPRESS",
         });
         let out = self.create_state_machine(&Input::from_value(body))?;

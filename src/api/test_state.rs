@@ -8,8 +8,8 @@
 //! Invariant: the tested state runs with its own name, input, variables and query language,
 //! exactly as it would inside its machine.
 
-use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,8 +19,8 @@ use super::wire::{ApiError, Input};
 use super::Api;
 use crate::asl::{self, Diagnostic, MachineType};
 use crate::compile;
-use crate::runtime::{self, Clock, Invoker, Status};
-use crate::tasks::Functions;
+use crate::runtime::{self, Clock, Status};
+use crate::tasks::{Answer, Functions, Resource};
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::run::{json_text, Inspection, Invocation};
 use crate::vm::Failure;
@@ -36,29 +36,35 @@ struct Recorder<'a> {
     calls: Mutex<Vec<(Value, Result<Value, Failure>)>>,
 }
 
-impl Invoker for Recorder<'_> {
-    fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
+impl Resource for Recorder<'_> {
+    fn call(&self, inv: Invocation, limit: Duration) -> Answer {
+        let payload = inv.payload.clone();
         let result = match &self.mock {
             Some(m) => m.clone(),
-            None => self.functions.invoke(inv, limit),
+            None => match self.functions.call(inv, limit) {
+                Answer::Now(r) => r,
+                Answer::Blocking(work) => work(),
+                // The functions file answers now or by blocking work: the answer is recorded.
+                later @ Answer::Later(_) => return later,
+            },
         };
         self.calls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((inv.payload.clone(), result.clone()));
-        result
+            .push((payload, result.clone()));
+        Answer::Now(result)
     }
 }
 
 /// A clock that starts now and jumps over every sleep: a tested Wait does not hold the caller.
-struct Skipping(Cell<u64>);
+struct Skipping(AtomicU64);
 
 impl Clock for Skipping {
     fn now_ms(&self) -> u64 {
-        self.0.get()
+        self.0.load(Ordering::Relaxed)
     }
     fn sleep_until(&self, ms: u64) {
-        self.0.set(ms.max(self.0.get()));
+        self.0.fetch_max(ms, Ordering::Relaxed);
     }
 }
 
@@ -283,21 +289,17 @@ impl Api {
         let now = self.engine.now_ms();
         let id = crate::runtime::engine::new_uuid();
         let execution = Arc::new(ExecutionInfo {
-            id: format!(
-                "arn:aws:states:{}:{}:express:TestStateMachine:{id}:{id}",
-                self.region, self.account
-            ),
+            id: self
+                .scope
+                .execution(MachineType::Express, "TestStateMachine", &id, &id),
             name: id,
             input,
             role_arn: i
                 .string("roleArn")?
                 .map(str::to_owned)
-                .unwrap_or_else(|| format!("arn:aws:iam::{}:role/statejet", self.account)),
+                .unwrap_or_else(|| self.scope.role("statejet")),
             start_time: context::timestamp(now),
-            state_machine_id: format!(
-                "arn:aws:states:{}:{}:stateMachine:TestStateMachine",
-                self.region, self.account
-            ),
+            state_machine_id: self.scope.state_machine("TestStateMachine"),
             state_machine_name: "TestStateMachine".into(),
             redrive_count: None,
         });
@@ -309,7 +311,7 @@ impl Api {
                 functions: &functions,
                 calls: Mutex::new(Vec::new()),
             };
-            let clock = Skipping(Cell::new(now));
+            let clock = Skipping(AtomicU64::new(now));
             let inspection = Inspection::default();
             let (outcome, history) = runtime::execute_with(
                 program,
@@ -333,7 +335,7 @@ impl Api {
         let (outcome, history, calls, stages) = ran;
         let next = history
             .iter()
-            .filter(|e| e.kind.ends_with("StateEntered"))
+            .filter(|e| e.kind.is_state_entered())
             .filter_map(|e| e.details["name"].as_str())
             .find_map(|n| harness.placeholders.get(n).cloned());
         // The error the state met, caught or not: its task's, or the one the run ended with.

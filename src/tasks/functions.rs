@@ -16,13 +16,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::{Answer, Resource};
+use crate::arn::Scope;
 use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::vm::failure::TIMEOUT;
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
 
+/// A function of the functions file.
 #[derive(Debug, Clone)]
-pub enum Handler {
+pub enum Function {
     /// `{"identity": {}}`: returns its payload, in process. A benchmark aid: it measures the
     /// engine rather than process spawning.
     Identity,
@@ -41,7 +44,9 @@ pub enum Handler {
 /// blocking call).
 #[derive(Debug, Clone, Default)]
 pub struct Functions {
-    handlers: Arc<HashMap<String, Handler>>,
+    handlers: Arc<HashMap<String, Function>>,
+    /// Where the functions' ARNs are (AWS names them in its not-found message).
+    scope: Scope,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,25 +70,25 @@ impl Functions {
         let mut handlers = HashMap::new();
         for (name, spec) in map {
             let handler = if spec.get("identity").is_some() {
-                Handler::Identity
+                Function::Identity
             } else if let Some(cmd) = spec.get("command") {
                 let argv: Option<Vec<String>> = cmd
                     .as_array()
                     .map(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect())
                     .and_then(|v: Option<Vec<String>>| v.filter(|v| !v.is_empty()));
-                Handler::Command(argv.ok_or_else(|| Error::Handler(name.clone()))?)
+                Function::Command(argv.ok_or_else(|| Error::Handler(name.clone()))?)
             } else if let Some(url) = spec.get("endpoint") {
                 let url = url
                     .as_str()
                     .filter(|u| u.starts_with("http://"))
                     .ok_or_else(|| Error::Handler(name.clone()))?;
-                Handler::Endpoint(url.trim_end_matches('/').to_owned())
+                Function::Endpoint(url.trim_end_matches('/').to_owned())
             } else if let Some(v) = spec.get("return") {
-                Handler::Return(v.clone())
+                Function::Return(v.clone())
             } else if let Some(t) = spec.get("throw") {
                 let error = t.get("error").and_then(Value::as_str);
                 let cause = t.get("cause").and_then(Value::as_str).unwrap_or("");
-                Handler::Throw {
+                Function::Throw {
                     error: error
                         .ok_or_else(|| Error::Handler(name.clone()))?
                         .to_owned(),
@@ -96,27 +101,35 @@ impl Functions {
         }
         Ok(Functions {
             handlers: Arc::new(handlers),
+            scope: Scope::default(),
         })
     }
 
-    /// Performs a Task's invocation. A command still running after `limit` is killed and the
-    /// task fails with `States.Timeout`.
-    pub fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
-        match &inv.resource.kind {
+    /// These functions, with ARNs in `scope`.
+    pub fn in_scope(self, scope: Scope) -> Functions {
+        Functions { scope, ..self }
+    }
+}
+
+impl Resource for Functions {
+    /// Finds the Task's function (by its Lambda ARN, or `lambda:invoke`'s `FunctionName`) and
+    /// answers at once for the in-process kinds, or with the blocking call of a program or an
+    /// endpoint, which stops at `limit` (`States.Timeout`).
+    fn call(&self, inv: Invocation, limit: Duration) -> Answer {
+        let (name, target, payload, wrapped) = match &inv.resource.kind {
             ResourceKind::Lambda { function } => {
-                self.call(function, &inv.resource.arn, &inv.payload, limit)
+                (function.as_str(), inv.resource.arn.as_str(), inv.payload, false)
             }
             ResourceKind::Service {
                 service,
                 action,
                 pattern: IntegrationPattern::RequestResponse,
             } if service == "lambda" && action == "invoke" => {
-                let target = inv.payload.get("FunctionName").and_then(Value::as_str);
-                let Some(target) = target else {
-                    return Err(Failure::new(
+                let Some(target) = inv.payload.get("FunctionName").and_then(Value::as_str) else {
+                    return Answer::Now(Err(Failure::new(
                         "States.Runtime",
                         "The field 'FunctionName' is required by arn:aws:states:::lambda:invoke",
-                    ));
+                    )));
                 };
                 // A string Payload is sent as the request body itself, so a string holding JSON
                 // reaches the function as that JSON, as with AWS.
@@ -127,58 +140,46 @@ impl Functions {
                     }
                     Some(v) => v.clone(),
                 };
-                let name = function_name(target);
-                let result = self.call(name, target, &payload, limit)?;
-                Ok(wrap(result))
+                (function_name(target), target, payload, true)
             }
-            _ => Err(Failure::new(
-                "States.TaskFailed",
-                format!(
-                    "statejet has no handler for the resource '{}' of state '{}': only Lambda functions from the functions file can be called",
-                    inv.resource.arn, inv.state
-                ),
-            )),
-        }
-    }
-
-    fn call(
-        &self,
-        name: &str,
-        target: &str,
-        payload: &Value,
-        limit: Option<Duration>,
-    ) -> Result<Value, Failure> {
-        match self.handlers.get(name) {
+            _ => {
+                return Answer::Now(Err(Failure::new(
+                    "States.TaskFailed",
+                    format!(
+                        "statejet has no handler for the resource '{}' of state '{}': only Lambda functions from the functions file can be called",
+                        inv.resource.arn, inv.state
+                    ),
+                )))
+            }
+        };
+        let shape = move |r: Result<Value, Failure>| if wrapped { r.map(wrap) } else { r };
+        let result = match self.handlers.get(name) {
             None => Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
                 format!(
                     "Function not found: {} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {}; Proxy: null)",
-                    qualified(target),
+                    qualified(&self.scope, target),
                     uuid::Uuid::nil()
                 ),
             )),
-            Some(Handler::Return(v)) => Ok(v.clone()),
-            Some(Handler::Identity) => Ok(payload.clone()),
-            Some(Handler::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
-            Some(Handler::Command(argv)) => run_command(name, argv, payload, limit),
-            Some(Handler::Endpoint(url)) => call_endpoint(name, url, payload, limit),
-        }
-    }
-
-    /// Whether calling this Task's function may block (a program or a network call), so that
-    /// an async caller must move it off its scheduler threads; in-process handlers never do.
-    pub fn blocks(&self, inv: &Invocation) -> bool {
-        let name = match &inv.resource.kind {
-            ResourceKind::Lambda { function } => function.as_str(),
-            _ => match inv.payload.get("FunctionName").and_then(Value::as_str) {
-                Some(target) => function_name(target),
-                None => return false,
-            },
+            Some(Function::Return(v)) => Ok(v.clone()),
+            Some(Function::Identity) => Ok(payload),
+            Some(Function::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
+            Some(Function::Command(argv)) => {
+                let (name, argv) = (name.to_owned(), argv.clone());
+                return Answer::Blocking(Box::new(move || {
+                    shape(run_command(&name, &argv, &payload, Some(limit)))
+                }));
+            }
+            Some(Function::Endpoint(url)) => {
+                let (name, url) = (name.to_owned(), url.clone());
+                let arn = qualified(&self.scope, &name);
+                return Answer::Blocking(Box::new(move || {
+                    shape(call_endpoint(&name, &arn, &url, &payload, Some(limit)))
+                }));
+            }
         };
-        matches!(
-            self.handlers.get(name),
-            Some(Handler::Command(_) | Handler::Endpoint(_))
-        )
+        Answer::Now(shape(result))
     }
 }
 
@@ -195,11 +196,11 @@ pub fn function_name(target: &str) -> &str {
 }
 
 /// The ARN AWS names in its not-found message: `...:function:NAME:$LATEST`.
-fn qualified(target: &str) -> String {
+fn qualified(scope: &Scope, target: &str) -> String {
     if target.starts_with("arn:") {
         format!("{target}:$LATEST")
     } else {
-        format!("arn:aws:lambda:us-east-1:123456789012:function:{target}:$LATEST")
+        format!("{}:$LATEST", scope.lambda_function(target))
     }
 }
 
@@ -322,6 +323,7 @@ fn function_result(name: &str, body: String, failed: bool) -> Result<Value, Fail
 /// reports Lambda errors.
 fn call_endpoint(
     name: &str,
+    arn: &str,
     url: &str,
     payload: &Value,
     limit: Option<Duration>,
@@ -336,7 +338,7 @@ fn call_endpoint(
         Err(ureq::Error::Status(404, _)) => {
             return Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
-                format!("Function not found: {} (at {url})", qualified(name)),
+                format!("Function not found: {arn} (at {url})"),
             ))
         }
         Err(ureq::Error::Status(code, r)) => {
