@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per execution of each workload through the engine in process (callgrind), one
 # caller on one thread: two runs of `loadtest --in-process`, 1 s and 3 s, and the difference of
-# their instruction counts over the difference of their executions (start-up, registration and
-# warm-up cancel out). Two figures: `total` counts the whole process, so it also holds work that
+# their instruction counts over the difference of their executions (start-up and registration
+# cancel out). No warm-up: under valgrind the executions of a warm-up, which are not counted,
+# vary from run to run with the machine's load. Two figures: `total` counts the whole process, so it also holds work that
 # grows with time rather than executions (the load tester's sampling, idle scheduler wake-ups)
 # and moves by ±20% with the machine's load; `per-call` counts only what runs inside the load
 # tester's caller loop (`loadtest::run`'s caller task: the input's parsing, the engine, the
@@ -23,7 +24,7 @@ measure() {
   local workload=$1 seconds=$2
   valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
     "$bin" --in-process --workload "$workload" --concurrency 1 --threads 1 \
-    --duration "$seconds" --warmup 0.5 --json >"$out/report" 2>"$out/valgrind"
+    --duration "$seconds" --warmup 0 --json >"$out/report" 2>"$out/valgrind"
   local instructions calls executions
   instructions=$(sed -n 's/^summary: *//p; s/^totals: *//p' "$out/cg" | head -n 1)
   calls=$(callgrind_annotate --inclusive=yes --threshold=100 "$out/cg" 2>/dev/null |

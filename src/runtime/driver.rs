@@ -19,7 +19,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::{terminal_details, terminal_kind, Outcome};
-use crate::tasks::{Answer, Resource};
+use crate::tasks::{Answer, Resource, TaskResult};
 use crate::vm::failure::{self, Failure};
 use crate::vm::run::{Action, Event, EventType, Fork, Invocation, Journal, Run};
 
@@ -121,7 +121,10 @@ pub fn drive<'h, H: Host + 'h>(host: H, mut run: Run, attempt: Arc<Attempt>) -> 
                     host.sleep_until(until_ms).await;
                     Event::Woke
                 }
-                Wait::Call(call) => Event::TaskDone(call.await?),
+                Wait::Call(call) => Event::TaskDone(match call.await? {
+                    Ok(result) => result,
+                    Err(Panicked) => Err(panicked(&attempt, run.state_name())),
+                }),
                 Wait::Children(children) => Event::ChildrenDone(children.await?),
             };
         }
@@ -151,29 +154,24 @@ fn step(run: &mut Run, attempt: &Attempt, event: Event, now: u64) -> Action {
 
 /// Calls a Task's resource within the sooner of the Task's timeout and the execution's
 /// deadline: the first gives the task `States.Timeout` (which Retry and Catch see), the second
-/// ends the execution.
+/// ends the execution. A panic of the resource is `Err(Panicked)` (the caller names the state).
 async fn call<H: Host>(
     host: H,
     inv: Invocation,
     attempt: Arc<Attempt>,
     started: u64,
-) -> Result<Result<Value, Failure>, TimedOut> {
+) -> Result<Result<TaskResult, Panicked>, TimedOut> {
     let to_deadline = attempt.deadline.saturating_sub(started);
     let task_ms = inv.timeout_seconds.map(|t| t.saturating_mul(1000));
     let limit = Duration::from_millis(task_ms.map_or(to_deadline, |t| t.min(to_deadline)));
-    let state = inv.state.clone();
-    let answer =
-        match std::panic::catch_unwind(AssertUnwindSafe(|| host.resources().call(inv, limit))) {
-            Ok(a) => a,
-            Err(_) => Answer::Now(Err(panicked(&attempt, &state))),
-        };
-    let result = match host.answer(answer, limit).await {
-        Ok(r) => r,
-        Err(Panicked) => Err(panicked(&attempt, &state)),
+    let answer = std::panic::catch_unwind(AssertUnwindSafe(|| host.resources().call(inv, limit)));
+    let result = match answer {
+        Ok(answer) => host.answer(answer, limit).await,
+        Err(_) => Err(Panicked),
     };
     let now = host.now_ms();
     if task_ms.is_some_and(|t| now.saturating_sub(started) >= t) {
-        return Ok(Err(Failure::new(failure::TIMEOUT, "")));
+        return Ok(Ok(Err(Failure::new(failure::TIMEOUT, ""))));
     }
     if now >= attempt.deadline {
         return Err(TimedOut);

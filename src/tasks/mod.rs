@@ -92,9 +92,6 @@ impl Router {
     }
 
     fn registered(&self, invocation: &Invocation) -> Option<Arc<dyn Resource>> {
-        if self.registered.is_empty() {
-            return None;
-        }
         let by_name = match &invocation.resource.kind {
             ResourceKind::Lambda { function } => self.registered.get(function.as_str()),
             _ => None,

@@ -87,7 +87,7 @@ fn executions_match_expected_results() {
 fn executions_match_expected_results_on_the_engine() {
     let cases = named_files(&data_dir().join("run"));
     check_all(cases, |path| {
-        let case = read_json(&path);
+        let mut case = read_json(&path);
         let functions = functions_of(&case)?;
         let machine = asl::validate(&case["definition"].to_string(), &Config::default())
             .map_err(|d| format!("{d:?}"))?;
@@ -108,12 +108,7 @@ fn executions_match_expected_results_on_the_engine() {
                 )
                 .await
         });
-        let got = result(outcome);
-        if got == case["expect"] {
-            Ok(())
-        } else {
-            Err(format!("\n  want {}\n  got  {got}", case["expect"]))
-        }
+        compare(&mut case, &path, result(outcome))
     });
 }
 
