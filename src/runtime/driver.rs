@@ -75,10 +75,12 @@ impl Attempt {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes the event that ends the execution's history and hands the journal back.
-    pub fn finish(&self, outcome: &Outcome, now: u64) -> Journal {
+    /// Writes the event that ends the execution's history and hands the journal back; `now` is
+    /// read only if the journal records.
+    pub fn finish(&self, outcome: &Outcome, now: impl FnOnce() -> u64) -> Journal {
         let mut j = self.journal();
         let last = j.last();
+        let now = if j.records() { now() } else { 0 };
         j.emit(terminal_kind(outcome), last, now, || {
             terminal_details(outcome)
         });
@@ -121,7 +123,7 @@ pub fn drive<'h, H: Host + 'h>(host: H, mut run: Run, attempt: Arc<Attempt>) -> 
                     host.sleep_until(until_ms).await;
                     Event::Woke
                 }
-                Wait::Call(call) => Event::TaskDone(match call.await? {
+                Wait::Call(call) => Event::TaskDone(match call.await {
                     Ok(result) => result,
                     Err(Panicked) => Err(panicked(&attempt, run.state_name())),
                 }),
@@ -160,7 +162,7 @@ async fn call<H: Host>(
     inv: Invocation,
     attempt: Arc<Attempt>,
     started: u64,
-) -> Result<Result<TaskResult, Panicked>, TimedOut> {
+) -> Result<TaskResult, Panicked> {
     let to_deadline = attempt.deadline.saturating_sub(started);
     let task_ms = inv.timeout_seconds.map(|t| t.saturating_mul(1000));
     let limit = Duration::from_millis(task_ms.map_or(to_deadline, |t| t.min(to_deadline)));
@@ -169,14 +171,14 @@ async fn call<H: Host>(
         Ok(answer) => host.answer(answer, limit).await,
         Err(_) => Err(Panicked),
     };
-    let now = host.now_ms();
-    if task_ms.is_some_and(|t| now.saturating_sub(started) >= t) {
-        return Ok(Ok(Err(Failure::new(failure::TIMEOUT, ""))));
+    // Past the deadline, the drive loop ends the execution before it sees this result; the
+    // clock is read here only for a Task with a timeout.
+    if let Some(t) = task_ms {
+        if host.now_ms().saturating_sub(started) >= t {
+            return Ok(Err(Failure::new(failure::TIMEOUT, "")));
+        }
     }
-    if now >= attempt.deadline {
-        return Err(TimedOut);
-    }
-    Ok(result)
+    result
 }
 
 fn panicked(attempt: &Attempt, state: &str) -> Failure {

@@ -473,7 +473,7 @@ impl Engine {
                 )),
             },
         };
-        let journal = attempt.finish(&outcome, self.now_ms());
+        let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
     }
 

@@ -151,7 +151,7 @@ fn run_sequential(
     let attempt = Attempt::new(journal, deadline);
     let result = host.block_on(driver::drive(host.clone(), run, attempt.clone()));
     let outcome = Outcome::of(result.ok());
-    let journal = attempt.finish(&outcome, clock.now_ms());
+    let journal = attempt.finish(&outcome, || clock.now_ms());
     (outcome, journal)
 }
 

@@ -313,6 +313,11 @@ impl Journal {
         }
     }
 
+    /// Whether this journal keeps events (not only numbers them).
+    pub fn records(&self) -> bool {
+        self.events.is_some()
+    }
+
     /// The id of the latest event.
     pub fn last(&self) -> u64 {
         self.last
