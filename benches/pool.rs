@@ -172,7 +172,7 @@ impl Shared {
         let o = runtime::execute(
             self.program.clone(),
             self.execution.clone(),
-            &self.functions,
+            &*self.functions,
             &FixedClock::default(),
         );
         assert_eq!(black_box(o.status), Status::Succeeded);

@@ -5,10 +5,12 @@
 //! flat program and run it. `cli` is the command-line edge.
 
 pub mod api;
+pub mod arn;
 pub mod asl;
 pub mod cli;
 pub mod compile;
 pub mod graph;
+pub mod java;
 pub mod jsonata;
 pub mod runtime;
 pub mod tasks;

@@ -3,8 +3,8 @@
 //!
 //! Each bench includes this module (`mod common;`) and uses part of it.
 
-use std::cell::Cell;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -70,20 +70,20 @@ pub fn execution(input: Value) -> Arc<ExecutionInfo> {
 }
 
 /// A clock whose sleeps only move its time: a Wait costs nothing.
-pub struct FixedClock(Cell<u64>);
+pub struct FixedClock(AtomicU64);
 
 impl Default for FixedClock {
     fn default() -> FixedClock {
-        FixedClock(Cell::new(1_704_067_200_000))
+        FixedClock(AtomicU64::new(1_704_067_200_000))
     }
 }
 
 impl Clock for FixedClock {
     fn now_ms(&self) -> u64 {
-        self.0.get()
+        self.0.load(Ordering::Relaxed)
     }
     fn sleep_until(&self, ms: u64) {
-        self.0.set(ms.max(self.0.get()));
+        self.0.fetch_max(ms, Ordering::Relaxed);
     }
 }
 

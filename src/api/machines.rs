@@ -49,7 +49,7 @@ impl Api {
                 format!("State Machine Does Not Exist: '{arn_text}'"),
             )
         };
-        if arn.region != self.region || arn.account != self.account {
+        if arn.region != self.scope.region || arn.account != self.scope.account {
             return Err(missing());
         }
         let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
@@ -61,10 +61,7 @@ impl Api {
     }
 
     pub(super) fn machine_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:states:{}:{}:stateMachine:{name}",
-            self.region, self.account
-        )
+        self.scope.state_machine(name)
     }
 
     /// A copy of a registered machine's record.
@@ -103,8 +100,8 @@ impl Api {
             "loggingConfiguration": {
                 "level": level_text,
                 "includeExecutionData": include,
-                "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": format!(
-                    "arn:aws:logs:{}:{}:log-group:/statejet/{name}:*", self.region, self.account)}}],
+                "destinations": [{"cloudWatchLogsLogGroup": {
+                    "logGroupArn": self.scope.log_group(&format!("/statejet/{name}"))}}],
             },
         });
         self.update_state_machine(&Input::from_value(body))
@@ -287,7 +284,7 @@ impl Api {
     pub(super) fn delete_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
         let arn_text = i.required("stateMachineArn")?;
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
-        if arn.region == self.region && arn.account == self.account {
+        if arn.region == self.scope.region && arn.account == self.scope.account {
             let mut machines = self.machines.write().unwrap_or_else(|p| p.into_inner());
             if machines.remove(arn.rest).is_some() {
                 self.engine.remove_state_machine(arn.rest);
@@ -360,8 +357,8 @@ impl Api {
             || ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"));
         let parsed = Arn::parse(arn)?;
         if parsed.resource_type != "stateMachine"
-            || parsed.region != self.region
-            || parsed.account != self.account
+            || parsed.region != self.scope.region
+            || parsed.account != self.scope.account
         {
             return Err(not_found());
         }

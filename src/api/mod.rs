@@ -29,6 +29,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+use crate::arn::Scope;
 use crate::runtime::engine::{new_uuid, Engine};
 use machines::Registry;
 use sigv4::Credentials;
@@ -44,8 +45,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Api {
     engine: Engine,
     machines: RwLock<Registry>,
-    region: String,
-    account: String,
+    /// The region and account of the API's ARNs.
+    scope: Scope,
     /// When non-empty, every API request must be signed with one of these.
     credentials: Vec<Credentials>,
     /// The last executions this API started that ended, and the last failures, for the page.
@@ -59,13 +60,11 @@ pub struct Api {
 
 impl Api {
     pub fn new(engine: Engine, credentials: Vec<Credentials>) -> Api {
-        let c = engine.config();
-        let (region, account) = (c.region.clone(), c.account.clone());
+        let scope = engine.config().scope();
         Api {
             engine,
             machines: RwLock::new(Registry::new()),
-            region,
-            account,
+            scope,
             credentials,
             recent: Arc::default(),
             page_execution_data: false,
@@ -85,7 +84,7 @@ impl Api {
         let body = serde_json::json!({
             "name": name,
             "definition": definition,
-            "roleArn": format!("arn:aws:iam::{}:role/statejet", self.account),
+            "roleArn": self.scope.role("statejet"),
             "type": "EXPRESS",
         });
         let out = self.create_state_machine(&Input::from_value(body))?;
@@ -294,7 +293,7 @@ impl Api {
             },
             &sigv4::Verifier {
                 credentials: &self.credentials,
-                region: &self.region,
+                region: &self.scope.region,
                 service: sigv4::SERVICE,
                 now_ms: self.engine.now_ms(),
             },

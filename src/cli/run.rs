@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::arn::Scope;
 use crate::asl::{self, Config, MachineType};
 use crate::compile;
 use crate::runtime::{self, Clock, Status, SystemClock};
@@ -104,24 +105,20 @@ pub fn run(args: &Args) -> ExitCode {
         .into_uuid()
         .to_string();
     // A Standard execution's ARN has no UUID; a synchronous Express one has no RedriveCount.
-    let (arn, redrive_count) = match args.machine_type {
-        MachineType::Express => (
-            format!("arn:aws:states:us-east-1:123456789012:express:{sm_name}:{name}:{id}"),
-            args.asynchronous.then_some(0),
-        ),
-        MachineType::Standard => (
-            format!("arn:aws:states:us-east-1:123456789012:execution:{sm_name}:{name}"),
-            Some(0),
-        ),
+    let scope = Scope::default();
+    let arn = scope.execution(args.machine_type, &sm_name, &name, &id);
+    let redrive_count = match args.machine_type {
+        MachineType::Express => args.asynchronous.then_some(0),
+        MachineType::Standard => Some(0),
     };
     let execution = Arc::new(ExecutionInfo {
         id: arn,
         redrive_count,
         name,
         input,
-        role_arn: "arn:aws:iam::123456789012:role/statejet".to_owned(),
+        role_arn: scope.role("statejet"),
         start_time: context::timestamp(clock.now_ms()),
-        state_machine_id: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{sm_name}"),
+        state_machine_id: scope.state_machine(&sm_name),
         state_machine_name: sm_name,
     });
     let program = Arc::new(compile::compile(machine));

@@ -16,7 +16,7 @@ use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptio
 use jsonata_core::value::{JArray, JValue};
 use serde_json::{Map, Number, Value};
 
-use crate::vm::intrinsic::{hash, JavaRandom};
+use crate::java::{hash, JavaRandom};
 
 /// A parsed expression: its text (for messages) and its tree.
 #[derive(Clone)]

@@ -4,10 +4,11 @@
 //! Lifecycle of an execution:
 //! 1. `start`/`start_sync` takes an admission permit or refuses at once (`Throttled`): the
 //!    engine never queues work without bound.
-//! 2. A task drives the execution's `Run`: `Sleep` is a tokio timer (no thread is held), `Invoke`
-//!    awaits the handler, `Fork` drives the children concurrently (in order, at most
-//!    `MaxConcurrency` at a time); the execution's deadline (its `TimeoutSeconds`, at most
-//!    5 minutes) bounds the whole.
+//! 2. A task drives the execution's `Run` with the one driver core (`driver`), the engine
+//!    being its host: `Sleep` is a tokio timer (no thread is held), `Invoke` awaits the
+//!    resource's answer (a blocking one on tokio's blocking pool), `Fork` drives the children
+//!    concurrently (at most `MaxConcurrency` at a time); the execution's deadline (its
+//!    `TimeoutSeconds`, at most 5 minutes) bounds every wait.
 //! 3. A panic in a step or a handler is caught. A synchronous execution then fails with a clear
 //!    error (at-most-once); a fire-and-forget one is run again from the start, up to
 //!    `Config::redelivery_attempts` times (at-least-once).
@@ -17,31 +18,27 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use super::driver::{self, Attempt, Host, Panicked};
 use super::logs::{self, Level, LogWriter, LoggingConfiguration};
 use super::metrics::{MachineMetrics, Snapshot};
 use super::Outcome;
-use crate::asl::machine::ResourceKind;
+use crate::arn::Scope;
 use crate::asl::{self, Diagnostic, MachineType};
 use crate::compile::{self, Program};
-use crate::tasks::Functions;
+pub use crate::tasks::Handler;
+use crate::tasks::{Answer, Functions, Resource, Router, TaskResult};
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{json_text, Action, Event, Fork, Invocation, Journal, Run, Tally};
-
-/// An in-process task handler: receives the Task's payload, returns its result or an error.
-pub type Handler = Arc<
-    dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>> + Send + Sync,
->;
+use crate::vm::run::{json_text, HistoryEvent, Journal, Run, Tally};
 
 /// Engine settings, with their defaults in one place.
 #[derive(Debug, Clone)]
@@ -54,16 +51,31 @@ pub struct Config {
     pub account: String,
     /// Where execution logs go (state machines log as their `LoggingConfiguration` says).
     pub log_writer: Option<LogWriter>,
+    /// The engine's time when it is made, in milliseconds since the Unix epoch (default: the
+    /// wall clock's); tests fix it for repeatable timestamps.
+    pub epoch_ms: Option<u64>,
+}
+
+impl Config {
+    /// The region and account of the ARNs the engine makes.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            region: self.region.clone(),
+            account: self.account.clone(),
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Config {
+        let Scope { region, account } = Scope::default();
         Config {
             max_in_flight: 100_000,
             redelivery_attempts: 3,
-            region: "us-east-1".into(),
-            account: "123456789012".into(),
+            region,
+            account,
             log_writer: None,
+            epoch_ms: None,
         }
     }
 }
@@ -93,8 +105,8 @@ struct Machine {
 struct Inner {
     config: Config,
     machines: DashMap<String, Arc<Machine>>,
-    handlers: DashMap<String, Handler>,
-    functions: Functions,
+    /// What Tasks call: in-process handlers, then the functions file.
+    router: Router,
     admission: Arc<Semaphore>,
     /// False once shutdown has begun: no new executions.
     accepting: AtomicBool,
@@ -105,6 +117,8 @@ struct Inner {
     epoch: (u64, tokio::time::Instant),
     /// `$$.Execution.RoleArn`, the same for every execution.
     role_arn: String,
+    /// The region and account of the ARNs the engine makes.
+    scope: Scope,
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -134,18 +148,23 @@ impl Engine {
     /// An engine; `functions` are the Lambda functions of a functions file (may be empty).
     pub fn new(config: Config, functions: Functions) -> Engine {
         let admission = Arc::new(Semaphore::new(config.max_in_flight));
-        let role_arn = format!("arn:aws:iam::{}:role/statejet", config.account);
+        let scope = config.scope();
+        let role_arn = scope.role("statejet");
+        let epoch = (
+            config.epoch_ms.unwrap_or_else(now_ms),
+            tokio::time::Instant::now(),
+        );
         Engine {
             inner: Arc::new(Inner {
                 role_arn,
+                router: Router::new(functions.in_scope(scope.clone())),
+                scope,
                 config,
                 machines: DashMap::new(),
-                handlers: DashMap::new(),
-                functions,
                 admission,
                 accepting: AtomicBool::new(true),
                 abort: tokio::sync::watch::channel(false).0,
-                epoch: (now_ms(), tokio::time::Instant::now()),
+                epoch,
             }),
         }
     }
@@ -180,11 +199,7 @@ impl Engine {
         machine: asl::StateMachine,
         logging: LoggingConfiguration,
     ) -> String {
-        let c = &self.inner.config;
-        let arn = format!(
-            "arn:aws:states:{}:{}:stateMachine:{name}",
-            c.region, c.account
-        );
+        let arn = self.inner.scope.state_machine(name);
         // A replaced machine keeps its execution counters (they describe the name's executions);
         // its per-state counts start again with the new program's states.
         let metrics = self
@@ -228,7 +243,7 @@ impl Engine {
 
     /// The functions of the functions file the engine was built with.
     pub fn functions(&self) -> &Functions {
-        &self.inner.functions
+        self.inner.router.functions()
     }
 
     /// The engine's settings.
@@ -238,7 +253,13 @@ impl Engine {
 
     /// Registers an in-process handler for a Lambda function name or a resource ARN.
     pub fn register_handler(&self, key: &str, handler: Handler) {
-        self.inner.handlers.insert(key.to_owned(), handler);
+        self.inner.router.register(key, Arc::new(handler));
+    }
+
+    /// Makes `resource` answer the Tasks that name `key` (a Lambda function name or a resource
+    /// ARN).
+    pub fn register_resource(&self, key: &str, resource: Arc<dyn Resource>) {
+        self.inner.router.register(key, resource);
     }
 
     /// The engine's time, in milliseconds since the Unix epoch.
@@ -320,12 +341,11 @@ impl Engine {
     ) -> Arc<ExecutionInfo> {
         let id = new_uuid();
         let name = name.unwrap_or_else(|| id.clone());
-        let c = &self.inner.config;
         Arc::new(ExecutionInfo {
-            id: format!(
-                "arn:aws:states:{}:{}:express:{}:{name}:{id}",
-                c.region, c.account, m.name
-            ),
+            id: self
+                .inner
+                .scope
+                .execution(MachineType::Express, &m.name, &name, &id),
             name,
             input,
             role_arn: self.inner.role_arn.clone(),
@@ -375,7 +395,7 @@ impl Engine {
                 status: super::Status::Failed,
                 output: None,
                 failure: Some(Failure::new(
-                    ENGINE_FAULT,
+                    super::driver::ENGINE_FAULT,
                     "statejet engine fault: the execution's driver stopped",
                 )),
             },
@@ -432,32 +452,44 @@ impl Engine {
         m: &Machine,
         execution: Arc<ExecutionInfo>,
     ) -> (Outcome, Vec<String>, bool) {
-        let program = m.program.clone();
         let logging = self.inner.config.log_writer.is_some() && m.logging.level != Level::Off;
-        let limit = program.time_limit_seconds();
-        let attempt = Arc::new(Attempt {
-            journal: Mutex::new(
-                if logging {
-                    Journal::recording_only(
-                        &execution,
-                        self.now_ms(),
-                        logs::filter(m.logging.level),
-                    )
-                } else {
-                    Journal::started()
-                }
-                .with_tally(m.tally.clone()),
-            ),
-            panicked: AtomicBool::new(false),
-        });
-        let run = Run::top(program, execution.clone(), super::random_stream(now_ms()));
+        let journal = if logging {
+            Journal::recording_only(&execution, self.now_ms(), logs::filter(m.logging.level))
+        } else {
+            Journal::started()
+        };
+        let (outcome, journal, panicked) = self
+            .run(
+                m.program.clone(),
+                execution.clone(),
+                journal.with_tally(m.tally.clone()),
+            )
+            .await;
+        let mut lines = Vec::new();
+        if logging {
+            let redrive = execution.redrive_count.unwrap_or(0);
+            lines = logs::events(journal.events(), &execution.id, redrive, m.logging)
+                .iter()
+                .map(json_text)
+                .collect();
+        }
+        (outcome, lines, panicked)
+    }
+
+    /// Drives one execution of `program` to its end (or, at shutdown, its abort) on this engine,
+    /// writing to `journal`; and whether a step or a resource panicked.
+    async fn run(
+        &self,
+        program: Arc<Program>,
+        execution: Arc<ExecutionInfo>,
+        journal: Journal,
+    ) -> (Outcome, Journal, bool) {
+        let deadline = self.now_ms() + program.time_limit_seconds() * 1000;
+        let attempt = Attempt::new(journal, deadline);
+        let run = Run::top(program, execution, self.random());
         let mut abort = self.inner.abort.subscribe();
-        let driven = tokio::time::timeout(
-            Duration::from_secs(limit),
-            drive(self.clone(), run, attempt.clone()),
-        );
         let outcome = tokio::select! {
-            driven = driven => Outcome::of(driven.ok()),
+            driven = driver::drive(self.clone(), run, attempt.clone()) => Outcome::of(driven.ok()),
             _ = abort.wait_for(|aborted| *aborted) => Outcome {
                 status: super::Status::Aborted,
                 output: None,
@@ -467,23 +499,21 @@ impl Engine {
                 )),
             },
         };
-        let mut lines = Vec::new();
-        if logging {
-            let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-            let last = j.last();
-            j.emit(
-                || super::terminal_kind(&outcome).to_owned(),
-                last,
-                self.now_ms(),
-                || super::terminal_details(&outcome),
-            );
-            let redrive = execution.redrive_count.unwrap_or(0);
-            lines = logs::events(j.events(), &execution.id, redrive, m.logging)
-                .iter()
-                .map(json_text)
-                .collect();
-        }
-        (outcome, lines, attempt.panicked.load(Ordering::SeqCst))
+        let journal = attempt.finish(&outcome, || self.now_ms());
+        (outcome, journal, attempt.panicked())
+    }
+
+    /// Runs one execution of a compiled program outside the registry (no admission, metrics or
+    /// logs) and returns its outcome and history: the data-driven run cases run on this driver
+    /// this way, as they do on the sequential one.
+    pub async fn execute_recorded(
+        &self,
+        program: Arc<Program>,
+        execution: Arc<ExecutionInfo>,
+    ) -> (Outcome, Vec<HistoryEvent>) {
+        let journal = Journal::recording(&execution, self.now_ms());
+        let (outcome, journal, _) = self.run(program, execution, journal).await;
+        (outcome, journal.events().to_vec())
     }
 
     async fn write_log(&self, lines: Vec<String>) {
@@ -491,65 +521,56 @@ impl Engine {
             w.write(lines).await;
         }
     }
+}
 
-    async fn invoke(&self, inv: Invocation, attempt: &Attempt) -> Result<Value, Failure> {
-        let key = match &inv.resource.kind {
-            ResourceKind::Lambda { function } => Some(function.clone()),
-            _ => None,
-        };
-        let handler = key
-            .and_then(|k| self.inner.handlers.get(&k).map(|h| h.clone()))
-            .or_else(|| {
-                self.inner
-                    .handlers
-                    .get(&inv.resource.arn)
-                    .map(|h| h.clone())
-            });
-        let call = async {
-            match handler {
-                Some(h) => match AssertUnwindSafe(h(inv.payload)).catch_unwind().await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        attempt.panicked.store(true, Ordering::SeqCst);
-                        Err(Failure::new(
-                            ENGINE_FAULT,
-                            format!("the handler of state '{}' panicked", inv.state),
-                        ))
+impl Host for Engine {
+    fn now_ms(&self) -> u64 {
+        Engine::now_ms(self)
+    }
+
+    fn sleep_until(&self, ms: u64) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(Duration::from_millis(ms.saturating_sub(self.now_ms())))
+    }
+
+    /// A blocking answer runs on tokio's blocking pool, off the scheduler's threads; an
+    /// asynchronous one that is not ready at its first poll gets a timer for `limit`.
+    fn answer(
+        &self,
+        answer: Answer,
+        limit: Duration,
+    ) -> impl Future<Output = Result<TaskResult, Panicked>> + Send {
+        let timed_out = || Ok(Err(Failure::new(failure::TIMEOUT, "")));
+        async move {
+            match answer {
+                Answer::Now(r) => Ok(r),
+                Answer::Later(f) => {
+                    let mut f = AssertUnwindSafe(f).catch_unwind();
+                    if let std::task::Poll::Ready(r) = futures::poll!(&mut f) {
+                        return r.map_err(|_| Panicked);
                     }
-                },
-                // In-process functions-file handlers (identity, return, throw) answer at once;
-                // a command's program runs without holding a thread (dropping the call kills it).
-                None if !self.inner.functions.blocks(&inv) => {
-                    let limit = inv.timeout_seconds.map(Duration::from_secs);
-                    self.inner.functions.invoke_async(&inv, limit).await
+                    match tokio::time::timeout(limit, f).await {
+                        Ok(r) => r.map_err(|_| Panicked),
+                        Err(_) => timed_out(),
+                    }
                 }
-                None => {
-                    // Programs and network calls block: off the scheduler's threads.
-                    let functions = self.inner.functions.clone();
-                    let limit = inv.timeout_seconds.map(Duration::from_secs);
-                    tokio::task::spawn_blocking(move || functions.invoke(&inv, limit))
-                        .await
-                        .unwrap_or_else(|_| {
-                            attempt.panicked.store(true, Ordering::SeqCst);
-                            Err(Failure::new(ENGINE_FAULT, "a function handler panicked"))
-                        })
+                Answer::Blocking(work) => {
+                    match tokio::time::timeout(limit, tokio::task::spawn_blocking(work)).await {
+                        Ok(r) => r.map_err(|_| Panicked),
+                        Err(_) => timed_out(),
+                    }
                 }
             }
-        };
-        call.await
+        }
+    }
+
+    fn resources(&self) -> &dyn Resource {
+        &self.inner.router
+    }
+
+    fn random(&self) -> Box<dyn FnMut() -> u64 + Send> {
+        super::random_stream(now_ms())
     }
 }
-
-/// What the threads of one execution attempt share: its journal, and whether a panic (in a step
-/// or a handler) happened, which is what makes a fire-and-forget execution run again.
-struct Attempt {
-    journal: Mutex<Journal>,
-    panicked: AtomicBool,
-}
-
-/// The error of an execution that a panic ended: not an ASL error, so no Retry or Catch sees
-/// it (`States.Runtime` is terminal), and the cause says what happened.
-pub const ENGINE_FAULT: &str = failure::RUNTIME;
 
 /// A random (version 4) UUID: execution ids, and the API's request and revision ids.
 pub(crate) fn new_uuid() -> String {
@@ -574,132 +595,4 @@ fn rand_bytes() -> [u8; 16] {
     out[..8].copy_from_slice(&next().to_le_bytes());
     out[8..].copy_from_slice(&next().to_le_bytes());
     out
-}
-
-type Driven = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
-
-/// Resumes a run with `event`; a panic in the step becomes the execution's failure.
-fn step(engine: &Engine, run: &mut Run, attempt: &Attempt, event: Event) -> Action {
-    let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-        run.resume(event, engine.now_ms(), &mut j)
-    }));
-    stepped.unwrap_or_else(|_| {
-        attempt.panicked.store(true, Ordering::SeqCst);
-        Action::Done(Err(Failure::new(
-            ENGINE_FAULT,
-            "statejet engine fault: a step of this execution panicked",
-        )))
-    })
-}
-
-/// Drives a run (and, recursively, its children) to its end.
-fn drive(engine: Engine, mut run: Run, attempt: Arc<Attempt>) -> Driven {
-    Box::pin(async move {
-        let mut event = Event::Start;
-        loop {
-            // The action becomes what to await before anything is awaited, so that it is not
-            // part of a suspended execution's state; the call and the fork are boxed for the
-            // same reason (inline, a call is about 700 bytes): see benches/memory.rs.
-            let wait = match step(&engine, &mut run, &attempt, event) {
-                Action::Done(result) => return result,
-                Action::Sleep { until_ms } => Wait::Until(until_ms),
-                Action::Invoke(inv) => {
-                    let timeout = inv.timeout_seconds.map(Duration::from_secs);
-                    Wait::Call(Box::pin(engine.invoke(inv, &attempt)), timeout)
-                }
-                Action::Fork(fork) => {
-                    Wait::Children(Box::pin(children(&engine, &attempt, &run, fork)))
-                }
-            };
-            event = match wait {
-                Wait::Until(until_ms) => {
-                    let wait = until_ms.saturating_sub(engine.now_ms());
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
-                    Event::Woke
-                }
-                Wait::Call(call, Some(t)) => Event::TaskDone(
-                    tokio::time::timeout(t, call)
-                        .await
-                        .unwrap_or_else(|_| Err(Failure::new(failure::TIMEOUT, ""))),
-                ),
-                Wait::Call(call, None) => Event::TaskDone(call.await),
-                Wait::Children(children) => Event::ChildrenDone(children.await),
-            };
-        }
-    })
-}
-
-/// What a run's driver awaits: a time, a task's call (within its timeout), or child runs.
-enum Wait<C, F> {
-    Until(u64),
-    Call(C, Option<Duration>),
-    Children(F),
-}
-
-/// Drives a fork's child runs, at most `max_concurrency` at a time, to their results in child
-/// order; stops starting children once more than `max_failures` have failed. The runs are made
-/// here; the future owns all it needs.
-fn children(
-    engine: &Engine,
-    attempt: &Arc<Attempt>,
-    run: &Run,
-    fork: Fork,
-) -> impl Future<Output = Vec<Result<Value, Failure>>> + Send {
-    let limit = match fork.max_concurrency {
-        0 => usize::MAX,
-        n => n,
-    };
-    let map = run.state_name().to_owned();
-    let origin = run.last_event();
-    let iterations = fork.iterations;
-    let max_failures = fork.max_failures;
-    let children: Vec<Run> = fork
-        .children
-        .into_iter()
-        .map(|c| run.child(c, super::random_stream(now_ms())))
-        .collect();
-    let (engine, attempt) = (engine.clone(), attempt.clone());
-    async move {
-        let mut results = Vec::with_capacity(children.len());
-        let mut failures = 0;
-        let mut stream =
-            futures::stream::iter(children.into_iter().enumerate().map(|(index, mut child)| {
-                let (engine, attempt, map) = (engine.clone(), attempt.clone(), map.clone());
-                async move {
-                    if iterations {
-                        let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-                        let id = j.map_iteration(
-                            "MapIterationStarted",
-                            &map,
-                            index,
-                            origin,
-                            engine.now_ms(),
-                        );
-                        child.follow(id);
-                    }
-                    let r = drive(engine.clone(), child, attempt.clone()).await;
-                    if iterations {
-                        let kind = if r.is_ok() {
-                            "MapIterationSucceeded"
-                        } else {
-                            "MapIterationFailed"
-                        };
-                        let mut j = attempt.journal.lock().unwrap_or_else(|p| p.into_inner());
-                        let last = j.last();
-                        j.map_iteration(kind, &map, index, last, engine.now_ms());
-                    }
-                    r
-                }
-            }))
-            .buffered(limit);
-        while let Some(r) = stream.next().await {
-            failures += usize::from(r.is_err());
-            results.push(r);
-            if failures > max_failures {
-                break;
-            }
-        }
-        results
-    }
 }

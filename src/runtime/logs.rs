@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::vm::run::HistoryEvent;
+use crate::vm::run::{EventType, HistoryEvent};
 
 /// `loggingConfiguration.level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,45 +43,35 @@ pub struct LoggingConfiguration {
     pub include_execution_data: bool,
 }
 
-/// The events `FATAL` keeps.
-const FATAL: [&str; 3] = ["ExecutionAborted", "ExecutionFailed", "ExecutionTimedOut"];
-
-/// The events `ERROR` keeps besides the fatal ones (AWS's documented list).
-const ERROR: [&str; 19] = [
-    "FailStateEntered",
-    "LambdaFunctionFailed",
-    "LambdaFunctionScheduleFailed",
-    "LambdaFunctionStartFailed",
-    "LambdaFunctionTimedOut",
-    "MapIterationAborted",
-    "MapIterationFailed",
-    "MapRunAborted",
-    "MapRunFailed",
-    "MapStateAborted",
-    "MapStateFailed",
-    "ParallelStateAborted",
-    "ParallelStateFailed",
-    "TaskFailed",
-    "TaskStartFailed",
-    "TaskStateAborted",
-    "TaskSubmitFailed",
-    "TaskTimedOut",
-    "WaitStateAborted",
-];
-
-/// Whether `level` logs events of type `kind`.
-pub fn logs(level: Level, kind: &str) -> bool {
+/// Whether `level` logs events of type `kind`: `FATAL` keeps the execution's failed ends,
+/// `ERROR` those and every failure AWS's documented list names (of the types statejet records).
+pub fn logs(level: Level, kind: EventType) -> bool {
+    use EventType::*;
+    let fatal = matches!(kind, ExecutionAborted | ExecutionFailed | ExecutionTimedOut);
     match level {
         Level::All => true,
         Level::Off => false,
-        Level::Fatal => FATAL.contains(&kind),
-        Level::Error => FATAL.contains(&kind) || ERROR.contains(&kind),
+        Level::Fatal => fatal,
+        Level::Error => {
+            fatal
+                || matches!(
+                    kind,
+                    FailStateEntered
+                        | LambdaFunctionFailed
+                        | LambdaFunctionTimedOut
+                        | MapIterationFailed
+                        | MapStateFailed
+                        | ParallelStateFailed
+                        | TaskFailed
+                        | TaskTimedOut
+                )
+        }
     }
 }
 
 /// `logs` for one level, as a function a `Journal` can hold, so that it records (and builds the
 /// details of) only the events the level keeps.
-pub fn filter(level: Level) -> fn(&str) -> bool {
+pub fn filter(level: Level) -> fn(EventType) -> bool {
     match level {
         Level::All => |_| true,
         Level::Error => |kind| logs(Level::Error, kind),
@@ -110,7 +100,7 @@ pub fn event(
     }
     json!({
         "id": e.id.to_string(),
-        "type": e.kind,
+        "type": e.kind.as_str(),
         "details": details,
         "previous_event_id": e.previous_event_id.to_string(),
         "event_timestamp": e.timestamp_ms.to_string(),
@@ -128,7 +118,7 @@ pub fn events(
 ) -> Vec<Value> {
     history
         .iter()
-        .filter(|e| logs(config.level, &e.kind))
+        .filter(|e| logs(config.level, e.kind))
         .map(|e| {
             event(
                 e,

@@ -1,12 +1,16 @@
-//! Drives runs to completion: performs their actions with a clock and task handlers.
+//! Drives runs to completion: performs their actions with a clock and task resources.
 //!
-//! Invariant: the only place with a clock. Two drivers share the `Run` protocol: `execute` runs
-//! one execution on the calling thread (children one after another, in order), which is what
-//! `statejet run` needs; `engine` runs many at once on tokio's work-stealing scheduler.
+//! Invariant: the only place with a clock, and one driver: `driver` steps runs, frames Map
+//! iterations, cuts a fork short at its first failure past tolerance and writes the terminal
+//! event, for two hosts: `execute` runs one execution on the calling thread (`sequential`: its
+//! runs take turns, time is the given `Clock`), which is what `statejet run` needs; `engine`
+//! runs many at once on tokio's work-stealing scheduler.
 
+pub mod driver;
 pub mod engine;
 pub mod logs;
 pub mod metrics;
+pub mod sequential;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,10 +18,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::compile::Program;
-use crate::tasks::Functions;
+use crate::tasks::Resource;
 use crate::vm::context::ExecutionInfo;
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{text, Action, Event, HistoryEvent, Inspection, Invocation, Journal, Run};
+use crate::vm::run::{text, EventType, HistoryEvent, Inspection, Journal, Run};
+use driver::{Attempt, Host};
+use sequential::Sequential;
 
 /// How an execution ended, as `StartSyncExecution` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +54,7 @@ pub struct Outcome {
 }
 
 /// Where time comes from.
-pub trait Clock {
+pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
     fn sleep_until(&self, ms: u64);
 }
@@ -72,62 +78,39 @@ impl Clock for SystemClock {
     }
 }
 
-/// Reached the execution's deadline.
-struct TimedOut;
-
-/// What performs a Task's invocation for the single-thread driver: the functions file, or
-/// (for `TestState`) a mock.
-pub trait Invoker {
-    fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure>;
-}
-
-impl Invoker for Functions {
-    fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
-        Functions::invoke(self, inv, limit)
-    }
-}
-
-/// Runs one execution that starts with `variables` already assigned, calling `invoker` for its
-/// tasks; returns its outcome and history (`TestState` runs a state this way).
+/// Runs one execution on the calling thread that starts with `variables` already assigned,
+/// calling `resources` for its tasks; returns its outcome and history (`TestState` runs a state
+/// this way).
 pub fn execute_with(
     program: Arc<Program>,
     execution: Arc<ExecutionInfo>,
-    invoker: &dyn Invoker,
+    resources: &dyn Resource,
     clock: &dyn Clock,
     variables: serde_json::Map<String, Value>,
     inspection: Option<Inspection>,
 ) -> (Outcome, Vec<HistoryEvent>) {
     let journal = Journal::recording(&execution, clock.now_ms());
-    let (outcome, mut journal) =
-        run_execution(program, execution, invoker, clock, journal, |run| {
-            let run = run.with_variables(variables);
-            match inspection {
-                Some(i) => run.inspected(i),
-                None => run,
-            }
-        });
-    let last = journal.last();
-    let now = clock.now_ms();
-    journal.emit(
-        || terminal_kind(&outcome).to_owned(),
-        last,
-        now,
-        || terminal_details(&outcome),
-    );
+    let (outcome, journal) = run_sequential(program, execution, resources, clock, journal, |run| {
+        let run = run.with_variables(variables);
+        match inspection {
+            Some(i) => run.inspected(i),
+            None => run,
+        }
+    });
     (outcome, journal.events().to_vec())
 }
 
-/// Runs one execution to its end.
+/// Runs one execution to its end on the calling thread.
 pub fn execute(
     program: Arc<Program>,
     execution: Arc<ExecutionInfo>,
-    functions: &Functions,
+    resources: &dyn Resource,
     clock: &dyn Clock,
 ) -> Outcome {
-    run_execution(
+    run_sequential(
         program,
         execution,
-        functions,
+        resources,
         clock,
         Journal::started(),
         |run| run,
@@ -135,31 +118,50 @@ pub fn execute(
     .0
 }
 
-/// Runs one execution to its end and returns its history events too, from `ExecutionStarted`
-/// to the terminal event.
+/// Runs one execution to its end on the calling thread and returns its history events too,
+/// from `ExecutionStarted` to the terminal event.
 pub fn execute_recorded(
     program: Arc<Program>,
     execution: Arc<ExecutionInfo>,
-    functions: &Functions,
+    resources: &dyn Resource,
     clock: &dyn Clock,
 ) -> (Outcome, Vec<HistoryEvent>) {
     execute_with(
         program,
         execution,
-        functions,
+        resources,
         clock,
         Default::default(),
         None,
     )
 }
 
+fn run_sequential(
+    program: Arc<Program>,
+    execution: Arc<ExecutionInfo>,
+    resources: &dyn Resource,
+    clock: &dyn Clock,
+    journal: Journal,
+    prepare: impl FnOnce(Run) -> Run,
+) -> (Outcome, Journal) {
+    let start = clock.now_ms();
+    let deadline = start + program.time_limit_seconds() * 1000;
+    let host = Sequential::new(clock, resources, start ^ 0x9E37_79B9_7F4A_7C15);
+    let run = prepare(Run::top(program, execution, host.random()));
+    let attempt = Attempt::new(journal, deadline);
+    let result = host.block_on(driver::drive(host.clone(), run, attempt.clone()));
+    let outcome = Outcome::of(result.ok());
+    let journal = attempt.finish(&outcome, || clock.now_ms());
+    (outcome, journal)
+}
+
 /// The type of the event that ends an execution's history.
-pub fn terminal_kind(outcome: &Outcome) -> &'static str {
+pub fn terminal_kind(outcome: &Outcome) -> EventType {
     match outcome.status {
-        Status::Succeeded => "ExecutionSucceeded",
-        Status::Aborted => "ExecutionAborted",
-        Status::TimedOut => "ExecutionTimedOut",
-        Status::Failed => "ExecutionFailed",
+        Status::Succeeded => EventType::ExecutionSucceeded,
+        Status::Aborted => EventType::ExecutionAborted,
+        Status::TimedOut => EventType::ExecutionTimedOut,
+        Status::Failed => EventType::ExecutionFailed,
     }
 }
 
@@ -188,27 +190,6 @@ pub fn terminal_details(outcome: &Outcome) -> Value {
     }
 }
 
-fn run_execution(
-    program: Arc<Program>,
-    execution: Arc<ExecutionInfo>,
-    functions: &dyn Invoker,
-    clock: &dyn Clock,
-    mut journal: Journal,
-    prepare: impl FnOnce(Run) -> Run,
-) -> (Outcome, Journal) {
-    let start = clock.now_ms();
-    let deadline = start + program.time_limit_seconds() * 1000;
-    let mut seed = start ^ 0x9E37_79B9_7F4A_7C15;
-    let run = prepare(Run::top(program, execution, random(&mut seed)));
-    let driver = Driver {
-        functions,
-        clock,
-        deadline,
-    };
-    let outcome = Outcome::of(driver.drive(run, &mut journal, &mut seed).ok());
-    (outcome, journal)
-}
-
 impl Outcome {
     /// The outcome of an execution that ended with `result`, or (`None`) reached its deadline.
     pub fn of(result: Option<Result<Value, Failure>>) -> Outcome {
@@ -235,13 +216,6 @@ impl Outcome {
     }
 }
 
-/// A SplitMix64 stream: `States.UUID`, `MathRandom` and retry jitter need randomness, not
-/// secrecy.
-fn random(seed: &mut u64) -> Box<dyn FnMut() -> u64 + Send> {
-    *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    random_stream(*seed)
-}
-
 /// A SplitMix64 stream from `seed`.
 pub(crate) fn random_stream(seed: u64) -> Box<dyn FnMut() -> u64 + Send> {
     let mut state = seed;
@@ -252,92 +226,4 @@ pub(crate) fn random_stream(seed: u64) -> Box<dyn FnMut() -> u64 + Send> {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     })
-}
-
-struct Driver<'a> {
-    functions: &'a dyn Invoker,
-    clock: &'a dyn Clock,
-    deadline: u64,
-}
-
-impl Driver<'_> {
-    fn drive(
-        &self,
-        mut run: Run,
-        journal: &mut Journal,
-        seed: &mut u64,
-    ) -> Result<Result<Value, Failure>, TimedOut> {
-        let mut event = Event::Start;
-        loop {
-            let now = self.clock.now_ms();
-            if now >= self.deadline {
-                return Err(TimedOut);
-            }
-            event = match run.resume(event, now, journal) {
-                Action::Done(result) => return Ok(result),
-                Action::Sleep { until_ms } => {
-                    self.clock.sleep_until(until_ms.min(self.deadline));
-                    Event::Woke
-                }
-                Action::Invoke(inv) => Event::TaskDone(self.invoke(&inv)?),
-                Action::Fork(fork) => {
-                    let mut results = Vec::with_capacity(fork.children.len());
-                    let mut failures = 0;
-                    let map = run.state_name().to_owned();
-                    for (index, child) in fork.children.into_iter().enumerate() {
-                        let mut child = run.child(child, random(seed));
-                        if fork.iterations {
-                            let now = self.clock.now_ms();
-                            let id = journal.map_iteration(
-                                "MapIterationStarted",
-                                &map,
-                                index,
-                                run.last_event(),
-                                now,
-                            );
-                            child.follow(id);
-                        }
-                        let r = self.drive(child, journal, seed)?;
-                        if fork.iterations {
-                            let kind = if r.is_ok() {
-                                "MapIterationSucceeded"
-                            } else {
-                                "MapIterationFailed"
-                            };
-                            let last = journal.last();
-                            journal.map_iteration(kind, &map, index, last, self.clock.now_ms());
-                        }
-                        failures += usize::from(r.is_err());
-                        results.push(r);
-                        if failures > fork.max_failures {
-                            break;
-                        }
-                    }
-                    Event::ChildrenDone(results)
-                }
-            };
-        }
-    }
-
-    /// Calls the resource within the sooner of the Task's timeout and the execution's deadline:
-    /// the first gives the task `States.Timeout` (which Retry and Catch see), the second ends the
-    /// execution.
-    fn invoke(&self, inv: &Invocation) -> Result<Result<Value, Failure>, TimedOut> {
-        let started = self.clock.now_ms();
-        let to_deadline = self.deadline.saturating_sub(started);
-        let task_ms = inv.timeout_seconds.map(|t| t.saturating_mul(1000));
-        let limit_ms = task_ms.map_or(to_deadline, |t| t.min(to_deadline));
-        let result = self
-            .functions
-            .invoke(inv, Some(Duration::from_millis(limit_ms)));
-        let now = self.clock.now_ms();
-        let task_timed_out = task_ms.is_some_and(|t| now.saturating_sub(started) >= t);
-        if task_timed_out {
-            return Ok(Err(Failure::new(failure::TIMEOUT, "")));
-        }
-        if now >= self.deadline {
-            return Err(TimedOut);
-        }
-        Ok(result)
-    }
 }

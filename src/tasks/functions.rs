@@ -14,14 +14,16 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::command;
+use super::{command, Answer, Resource};
+use crate::arn::Scope;
 use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::vm::failure::TIMEOUT;
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
 
+/// A function of the functions file.
 #[derive(Debug, Clone)]
-pub enum Handler {
+pub enum Function {
     /// `{"identity": {}}`: returns its payload, in process. A benchmark aid: it measures the
     /// engine rather than process spawning.
     Identity,
@@ -40,9 +42,11 @@ pub enum Handler {
 /// blocking call).
 #[derive(Debug, Clone)]
 pub struct Functions {
-    handlers: Arc<HashMap<String, Handler>>,
+    handlers: Arc<HashMap<String, Function>>,
     /// Slots for command functions' programs: one per program running.
     processes: Arc<tokio::sync::Semaphore>,
+    /// Where the functions' ARNs are (AWS names them in its not-found message).
+    scope: Scope,
 }
 
 /// How many command functions' programs run at once unless told otherwise: enough to keep a
@@ -54,6 +58,7 @@ impl Default for Functions {
         Functions {
             handlers: Arc::default(),
             processes: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_PROCESSES)),
+            scope: Scope::default(),
         }
     }
 }
@@ -79,25 +84,25 @@ impl Functions {
         let mut handlers = HashMap::new();
         for (name, spec) in map {
             let handler = if spec.get("identity").is_some() {
-                Handler::Identity
+                Function::Identity
             } else if let Some(cmd) = spec.get("command") {
                 let argv: Option<Vec<String>> = cmd
                     .as_array()
                     .map(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect())
                     .and_then(|v: Option<Vec<String>>| v.filter(|v| !v.is_empty()));
-                Handler::Command(argv.ok_or_else(|| Error::Handler(name.clone()))?)
+                Function::Command(argv.ok_or_else(|| Error::Handler(name.clone()))?)
             } else if let Some(url) = spec.get("endpoint") {
                 let url = url
                     .as_str()
                     .filter(|u| u.starts_with("http://"))
                     .ok_or_else(|| Error::Handler(name.clone()))?;
-                Handler::Endpoint(url.trim_end_matches('/').to_owned())
+                Function::Endpoint(url.trim_end_matches('/').to_owned())
             } else if let Some(v) = spec.get("return") {
-                Handler::Return(v.clone())
+                Function::Return(v.clone())
             } else if let Some(t) = spec.get("throw") {
                 let error = t.get("error").and_then(Value::as_str);
                 let cause = t.get("cause").and_then(Value::as_str).unwrap_or("");
-                Handler::Throw {
+                Function::Throw {
                     error: error
                         .ok_or_else(|| Error::Handler(name.clone()))?
                         .to_owned(),
@@ -121,55 +126,32 @@ impl Functions {
         self
     }
 
-    /// Performs a Task's invocation. A command still running after `limit` is killed and the
-    /// task fails with `States.Timeout`.
-    pub fn invoke(&self, inv: &Invocation, limit: Option<Duration>) -> Result<Value, Failure> {
-        let call = self.resolve(inv)?;
-        let reply = self.call(call.name, call.target, &call.payload, limit)?;
-        Ok(call.answer(reply))
+    /// These functions, with ARNs in `scope`.
+    pub fn in_scope(self, scope: Scope) -> Functions {
+        Functions { scope, ..self }
     }
+}
 
-    /// `invoke` for an async caller: a command function runs without holding a thread, and is
-    /// killed when the returned future is dropped. Endpoint functions block (`blocks`): an
-    /// async caller moves them off its threads and calls `invoke`.
-    pub async fn invoke_async(
-        &self,
-        inv: &Invocation,
-        limit: Option<Duration>,
-    ) -> Result<Value, Failure> {
-        let call = self.resolve(inv)?;
-        let reply = match self.handlers.get(call.name) {
-            Some(Handler::Command(argv)) => {
-                let input = call.payload.to_string().into_bytes();
-                let out = command::run(call.name, argv, input, limit, &self.processes).await?;
-                command_result(call.name, out)
+impl Resource for Functions {
+    /// Finds the Task's function (by its Lambda ARN, or `lambda:invoke`'s `FunctionName`) and
+    /// answers at once for the in-process kinds; a command's program runs asynchronously where
+    /// there is a tokio runtime (holding no thread; dropping the call kills it) and on a thread
+    /// of its own elsewhere; an endpoint's call blocks. Both stop at `limit` (`States.Timeout`).
+    fn call(&self, inv: Invocation, limit: Duration) -> Answer {
+        let (name, target, payload, wrapped) = match &inv.resource.kind {
+            ResourceKind::Lambda { function } => {
+                (function.as_str(), inv.resource.arn.as_str(), inv.payload, false)
             }
-            _ => self.call(call.name, call.target, &call.payload, limit),
-        }?;
-        Ok(call.answer(reply))
-    }
-
-    /// The function a Task calls, the payload it gets, and whether its result is wrapped as
-    /// `arn:aws:states:::lambda:invoke` wraps it.
-    fn resolve<'a>(&self, inv: &'a Invocation) -> Result<Call<'a>, Failure> {
-        match &inv.resource.kind {
-            ResourceKind::Lambda { function } => Ok(Call {
-                name: function,
-                target: &inv.resource.arn,
-                payload: std::borrow::Cow::Borrowed(&inv.payload),
-                wrapped: false,
-            }),
             ResourceKind::Service {
                 service,
                 action,
                 pattern: IntegrationPattern::RequestResponse,
             } if service == "lambda" && action == "invoke" => {
-                let target = inv.payload.get("FunctionName").and_then(Value::as_str);
-                let Some(target) = target else {
-                    return Err(Failure::new(
+                let Some(target) = inv.payload.get("FunctionName").and_then(Value::as_str) else {
+                    return Answer::Now(Err(Failure::new(
                         "States.Runtime",
                         "The field 'FunctionName' is required by arn:aws:states:::lambda:invoke",
-                    ));
+                    )));
                 };
                 // A string Payload is sent as the request body itself, so a string holding JSON
                 // reaches the function as that JSON, as with AWS. Without a Payload, or with a
@@ -181,80 +163,56 @@ impl Functions {
                     }
                     Some(v) => v.clone(),
                 };
-                Ok(Call {
-                    name: function_name(target),
-                    target,
-                    payload: std::borrow::Cow::Owned(payload),
-                    wrapped: true,
-                })
+                (function_name(target), target, payload, true)
             }
-            _ => Err(Failure::new(
-                "States.TaskFailed",
-                format!(
-                    "statejet has no handler for the resource '{}' of state '{}': only Lambda functions from the functions file can be called",
-                    inv.resource.arn, inv.state
-                ),
-            )),
-        }
-    }
-
-    fn call(
-        &self,
-        name: &str,
-        target: &str,
-        payload: &Value,
-        limit: Option<Duration>,
-    ) -> Result<Reply, Failure> {
-        match self.handlers.get(name) {
+            _ => {
+                return Answer::Now(Err(Failure::new(
+                    "States.TaskFailed",
+                    format!(
+                        "statejet has no handler for the resource '{}' of state '{}': only Lambda functions from the functions file can be called",
+                        inv.resource.arn, inv.state
+                    ),
+                )))
+            }
+        };
+        let shape = move |r: Result<Reply, Failure>| {
+            r.map(|reply| if wrapped { wrap(reply) } else { reply.result })
+        };
+        let result = match self.handlers.get(name) {
             None => Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
                 format!(
                     "Function not found: {} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {}; Proxy: null)",
-                    qualified(target),
+                    qualified(&self.scope, target),
                     uuid::Uuid::nil()
                 ),
             )),
-            Some(Handler::Return(v)) => Ok(Reply::serialized(v.clone())),
-            Some(Handler::Identity) => Ok(Reply::serialized(payload.clone())),
-            Some(Handler::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
-            Some(Handler::Command(argv)) => {
-                run_command(name, argv, payload, limit, &self.processes)
+            Some(Function::Return(v)) => Ok(Reply::serialized(v.clone())),
+            Some(Function::Identity) => Ok(Reply::serialized(payload)),
+            Some(Function::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
+            Some(Function::Command(argv)) => {
+                let (name, argv, slots) = (name.to_owned(), argv.clone(), self.processes.clone());
+                let input = payload.to_string().into_bytes();
+                if tokio::runtime::Handle::try_current().is_ok() {
+                    return Answer::Later(Box::pin(async move {
+                        let out = command::run(&name, &argv, input, Some(limit), &slots).await;
+                        shape(out.and_then(|out| command_result(&name, out)))
+                    }));
+                }
+                return Answer::Blocking(Box::new(move || {
+                    let out = command::run_blocking(&name, &argv, input, Some(limit), &slots);
+                    shape(out.and_then(|out| command_result(&name, out)))
+                }));
             }
-            Some(Handler::Endpoint(url)) => call_endpoint(name, url, payload, limit),
-        }
-    }
-
-    /// Whether calling this Task's function blocks a thread (a network call), so that an async
-    /// caller must move it off its scheduler threads; in-process handlers never do, and command
-    /// functions run without blocking through `invoke_async`.
-    pub fn blocks(&self, inv: &Invocation) -> bool {
-        let name = match &inv.resource.kind {
-            ResourceKind::Lambda { function } => function.as_str(),
-            _ => match inv.payload.get("FunctionName").and_then(Value::as_str) {
-                Some(target) => function_name(target),
-                None => return false,
-            },
+            Some(Function::Endpoint(url)) => {
+                let (name, url) = (name.to_owned(), url.clone());
+                let arn = qualified(&self.scope, &name);
+                return Answer::Blocking(Box::new(move || {
+                    shape(call_endpoint(&name, &arn, &url, &payload, Some(limit)))
+                }));
+            }
         };
-        matches!(self.handlers.get(name), Some(Handler::Endpoint(_)))
-    }
-}
-
-/// What `resolve` finds for an invocation.
-struct Call<'a> {
-    name: &'a str,
-    target: &'a str,
-    payload: std::borrow::Cow<'a, Value>,
-    wrapped: bool,
-}
-
-impl Call<'_> {
-    /// The Task's result from the function's reply: wrapped for `lambda:invoke`, else as is.
-    fn answer(&self, reply: Reply) -> Value {
-        if self.wrapped {
-            wrap(reply)
-        } else {
-            reply.result
-        }
+        Answer::Now(shape(result))
     }
 }
 
@@ -271,11 +229,11 @@ pub fn function_name(target: &str) -> &str {
 }
 
 /// The ARN AWS names in its not-found message: `...:function:NAME:$LATEST`.
-fn qualified(target: &str) -> String {
+fn qualified(scope: &Scope, target: &str) -> String {
     if target.starts_with("arn:") {
         format!("{target}:$LATEST")
     } else {
-        format!("arn:aws:lambda:us-east-1:123456789012:function:{target}:$LATEST")
+        format!("{}:$LATEST", scope.lambda_function(target))
     }
 }
 
@@ -332,21 +290,6 @@ fn wrap(reply: Reply) -> Value {
     })
 }
 
-/// Runs a command handler: payload on stdin, result on stdout. A non-zero exit is a function
-/// error: `{"errorType": E, ...}` on stdout names the error, and the whole stdout is the cause.
-/// For a caller without a runtime; `command::run` is the work.
-fn run_command(
-    name: &str,
-    argv: &[String],
-    payload: &Value,
-    limit: Option<Duration>,
-    slots: &tokio::sync::Semaphore,
-) -> Result<Reply, Failure> {
-    let input = payload.to_string().into_bytes();
-    let out = command::run_blocking(name, argv, input, limit, slots)?;
-    command_result(name, out)
-}
-
 /// A command's result from its stdout and exit status.
 fn command_result(name: &str, out: command::Output) -> Result<Reply, Failure> {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -388,6 +331,7 @@ fn function_result(name: &str, body: String, failed: bool) -> Result<Reply, Fail
 /// reports Lambda errors.
 fn call_endpoint(
     name: &str,
+    arn: &str,
     url: &str,
     payload: &Value,
     limit: Option<Duration>,
@@ -402,7 +346,7 @@ fn call_endpoint(
         Err(ureq::Error::Status(404, _)) => {
             return Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
-                format!("Function not found: {} (at {url})", qualified(name)),
+                format!("Function not found: {arn} (at {url})"),
             ))
         }
         Err(ureq::Error::Status(code, r)) => {

@@ -1,10 +1,138 @@
-//! Task resources: the only place that calls out of the engine.
+//! Task resources: the only place that calls out of the engine. One trait, `Resource`, answers
+//! a Task's invocation now, on a blocking thread, or asynchronously (`Answer`); the `Router`
+//! maps a Task's resource to the implementation registered for it (an in-process handler, by
+//! function name or resource ARN) or else to the functions file.
 //!
 //! Invariant: every resource either reaches a handler the user configured or fails the task with
-//! an error that says so; nothing pretends to succeed.
+//! an error that says so; nothing pretends to succeed. The driver, not the resource, decides
+//! which thread awaits an answer.
 
 pub mod aws;
 pub mod command;
 pub mod functions;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use serde_json::Value;
+
 pub use functions::Functions;
+
+use crate::asl::machine::ResourceKind;
+use crate::vm::run::Invocation;
+use crate::vm::Failure;
+
+/// A task's result, or the error that failed it.
+pub type TaskResult = Result<Value, Failure>;
+
+/// How a resource answers an invocation.
+pub enum Answer {
+    /// At once, without blocking (an in-process function of the functions file).
+    Now(TaskResult),
+    /// By work that blocks (a program, a network call): the driver runs it where blocking
+    /// holds up no other execution.
+    Blocking(Box<dyn FnOnce() -> TaskResult + Send>),
+    /// Asynchronously (an in-process handler).
+    Later(Pin<Box<dyn Future<Output = TaskResult> + Send>>),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Answer::Now(_) => "Answer::Now",
+            Answer::Blocking(_) => "Answer::Blocking",
+            Answer::Later(_) => "Answer::Later",
+        })
+    }
+}
+
+/// Waits for an answer on a thread that may block (a blocking-pool thread, or one with no
+/// runtime), for callers that drive one state themselves (TestState). An asynchronous answer
+/// runs on the current tokio runtime when there is one, so its work (a command's program)
+/// stays under that runtime's reactor.
+pub fn wait_blocking(answer: Answer) -> TaskResult {
+    match answer {
+        Answer::Now(r) => r,
+        Answer::Blocking(work) => work(),
+        Answer::Later(f) => match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.block_on(f),
+            Err(_) => match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(f),
+                Err(e) => Err(Failure::new(
+                    crate::vm::failure::RUNTIME,
+                    format!("cannot start a runtime for the task: {e}"),
+                )),
+            },
+        },
+    }
+}
+
+/// What performs a Task's invocation. `limit` is how long the call may take (the Task's
+/// timeout, at most what is left of the execution's time): a blocking answer stops its work
+/// past it; the driver times out the others.
+pub trait Resource: Send + Sync {
+    fn call(&self, invocation: Invocation, limit: Duration) -> Answer;
+}
+
+/// An in-process task handler: receives the Task's payload, returns its result or an error.
+pub type Handler =
+    Arc<dyn Fn(Value) -> Pin<Box<dyn Future<Output = TaskResult> + Send>> + Send + Sync>;
+
+impl Resource for Handler {
+    fn call(&self, invocation: Invocation, _limit: Duration) -> Answer {
+        Answer::Later(self(invocation.payload))
+    }
+}
+
+/// Maps each Task's resource to the implementation that answers it: one registered under the
+/// Lambda function's name or the resource's ARN, or else the functions file.
+#[derive(Default)]
+pub struct Router {
+    registered: DashMap<String, Arc<dyn Resource>>,
+    functions: Functions,
+}
+
+impl Router {
+    pub fn new(functions: Functions) -> Router {
+        Router {
+            registered: DashMap::new(),
+            functions,
+        }
+    }
+
+    /// Makes `resource` answer the Tasks that name `key`: a Lambda function name or a resource
+    /// ARN (replacing any earlier registration of it).
+    pub fn register(&self, key: &str, resource: Arc<dyn Resource>) {
+        self.registered.insert(key.to_owned(), resource);
+    }
+
+    /// The functions of the functions file.
+    pub fn functions(&self) -> &Functions {
+        &self.functions
+    }
+
+    fn registered(&self, invocation: &Invocation) -> Option<Arc<dyn Resource>> {
+        let by_name = match &invocation.resource.kind {
+            ResourceKind::Lambda { function } => self.registered.get(function.as_str()),
+            _ => None,
+        };
+        by_name
+            .or_else(|| self.registered.get(invocation.resource.arn.as_str()))
+            .map(|r| r.clone())
+    }
+}
+
+impl Resource for Router {
+    fn call(&self, invocation: Invocation, limit: Duration) -> Answer {
+        match self.registered(&invocation) {
+            Some(r) => r.call(invocation, limit),
+            None => self.functions.call(invocation, limit),
+        }
+    }
+}

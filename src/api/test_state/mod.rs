@@ -39,6 +39,10 @@ pub(super) fn bad_definition(message: impl Into<String>) -> ApiError {
     )
 }
 
+/// The longest a tested Task without a `TimeoutSeconds` may take: an Express execution's
+/// limit, since a TestState call answers synchronously as StartSyncExecution does.
+const MAX_TASK_SECONDS: u64 = crate::compile::EXPRESS_LIMIT_SECONDS;
+
 /// What answers the tested state's work: the mock, or the real function.
 struct Work<'a> {
     mock: Option<&'a Mock>,
@@ -53,9 +57,12 @@ impl Answer for Work<'_> {
     fn invoke(&self, inv: &Invocation) -> Result<Value, Failure> {
         match self.mock {
             Some(m) => m.answer(),
-            None => self
-                .functions
-                .invoke(inv, inv.timeout_seconds.map(Duration::from_secs)),
+            None => {
+                // The Task's own timeout, or the longest a tested state may take.
+                let limit = Duration::from_secs(inv.timeout_seconds.unwrap_or(MAX_TASK_SECONDS));
+                let answer = crate::tasks::Resource::call(self.functions, inv.clone(), limit);
+                crate::tasks::wait_blocking(answer)
+            }
         }
     }
 
@@ -114,16 +121,13 @@ impl Api {
         let execution = Arc::new(ExecutionInfo {
             id: format!(
                 "arn:aws:states:{}:{}:express:{MACHINE_NAME}:{name}",
-                self.region, self.account
+                self.scope.region, self.scope.account
             ),
             name,
             input: req.input.clone(),
             role_arn: req.role_arn.clone().unwrap_or_default(),
             start_time: context::timestamp(now),
-            state_machine_id: format!(
-                "arn:aws:states:{}:{}:stateMachine:{MACHINE_NAME}",
-                self.region, self.account
-            ),
+            state_machine_id: self.scope.state_machine(MACHINE_NAME),
             state_machine_name: MACHINE_NAME.into(),
             redrive_count: None,
         });

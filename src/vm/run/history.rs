@@ -3,8 +3,9 @@
 //!
 //! Invariant: ids are assigned in the order events happen; an event's `previous_event_id` is the
 //! event before it on the same thread of control (0 for the execution's first state, as AWS
-//! records). Details are built only when the journal records them. A machine's `Tally` counts,
-//! per state, entries, successes, failures (caught or not) and retries.
+//! records). Every event has one `EventType`, chosen where it happens; its details are built
+//! only when the journal records it. A machine's `Tally` counts, per state, entries, successes,
+//! failures (caught or not) and retries.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,10 +23,159 @@ pub struct HistoryEvent {
     pub id: u64,
     pub previous_event_id: u64,
     pub timestamp_ms: u64,
-    /// The event type (`PassStateEntered`, `TaskScheduled`, ...).
-    pub kind: String,
+    pub kind: EventType,
     /// The camelCase `*EventDetails` of the event.
     pub details: Value,
+}
+
+/// The type of a history event, as AWS names it (`EventType::as_str`): every event statejet
+/// records has one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    ExecutionStarted,
+    ExecutionSucceeded,
+    ExecutionFailed,
+    ExecutionTimedOut,
+    ExecutionAborted,
+    PassStateEntered,
+    PassStateExited,
+    TaskStateEntered,
+    TaskStateExited,
+    ChoiceStateEntered,
+    ChoiceStateExited,
+    WaitStateEntered,
+    WaitStateExited,
+    SucceedStateEntered,
+    SucceedStateExited,
+    FailStateEntered,
+    ParallelStateEntered,
+    ParallelStateStarted,
+    ParallelStateSucceeded,
+    ParallelStateFailed,
+    ParallelStateExited,
+    MapStateEntered,
+    MapStateStarted,
+    MapStateSucceeded,
+    MapStateFailed,
+    MapStateExited,
+    MapIterationStarted,
+    MapIterationSucceeded,
+    MapIterationFailed,
+    TaskScheduled,
+    TaskStarted,
+    TaskSucceeded,
+    TaskFailed,
+    TaskTimedOut,
+    LambdaFunctionScheduled,
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded,
+    LambdaFunctionFailed,
+    LambdaFunctionTimedOut,
+}
+
+impl EventType {
+    /// AWS's name of the type.
+    pub fn as_str(self) -> &'static str {
+        use EventType::*;
+        match self {
+            ExecutionStarted => "ExecutionStarted",
+            ExecutionSucceeded => "ExecutionSucceeded",
+            ExecutionFailed => "ExecutionFailed",
+            ExecutionTimedOut => "ExecutionTimedOut",
+            ExecutionAborted => "ExecutionAborted",
+            PassStateEntered => "PassStateEntered",
+            PassStateExited => "PassStateExited",
+            TaskStateEntered => "TaskStateEntered",
+            TaskStateExited => "TaskStateExited",
+            ChoiceStateEntered => "ChoiceStateEntered",
+            ChoiceStateExited => "ChoiceStateExited",
+            WaitStateEntered => "WaitStateEntered",
+            WaitStateExited => "WaitStateExited",
+            SucceedStateEntered => "SucceedStateEntered",
+            SucceedStateExited => "SucceedStateExited",
+            FailStateEntered => "FailStateEntered",
+            ParallelStateEntered => "ParallelStateEntered",
+            ParallelStateStarted => "ParallelStateStarted",
+            ParallelStateSucceeded => "ParallelStateSucceeded",
+            ParallelStateFailed => "ParallelStateFailed",
+            ParallelStateExited => "ParallelStateExited",
+            MapStateEntered => "MapStateEntered",
+            MapStateStarted => "MapStateStarted",
+            MapStateSucceeded => "MapStateSucceeded",
+            MapStateFailed => "MapStateFailed",
+            MapStateExited => "MapStateExited",
+            MapIterationStarted => "MapIterationStarted",
+            MapIterationSucceeded => "MapIterationSucceeded",
+            MapIterationFailed => "MapIterationFailed",
+            TaskScheduled => "TaskScheduled",
+            TaskStarted => "TaskStarted",
+            TaskSucceeded => "TaskSucceeded",
+            TaskFailed => "TaskFailed",
+            TaskTimedOut => "TaskTimedOut",
+            LambdaFunctionScheduled => "LambdaFunctionScheduled",
+            LambdaFunctionStarted => "LambdaFunctionStarted",
+            LambdaFunctionSucceeded => "LambdaFunctionSucceeded",
+            LambdaFunctionFailed => "LambdaFunctionFailed",
+            LambdaFunctionTimedOut => "LambdaFunctionTimedOut",
+        }
+    }
+
+    /// `<Type>StateEntered` of a state.
+    pub fn entered(kind: &StateKind) -> EventType {
+        use EventType::*;
+        match kind {
+            StateKind::Pass(_) => PassStateEntered,
+            StateKind::Task(_) => TaskStateEntered,
+            StateKind::Choice(_) => ChoiceStateEntered,
+            StateKind::Wait(_) => WaitStateEntered,
+            StateKind::Succeed(_) => SucceedStateEntered,
+            StateKind::Fail(_) => FailStateEntered,
+            StateKind::Parallel(_) => ParallelStateEntered,
+            StateKind::Map(_) => MapStateEntered,
+        }
+    }
+
+    /// `<Type>StateExited` of a state (a Fail state never exits: it ends its run).
+    pub fn exited(kind: &StateKind) -> EventType {
+        use EventType::*;
+        match kind {
+            StateKind::Pass(_) => PassStateExited,
+            StateKind::Task(_) => TaskStateExited,
+            StateKind::Choice(_) => ChoiceStateExited,
+            StateKind::Wait(_) => WaitStateExited,
+            StateKind::Succeed(_) | StateKind::Fail(_) => SucceedStateExited,
+            StateKind::Parallel(_) => ParallelStateExited,
+            StateKind::Map(_) => MapStateExited,
+        }
+    }
+
+    /// Whether a state was entered (TestState looks for the state it went to).
+    pub fn is_state_entered(self) -> bool {
+        use EventType::*;
+        matches!(
+            self,
+            PassStateEntered
+                | TaskStateEntered
+                | ChoiceStateEntered
+                | WaitStateEntered
+                | SucceedStateEntered
+                | FailStateEntered
+                | ParallelStateEntered
+                | MapStateEntered
+        )
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Numbers (and, when asked, records) the events of one execution, and counts what happens
@@ -36,7 +186,7 @@ pub struct Journal {
     events: Option<Vec<HistoryEvent>>,
     tally: Option<Arc<Tally>>,
     /// Which event types are recorded (all when `None`); the others are only numbered.
-    keep: Option<fn(&str) -> bool>,
+    keep: Option<fn(EventType) -> bool>,
 }
 
 /// What a `Tally` counts per state.
@@ -129,12 +279,16 @@ impl Journal {
 
     /// A journal that keeps the events whose type `keep` accepts (a logging level's), and builds
     /// details for those alone.
-    pub fn recording_only(execution: &ExecutionInfo, now: u64, keep: fn(&str) -> bool) -> Journal {
-        let started = keep("ExecutionStarted").then(|| HistoryEvent {
+    pub fn recording_only(
+        execution: &ExecutionInfo,
+        now: u64,
+        keep: fn(EventType) -> bool,
+    ) -> Journal {
+        let started = keep(EventType::ExecutionStarted).then(|| HistoryEvent {
             id: 1,
             previous_event_id: 0,
             timestamp_ms: now,
-            kind: "ExecutionStarted".into(),
+            kind: EventType::ExecutionStarted,
             details: json!({"input": text(&execution.input),
                 "inputDetails": {"truncated": false}, "roleArn": execution.role_arn}),
         });
@@ -159,6 +313,11 @@ impl Journal {
         }
     }
 
+    /// Whether this journal keeps events (not only numbers them).
+    pub fn records(&self) -> bool {
+        self.events.is_some()
+    }
+
     /// The id of the latest event.
     pub fn last(&self) -> u64 {
         self.last
@@ -167,15 +326,14 @@ impl Journal {
     /// Writes an event; `details` is only called when the journal records.
     pub fn emit(
         &mut self,
-        kind: impl FnOnce() -> String,
+        kind: EventType,
         previous: u64,
         now: u64,
         details: impl FnOnce() -> Value,
     ) -> u64 {
         self.last += 1;
         if let Some(events) = &mut self.events {
-            let kind = kind();
-            if self.keep.is_none_or(|keep| keep(&kind)) {
+            if self.keep.is_none_or(|keep| keep(kind)) {
                 events.push(HistoryEvent {
                     id: self.last,
                     previous_event_id: previous,
@@ -192,18 +350,13 @@ impl Journal {
     /// writes around each iteration of Map `map`.
     pub fn map_iteration(
         &mut self,
-        kind: &'static str,
+        kind: EventType,
         map: &str,
         index: usize,
         previous: u64,
         now: u64,
     ) -> u64 {
-        self.emit(
-            || kind.to_owned(),
-            previous,
-            now,
-            || json!({"name": map, "index": index}),
-        )
+        self.emit(kind, previous, now, || json!({"name": map, "index": index}))
     }
 
     /// The recorded events so far.
@@ -228,7 +381,7 @@ impl Run {
         &mut self,
         journal: &mut Journal,
         now: u64,
-        kind: impl FnOnce() -> String,
+        kind: EventType,
         details: impl FnOnce() -> Value,
     ) -> u64 {
         let id = journal.emit(kind, self.last_event, now, details);
@@ -236,15 +389,10 @@ impl Run {
         id
     }
 
-    fn type_name(&self) -> &'static str {
-        self.current().kind.type_name()
-    }
-
     pub(super) fn record_entered(&mut self, journal: &mut Journal, now: u64) -> u64 {
         let this = &*self;
-        let t = this.type_name();
         let id = journal.emit(
-            || format!("{t}StateEntered"),
+            EventType::entered(&this.current().kind),
             this.last_event,
             now,
             || {
@@ -258,9 +406,8 @@ impl Run {
 
     pub(super) fn record_exited(&mut self, journal: &mut Journal, now: u64, output: &Value) {
         let this = &*self;
-        let t = this.type_name();
         let id = journal.emit(
-            || format!("{t}StateExited"),
+            EventType::exited(&this.current().kind),
             this.last_event,
             now,
             || {
@@ -281,43 +428,38 @@ impl Run {
         timeout_seconds: Option<u64>,
     ) {
         let lambda = matches!(resource.kind, ResourceKind::Lambda { .. });
+        let execution = self.execution.clone();
         let (scheduled, started) = if lambda {
-            ("LambdaFunctionScheduled", "LambdaFunctionStarted")
+            (
+                EventType::LambdaFunctionScheduled,
+                EventType::LambdaFunctionStarted,
+            )
         } else {
-            ("TaskScheduled", "TaskStarted")
+            (EventType::TaskScheduled, EventType::TaskStarted)
         };
-        self.record(
-            journal,
-            now,
-            || scheduled.to_owned(),
-            || {
-                let mut d = if lambda {
-                    json!({"resource": resource.arn, "input": text(payload),
+        self.record(journal, now, scheduled, || {
+            let mut d = if lambda {
+                json!({"resource": resource.arn, "input": text(payload),
                     "inputDetails": {"truncated": false}})
-                } else {
-                    let (resource_type, action) = service(resource);
-                    json!({"resourceType": resource_type, "resource": action,
-                    "region": "us-east-1", "parameters": json_text(payload)})
-                };
-                if let Some(t) = timeout_seconds {
-                    d["timeoutInSeconds"] = json!(t);
-                }
-                d
-            },
-        );
-        self.record(
-            journal,
-            now,
-            || started.to_owned(),
-            || {
-                if lambda {
-                    json!({})
-                } else {
-                    let (resource_type, action) = service(resource);
-                    json!({"resourceType": resource_type, "resource": action})
-                }
-            },
-        );
+            } else {
+                let (resource_type, action) = service(resource);
+                let region = crate::arn::region(&execution.state_machine_id);
+                json!({"resourceType": resource_type, "resource": action,
+                    "region": region, "parameters": json_text(payload)})
+            };
+            if let Some(t) = timeout_seconds {
+                d["timeoutInSeconds"] = json!(t);
+            }
+            d
+        });
+        self.record(journal, now, started, || {
+            if lambda {
+                json!({})
+            } else {
+                let (resource_type, action) = service(resource);
+                json!({"resourceType": resource_type, "resource": action})
+            }
+        });
     }
 
     /// The end of the current Task's call: succeeded, failed or timed out.
@@ -332,39 +474,37 @@ impl Run {
             return;
         };
         let lambda = matches!(t.resource.kind, ResourceKind::Lambda { .. });
-        let prefix = if lambda { "LambdaFunction" } else { "Task" };
-        let outcome = match result {
-            Ok(_) => "Succeeded",
-            Err(f) if f.error == crate::vm::failure::TIMEOUT => "TimedOut",
-            Err(_) => "Failed",
+        let timed_out = matches!(result, Err(f) if f.error == crate::vm::failure::TIMEOUT);
+        let kind = match (lambda, result.is_ok(), timed_out) {
+            (true, true, _) => EventType::LambdaFunctionSucceeded,
+            (true, false, true) => EventType::LambdaFunctionTimedOut,
+            (true, false, false) => EventType::LambdaFunctionFailed,
+            (false, true, _) => EventType::TaskSucceeded,
+            (false, false, true) => EventType::TaskTimedOut,
+            (false, false, false) => EventType::TaskFailed,
         };
-        let id = journal.emit(
-            || format!("{prefix}{outcome}"),
-            this.last_event,
-            now,
-            || {
-                let mut d = if lambda {
-                    serde_json::Map::new()
-                } else {
-                    let (resource_type, action) = service(&t.resource);
-                    let mut m = serde_json::Map::new();
-                    m.insert("resourceType".into(), json!(resource_type));
-                    m.insert("resource".into(), json!(action));
-                    m
-                };
-                match result {
-                    Ok(v) => {
-                        d.insert("output".into(), text(v));
-                        d.insert("outputDetails".into(), json!({"truncated": false}));
-                    }
-                    Err(f) => {
-                        d.insert("error".into(), json!(f.error));
-                        d.insert("cause".into(), json!(f.cause));
-                    }
+        let id = journal.emit(kind, this.last_event, now, || {
+            let mut d = if lambda {
+                serde_json::Map::new()
+            } else {
+                let (resource_type, action) = service(&t.resource);
+                let mut m = serde_json::Map::new();
+                m.insert("resourceType".into(), json!(resource_type));
+                m.insert("resource".into(), json!(action));
+                m
+            };
+            match result {
+                Ok(v) => {
+                    d.insert("output".into(), text(v));
+                    d.insert("outputDetails".into(), json!({"truncated": false}));
                 }
-                Value::Object(d)
-            },
-        );
+                Err(f) => {
+                    d.insert("error".into(), json!(f.error));
+                    d.insert("cause".into(), json!(f.cause));
+                }
+            }
+            Value::Object(d)
+        });
         self.last_event = id;
     }
 }

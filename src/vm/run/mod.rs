@@ -13,7 +13,7 @@ mod terminal;
 
 use flow::check_size;
 pub use flow::larger_than;
-pub use history::{json_text, text, HistoryEvent, Journal, Tallied, Tally};
+pub use history::{json_text, text, EventType, HistoryEvent, Journal, Tallied, Tally};
 
 use std::sync::Arc;
 
@@ -56,7 +56,7 @@ pub enum Action {
     Done(Result<Value, Failure>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Invocation {
     pub state: String,
     pub resource: Resource,
@@ -266,13 +266,13 @@ impl Run {
                 let result = self.join(results, tolerance);
                 // The state's end points back to the last event of its children.
                 self.last_event = journal.last();
-                let t = self.current().kind.type_name();
-                let outcome = if result.is_ok() {
-                    "Succeeded"
-                } else {
-                    "Failed"
+                let kind = match (&self.current().kind, result.is_ok()) {
+                    (StateKind::Parallel(_), true) => EventType::ParallelStateSucceeded,
+                    (StateKind::Parallel(_), false) => EventType::ParallelStateFailed,
+                    (_, true) => EventType::MapStateSucceeded,
+                    (_, false) => EventType::MapStateFailed,
                 };
-                self.record(journal, now, || format!("{t}State{outcome}"), || json!({}));
+                self.record(journal, now, kind, || json!({}));
                 self.after_work(result, now, journal)
             }
             (Pending::WaitState(output, assigned), Event::Woke) => {
@@ -501,12 +501,7 @@ impl Run {
                 }))
             }
             StateKind::Parallel(_) => {
-                self.record(
-                    journal,
-                    _now,
-                    || "ParallelStateStarted".into(),
-                    || json!({}),
-                );
+                self.record(journal, _now, EventType::ParallelStateStarted, || json!({}));
                 let children = block.children[self.state.index()]
                     .iter()
                     .map(|b| Child {
@@ -530,7 +525,7 @@ impl Run {
                         self.record(
                             journal,
                             _now,
-                            || "MapStateStarted".into(),
+                            EventType::MapStateStarted,
                             || json!({"length": length}),
                         );
                         self.pending = Pending::Children { tolerance };

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Instructions per execution of each workload through the engine in process (callgrind), one
+# caller on one thread: two runs of `loadtest --in-process`, 1 s and 3 s, and the difference of
+# their instruction counts over the difference of their executions (start-up and registration
+# cancel out). No warm-up: under valgrind the executions of a warm-up, which are not counted,
+# vary from run to run with the machine's load. Two figures: `total` counts the whole process, so it also holds work that
+# grows with time rather than executions (the load tester's sampling, idle scheduler wake-ups)
+# and moves by ±20% with the machine's load; `per-call` counts only what runs inside the load
+# tester's caller loop (`loadtest::run`'s caller task: the input's parsing, the engine, the
+# output's check), which holds still: compare builds with it. Needs `cargo build --release --workspace`, valgrind.
+# Usage: benches/instructions.sh [WORKLOAD...]   (default: every workload in benches/workloads);
+# LOADTEST=path measures another build of the load tester.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${LOADTEST:-target/release/loadtest}
+[ -x "$bin" ] || { echo "build first: cargo build --release --workspace" >&2; exit 1; }
+if [ $# -eq 0 ]; then
+  set -- $(ls benches/workloads/*.asl.json | sed 's|.*/||; s|\.asl\.json$||')
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+# One run: prints "total-instructions call-instructions executions".
+measure() {
+  local workload=$1 seconds=$2
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
+    "$bin" --in-process --workload "$workload" --concurrency 1 --threads 1 \
+    --duration "$seconds" --warmup 0 --json >"$out/report" 2>"$out/valgrind"
+  local instructions calls executions
+  instructions=$(sed -n 's/^summary: *//p; s/^totals: *//p' "$out/cg" | head -n 1)
+  calls=$(callgrind_annotate --inclusive=yes --threshold=100 "$out/cg" 2>/dev/null |
+    grep -E 'loadtest/src/main.rs:loadtest::run::\{\{closure\}\}::\{\{closure\}\} \[' |
+    head -n 1 | awk '{gsub(",", "", $1); print $1}')
+  executions=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["executions"])' "$out/report")
+  echo "$instructions ${calls:-0} $executions"
+}
+printf '%-12s %14s %14s\n' workload total per-call
+for w in "$@"; do
+  read -r i1 c1 e1 < <(measure "$w" 1)
+  read -r i3 c3 e3 < <(measure "$w" 3)
+  if [ "$e3" -le "$e1" ]; then
+    echo "$w: the 3 s run did no more executions than the 1 s run ($e3 <= $e1)" >&2
+    exit 1
+  fi
+  printf '%-12s %14d %14d\n' "$w" $(( (i3 - i1) / (e3 - e1) )) $(( (c3 - c1) / (e3 - e1) ))
+done

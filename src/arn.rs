@@ -1,0 +1,107 @@
+//! The ARNs statejet prints: state machines, executions (by machine type), roles, Lambda
+//! functions and log groups, all in one `Scope` (region and account) that comes from
+//! configuration. (The API reads ARNs with `api::wire::Arn`.)
+//!
+//! Invariant: no ARN is formatted anywhere else, and no region or account is a constant at its
+//! use site: the defaults live in `Scope::default` alone.
+
+use crate::asl::MachineType;
+
+/// Where statejet's resources live: the region and account of every ARN it prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub region: String,
+    pub account: String,
+}
+
+impl Default for Scope {
+    /// AWS's documentation region and account, as local emulators use them.
+    fn default() -> Scope {
+        Scope {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        }
+    }
+}
+
+impl Scope {
+    /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
+    pub fn state_machine(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{name}",
+            self.region, self.account
+        )
+    }
+
+    /// An execution's ARN: `express:MACHINE:NAME:UUID` for an Express machine (its name need not
+    /// be unique), `execution:MACHINE:NAME` for a Standard one.
+    pub fn execution(
+        &self,
+        machine_type: MachineType,
+        machine: &str,
+        name: &str,
+        id: &str,
+    ) -> String {
+        match machine_type {
+            MachineType::Express => format!(
+                "arn:aws:states:{}:{}:express:{machine}:{name}:{id}",
+                self.region, self.account
+            ),
+            MachineType::Standard => format!(
+                "arn:aws:states:{}:{}:execution:{machine}:{name}",
+                self.region, self.account
+            ),
+        }
+    }
+
+    /// `arn:aws:iam::ACCOUNT:role/NAME` (IAM is global: no region).
+    pub fn role(&self, name: &str) -> String {
+        format!("arn:aws:iam::{}:role/{name}", self.account)
+    }
+
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`.
+    pub fn lambda_function(&self, name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            self.region, self.account
+        )
+    }
+
+    /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`.
+    pub fn log_group(&self, name: &str) -> String {
+        format!(
+            "arn:aws:logs:{}:{}:log-group:{name}:*",
+            self.region, self.account
+        )
+    }
+}
+
+/// The region of an ARN (`arn:PARTITION:SERVICE:REGION:...`), if it has one.
+pub fn region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_of_each_kind() {
+        let s = Scope::default();
+        assert_eq!(
+            s.state_machine("M"),
+            "arn:aws:states:us-east-1:123456789012:stateMachine:M"
+        );
+        assert_eq!(
+            s.execution(MachineType::Express, "M", "n", "u"),
+            "arn:aws:states:us-east-1:123456789012:express:M:n:u"
+        );
+        assert_eq!(
+            s.execution(MachineType::Standard, "M", "n", "u"),
+            "arn:aws:states:us-east-1:123456789012:execution:M:n"
+        );
+        assert_eq!(s.role("r"), "arn:aws:iam::123456789012:role/r");
+        assert_eq!(region(&s.lambda_function("f")), Some("us-east-1"));
+        assert_eq!(region("arn:aws:iam::1:role/r"), None);
+    }
+}

@@ -1,0 +1,274 @@
+//! The one driver core: steps a `Run`, performs its actions through a `Host`, and drives child
+//! runs (Parallel branches, Map iterations) concurrently, writing their framing to the journal.
+//!
+//! The host says how time passes and how a resource's answer is awaited: `sequential` runs
+//! everything on the calling thread with its `Clock` (virtual time in tests), `engine` on tokio.
+//! Invariants: the execution's deadline bounds every sleep and every call; a fork ends at the
+//! first failure past its tolerance (whatever the order children end in) and stops the others;
+//! a panic in a step or a resource is the execution's failure, and the attempt remembers it.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::{terminal_details, terminal_kind, Outcome};
+use crate::tasks::{Answer, Resource, TaskResult};
+use crate::vm::failure::{self, Failure};
+use crate::vm::run::{Action, Event, EventType, Fork, Invocation, Journal, Run};
+
+/// How a driver's runs meet the outside world: a clock, timers, and a way to await answers.
+pub trait Host: Clone + Send + Sync {
+    /// The host's time, in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// Resolves once the host's time is `ms` or later.
+    fn sleep_until(&self, ms: u64) -> impl Future<Output = ()> + Send;
+    /// Awaits a resource's answer within `limit` (past it: `States.Timeout`); `Err` when the
+    /// resource panicked.
+    fn answer(
+        &self,
+        answer: Answer,
+        limit: Duration,
+    ) -> impl Future<Output = Result<Result<Value, Failure>, Panicked>> + Send;
+    /// The resources Tasks call.
+    fn resources(&self) -> &dyn Resource;
+    /// A random stream for a new run.
+    fn random(&self) -> Box<dyn FnMut() -> u64 + Send>;
+}
+
+/// A resource (or a step) panicked.
+#[derive(Debug)]
+pub struct Panicked;
+
+/// Reached the execution's deadline.
+#[derive(Debug)]
+pub struct TimedOut;
+
+/// What the runs of one execution attempt share: its journal, its deadline, and whether a panic
+/// happened (which is what makes a fire-and-forget execution run again).
+pub struct Attempt {
+    journal: Mutex<Journal>,
+    panicked: AtomicBool,
+    deadline: u64,
+}
+
+impl Attempt {
+    pub fn new(journal: Journal, deadline: u64) -> Arc<Attempt> {
+        Arc::new(Attempt {
+            journal: Mutex::new(journal),
+            panicked: AtomicBool::new(false),
+            deadline,
+        })
+    }
+
+    pub fn panicked(&self) -> bool {
+        self.panicked.load(Ordering::SeqCst)
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the event that ends the execution's history and hands the journal back; `now` is
+    /// read only if the journal records.
+    pub fn finish(&self, outcome: &Outcome, now: impl FnOnce() -> u64) -> Journal {
+        let mut j = self.journal();
+        let last = j.last();
+        let now = if j.records() { now() } else { 0 };
+        j.emit(terminal_kind(outcome), last, now, || {
+            terminal_details(outcome)
+        });
+        std::mem::take(&mut *j)
+    }
+}
+
+/// The error of an execution that a panic ended: not an ASL error, so no Retry or Catch sees
+/// it (`States.Runtime` is terminal), and the cause says what happened.
+pub const ENGINE_FAULT: &str = failure::RUNTIME;
+
+/// A run driven to its end: its result, or the execution's deadline.
+pub type Driven<'h> =
+    Pin<Box<dyn Future<Output = Result<Result<Value, Failure>, TimedOut>> + Send + 'h>>;
+
+/// Drives a run (and, recursively, its children) to its end.
+pub fn drive<'h, H: Host + 'h>(host: H, mut run: Run, attempt: Arc<Attempt>) -> Driven<'h> {
+    Box::pin(async move {
+        let mut event = Event::Start;
+        loop {
+            let now = host.now_ms();
+            if now >= attempt.deadline {
+                return Err(TimedOut);
+            }
+            // The action becomes what to await before anything is awaited, so that it is not
+            // part of a suspended execution's state; the call and the fork are boxed for the
+            // same reason (inline, a call is about 700 bytes): see benches/memory.rs.
+            let wait = match step(&mut run, &attempt, event, now) {
+                Action::Done(result) => return Ok(result),
+                Action::Sleep { until_ms } => Wait::Until(until_ms.min(attempt.deadline)),
+                Action::Invoke(inv) => {
+                    Wait::Call(Box::pin(call(host.clone(), inv, attempt.clone(), now)))
+                }
+                Action::Fork(fork) => {
+                    Wait::Children(Box::pin(children(host.clone(), &attempt, &run, fork)))
+                }
+            };
+            event = match wait {
+                Wait::Until(until_ms) => {
+                    host.sleep_until(until_ms).await;
+                    Event::Woke
+                }
+                Wait::Call(call) => Event::TaskDone(match call.await {
+                    Ok(result) => result,
+                    Err(Panicked) => Err(panicked(&attempt, run.state_name())),
+                }),
+                Wait::Children(children) => Event::ChildrenDone(children.await?),
+            };
+        }
+    })
+}
+
+/// What a run's driver awaits: a time, a task's call, or child runs.
+enum Wait<C, F> {
+    Until(u64),
+    Call(C),
+    Children(F),
+}
+
+/// Resumes a run with `event`; a panic in the step becomes the execution's failure.
+fn step(run: &mut Run, attempt: &Attempt, event: Event, now: u64) -> Action {
+    let stepped = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        run.resume(event, now, &mut attempt.journal())
+    }));
+    stepped.unwrap_or_else(|_| {
+        attempt.panicked.store(true, Ordering::SeqCst);
+        Action::Done(Err(Failure::new(
+            ENGINE_FAULT,
+            "statejet engine fault: a step of this execution panicked",
+        )))
+    })
+}
+
+/// Calls a Task's resource within the sooner of the Task's timeout and the execution's
+/// deadline: the first gives the task `States.Timeout` (which Retry and Catch see), the second
+/// ends the execution. A panic of the resource is `Err(Panicked)` (the caller names the state).
+async fn call<H: Host>(
+    host: H,
+    inv: Invocation,
+    attempt: Arc<Attempt>,
+    started: u64,
+) -> Result<TaskResult, Panicked> {
+    let to_deadline = attempt.deadline.saturating_sub(started);
+    let task_ms = inv.timeout_seconds.map(|t| t.saturating_mul(1000));
+    let limit = Duration::from_millis(task_ms.map_or(to_deadline, |t| t.min(to_deadline)));
+    let answer = std::panic::catch_unwind(AssertUnwindSafe(|| host.resources().call(inv, limit)));
+    let result = match answer {
+        Ok(answer) => host.answer(answer, limit).await,
+        Err(_) => Err(Panicked),
+    };
+    // Past the deadline, the drive loop ends the execution before it sees this result; the
+    // clock is read here only for a Task with a timeout.
+    if let Some(t) = task_ms {
+        if host.now_ms().saturating_sub(started) >= t {
+            return Ok(Err(Failure::new(failure::TIMEOUT, "")));
+        }
+    }
+    result
+}
+
+fn panicked(attempt: &Attempt, state: &str) -> Failure {
+    attempt.panicked.store(true, Ordering::SeqCst);
+    Failure::new(
+        ENGINE_FAULT,
+        format!("the handler of state '{state}' panicked"),
+    )
+}
+
+/// Drives a fork's child runs, at most `max_concurrency` at a time, and returns their results
+/// in child order. More than `max_failures` failures end the fork at once, whichever child
+/// fails and whatever the others are doing: the others are stopped and only the children that ended are
+/// reported. The runs are made
+/// here; the future owns all it needs.
+fn children<'h, H: Host + 'h>(
+    host: H,
+    attempt: &Arc<Attempt>,
+    run: &Run,
+    fork: Fork,
+) -> impl Future<Output = Result<Vec<Result<Value, Failure>>, TimedOut>> + Send + 'h {
+    let limit = match fork.max_concurrency {
+        0 => usize::MAX,
+        n => n,
+    };
+    let frame = fork.iterations.then(|| Frame {
+        map: run.state_name().to_owned(),
+        origin: run.last_event(),
+    });
+    let max_failures = fork.max_failures;
+    let count = fork.children.len();
+    let children: Vec<Run> = fork
+        .children
+        .into_iter()
+        .map(|c| run.child(c, host.random()))
+        .collect();
+    let attempt = attempt.clone();
+    async move {
+        let mut results: Vec<Option<Result<Value, Failure>>> = (0..count).map(|_| None).collect();
+        let mut waiting = children.into_iter().enumerate();
+        let mut running = FuturesUnordered::new();
+        let start = |(index, child): (usize, Run)| {
+            let (host, attempt, frame) = (host.clone(), attempt.clone(), frame.clone());
+            async move {
+                let mut child = child;
+                if let Some(f) = &frame {
+                    let id = attempt.journal().map_iteration(
+                        EventType::MapIterationStarted,
+                        &f.map,
+                        index,
+                        f.origin,
+                        host.now_ms(),
+                    );
+                    child.follow(id);
+                }
+                let r = drive(host.clone(), child, attempt.clone()).await;
+                if let (Some(f), Ok(r)) = (&frame, &r) {
+                    let kind = if r.is_ok() {
+                        EventType::MapIterationSucceeded
+                    } else {
+                        EventType::MapIterationFailed
+                    };
+                    let mut j = attempt.journal();
+                    let last = j.last();
+                    j.map_iteration(kind, &f.map, index, last, host.now_ms());
+                }
+                (index, r)
+            }
+        };
+        running.extend(waiting.by_ref().take(limit).map(start));
+        let mut failures = 0;
+        while let Some((index, r)) = running.next().await {
+            let r = r?;
+            failures += usize::from(r.is_err());
+            results[index] = Some(r);
+            if failures > max_failures {
+                // Dropping the others stops them where they are.
+                break;
+            }
+            if let Some(next) = waiting.next() {
+                running.push(start(next));
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+}
+
+/// Where a Map's iterations are framed: the Map's name and the event they follow.
+#[derive(Clone)]
+struct Frame {
+    map: String,
+    origin: u64,
+}
