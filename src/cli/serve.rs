@@ -178,7 +178,7 @@ async fn shutdown_signal() {
 /// Says what a shutdown is doing while it drains, once a second, so a person watching knows it
 /// has not hung: how many executions are still in flight, and when the rest will be aborted.
 async fn report_drain(engine: Engine, grace: Duration) {
-    let run_on = grace.saturating_sub(crate::api::shutdown_reserve(grace));
+    let run_on = grace.saturating_sub(crate::api::shutdown_reserve(grace, engine.in_flight()));
     eprintln!(
         "statejet serve: shutting down: new starts are refused; {} executions in flight may run for up to {:.1} s, then the rest are aborted",
         engine.in_flight(),
