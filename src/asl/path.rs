@@ -2,7 +2,9 @@
 //!
 //! A path is parsed once, when the definition is validated: a Reference Path becomes a list of
 //! field/index [`Segment`]s; any other path is translated to RFC 9535 text and kept as a
-//! compiled [`serde_json_path::JsonPath`]. Evaluation lives elsewhere.
+//! compiled [`serde_json_path::JsonPath`]; a general path that AWS accepts but Jayway cannot
+//! compile (a bare word in a filter) becomes an [`UncompilablePath`] that fails when evaluated.
+//! Evaluation lives elsewhere.
 //! Invariant: parsing never panics, and every [`PathError`] names the problem and its character
 //! offset in the original text.
 
@@ -57,12 +59,25 @@ pub struct QueryPath {
     pub text: String,
 }
 
+/// A general path that AWS accepts in a definition but that Jayway, which compiles a path when
+/// it is evaluated, cannot compile: a filter comparing with a bare word (`[?(@.code==es)]`).
+/// Every evaluation fails with Jayway's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UncompilablePath {
+    pub root: Root,
+    /// Jayway's `InvalidPathException` message, which AWS quotes.
+    pub message: String,
+    /// The path exactly as written in the definition, for messages.
+    pub text: String,
+}
+
 /// A parsed ASL Path. A path written with only field and index steps is always a
 /// [`Path::Reference`], whichever field it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Path {
     Reference(ReferencePath),
     Query(QueryPath),
+    Uncompilable(UncompilablePath),
 }
 
 impl Path {
@@ -70,6 +85,7 @@ impl Path {
         match self {
             Path::Reference(r) => &r.root,
             Path::Query(q) => &q.root,
+            Path::Uncompilable(u) => &u.root,
         }
     }
 
@@ -82,6 +98,7 @@ impl Path {
         match self {
             Path::Reference(r) => &r.text,
             Path::Query(q) => &q.text,
+            Path::Uncompilable(u) => &u.text,
         }
     }
 }
@@ -108,6 +125,15 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
         message: format!("unsupported JSONPath query: {}", e.message()),
         offset: parsed.segments_start,
     })?;
+    // The rest of the path is checked like any other (a bare word stands in as `null`), so only
+    // the bare word is deferred to evaluation.
+    if let Some(message) = parsed.uncompilable {
+        return Ok(Path::Uncompilable(UncompilablePath {
+            root: parsed.root,
+            message,
+            text: text.to_string(),
+        }));
+    }
     Ok(Path::Query(QueryPath {
         root: parsed.root,
         query,
@@ -157,12 +183,13 @@ impl fmt::Display for ReferencePath {
     }
 }
 
-/// A reference path prints canonically; a query path prints as written.
+/// A reference path prints canonically; any other path prints as written.
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Path::Reference(r) => r.fmt(f),
             Path::Query(q) => f.write_str(&q.text),
+            Path::Uncompilable(u) => f.write_str(&u.text),
         }
     }
 }
@@ -199,6 +226,8 @@ struct Parsed {
     segments_start: usize,
     /// The first construct that makes this a general path: offset and a description.
     not_reference: Option<(usize, &'static str)>,
+    /// Jayway's message when it cannot compile the path (see [`UncompilablePath`]).
+    uncompilable: Option<String>,
 }
 
 impl Parsed {
@@ -301,6 +330,8 @@ struct Parser {
     /// Characters trimmed from the start of the text as written, added to error offsets.
     offset: usize,
     not_reference: Option<(usize, &'static str)>,
+    /// Jayway's message for the first filter it could not compile.
+    uncompilable: Option<String>,
 }
 
 impl Parser {
@@ -311,6 +342,7 @@ impl Parser {
             filter_depth: 0,
             offset: 0,
             not_reference: None,
+            uncompilable: None,
         }
     }
 
@@ -385,6 +417,7 @@ impl Parser {
             not_reference: self
                 .not_reference
                 .map(|(at, what)| (self.offset + at, what)),
+            uncompilable: self.uncompilable,
         })
     }
 
@@ -540,6 +573,7 @@ impl Parser {
 
     /// `[` selector (`,` selector)* `]`.
     fn parse_bracket(&mut self) -> Result<Vec<Selector>, PathError> {
+        let bracket = self.pos;
         self.pos += 1; // '['
         let mut selectors = Vec::new();
         loop {
@@ -555,7 +589,7 @@ impl Parser {
                 Some('?') => {
                     self.mark_general(start, "filter expression '?'");
                     self.pos += 1;
-                    Selector::Filter(self.parse_filter()?)
+                    Selector::Filter(self.parse_filter(bracket)?)
                 }
                 Some(c) if c == '-' || c == ':' || c.is_ascii_digit() => {
                     self.parse_index_or_slice()?
@@ -724,8 +758,9 @@ impl Parser {
 
     /// After `?`: a Jayway filter such as `(@.price < 10)`, translated token by token into
     /// RFC 9535 text. Jayway-only operators (`=~`, `in`, `size`...) and functions have no
-    /// RFC 9535 equivalent and are rejected rather than guessed at.
-    fn parse_filter(&mut self) -> Result<String, PathError> {
+    /// RFC 9535 equivalent and are rejected rather than guessed at. A bare word where a value
+    /// belongs is Jayway's failure to compile, recorded for evaluation (see [`bare_word_message`]).
+    fn parse_filter(&mut self, bracket: usize) -> Result<String, PathError> {
         let filter_start = self.pos;
         if self.filter_depth >= MAX_FILTER_DEPTH {
             return self.error(
@@ -736,6 +771,9 @@ impl Parser {
         self.filter_depth += 1;
         let mut out = String::new();
         let mut parens = 0usize;
+        let mut last = Last::Open;
+        // The first bare word: where it starts, the word, and the token before it.
+        let mut bare: Option<(usize, String, Last)> = None;
         loop {
             if self.skip_whitespace() && !out.is_empty() {
                 out.push(' ');
@@ -753,6 +791,7 @@ impl Parser {
                     parens += 1;
                     self.pos += 1;
                     out.push('(');
+                    last = Last::Open;
                 }
                 ')' => {
                     if parens == 0 {
@@ -761,16 +800,22 @@ impl Parser {
                     parens -= 1;
                     self.pos += 1;
                     out.push(')');
+                    last = Last::Value { query: false };
                 }
                 '\'' | '"' => {
                     let s = self.parse_quoted(c)?;
                     push_quoted(&mut out, &s);
+                    last = Last::Value { query: false };
                 }
-                '@' | '$' => self.parse_filter_query(&mut out)?,
+                '@' | '$' => {
+                    self.parse_filter_query(&mut out)?;
+                    last = Last::Value { query: true };
+                }
                 '=' => match self.peek_at(1) {
                     Some('=') => {
                         self.pos += 2;
                         out.push_str("==");
+                        last = last.comparison();
                     }
                     Some('~') => {
                         return self.error(start, "regular expression match '=~' is not supported")
@@ -783,6 +828,11 @@ impl Parser {
                     if self.peek() == Some('=') {
                         self.pos += 1;
                         out.push('=');
+                        last = last.comparison();
+                    } else if c == '!' {
+                        last = Last::Open;
+                    } else {
+                        last = last.comparison();
                     }
                 }
                 '&' | '|' => {
@@ -792,28 +842,43 @@ impl Parser {
                     self.pos += 2;
                     out.push(c);
                     out.push(c);
+                    last = Last::Open;
                 }
-                '-' | '0'..='9' => self.copy_number(&mut out),
+                '-' | '0'..='9' => {
+                    self.copy_number(&mut out);
+                    last = Last::Value { query: false };
+                }
                 c if c.is_alphabetic() || c == '_' => {
                     let mut word = String::new();
-                    while let Some(w) = self.peek().filter(|w| w.is_alphanumeric() || *w == '_') {
+                    while let Some(w) = self.peek().filter(|w| !ends_name_in_filter(*w)) {
                         word.push(w);
                         self.pos += 1;
                     }
+                    let after_value = matches!(last, Last::Value { .. });
                     match word.as_str() {
                         "true" | "false" | "null" => out.push_str(&word),
                         "in" | "nin" | "subsetof" | "anyof" | "noneof" | "size" | "empty"
-                        | "contains" => {
+                        | "contains"
+                            if after_value =>
+                        {
                             return self
                                 .error(start, format!("unsupported filter operator '{word}'"))
                         }
-                        // Jayway reads any other bare word as a number literal, which fails, so
-                        // the filter does not compile (AWS's paths are Jayway's).
-                        _ => {
+                        _ if after_value => {
                             let m = format!("'{word}' is not a value: quote a string ('{word}')");
                             return self.error(start, m);
                         }
+                        // Where a value belongs, Jayway reads a bare word as a literal it cannot
+                        // parse, so the path does not compile; AWS accepts the definition and
+                        // fails when the path is evaluated. `null` keeps the rest checkable.
+                        _ => {
+                            if bare.is_none() {
+                                bare = Some((start, word.clone(), last));
+                            }
+                            out.push_str("null");
+                        }
                     }
+                    last = Last::Value { query: false };
                 }
                 _ => return self.error(start, format!("unexpected '{c}' in filter expression")),
             }
@@ -823,6 +888,14 @@ impl Parser {
         }
         if out.trim().is_empty() {
             return self.error(filter_start, "empty filter expression");
+        }
+        if let Some((at, word, before)) = bare {
+            if self.uncompilable.is_none() {
+                // Jayway compiles the filter's own text, from its '[' to its ']'.
+                let end = (self.pos + 1).min(self.chars.len());
+                let criteria = &self.chars[bracket..end];
+                self.uncompilable = Some(bare_word_message(criteria, at - bracket, &word, before));
+            }
         }
         self.filter_depth -= 1;
         Ok(out.trim_end().to_string())
@@ -873,6 +946,60 @@ impl Parser {
             self.pos += 1;
         }
     }
+}
+
+/// The token before a bare word in a filter, which decides how Jayway fails on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// The start, `(`, `!`, `&&` or `||`: an operand begins.
+    Open,
+    /// A value: a query (`@...`, `$...`) or a literal or a closed group.
+    Value { query: bool },
+    /// A comparison operator, after a query or not.
+    Comparison { after_query: bool },
+}
+
+impl Last {
+    fn comparison(self) -> Last {
+        Last::Comparison {
+            after_query: matches!(self, Last::Value { query: true }),
+        }
+    }
+}
+
+/// Jayway's `InvalidPathException` message for a filter `criteria` (its text from `[` to `]`)
+/// with a bare word at offset `at`, following `FilterCompiler` (json-path 2.1 and later):
+/// a word not starting with `t`, `f` or `n` is read as a number (`BigDecimal` fails, reported
+/// with the position after the number characters read); `t`/`f`/`n` words are read as
+/// `true`/`false`/`null`, whose failure after a comparison makes Jayway fall back to an
+/// existence check and then miss the `)` it expects.
+fn bare_word_message(criteria: &[char], at: usize, word: &str, before: Last) -> String {
+    let first = word.chars().next().unwrap_or(' ');
+    let literal = match first {
+        't' => "true",
+        'f' => "false",
+        'n' => "null",
+        _ => {
+            let number_char = |c: &char| c.is_ascii_digit() || matches!(c, '-' | '.' | 'e' | 'E');
+            let read = criteria[at..].iter().take_while(|c| number_char(c)).count();
+            let position = at + read;
+            let text: String = criteria.iter().collect();
+            let c = criteria.get(position).copied().unwrap_or(' ');
+            return format!(
+                "Failed to parse filter: {text}, error on position: {position}, char: {c}"
+            );
+        }
+    };
+    let read_whole = word.starts_with(literal);
+    match before {
+        Last::Comparison { after_query: true } => "Expected character: )",
+        Last::Comparison { .. } if read_whole => "Expected character: )",
+        Last::Comparison { .. } => "Expected path node",
+        _ if read_whole => "Expected path node",
+        _ if first == 'n' => "Expected <null> value",
+        _ => "Expected boolean literal",
+    }
+    .to_string()
 }
 
 /// Characters that end a dot-notation name inside a filter expression.
@@ -1143,8 +1270,15 @@ mod tests {
             ("$[?@.a)]", E("unbalanced ')'")),
             ("$[?]", E("empty filter")),
             (
-                "$[?(@.code==es)]",
+                "$[?(@.a es)]",
                 E("'es' is not a value: quote a string ('es')"),
+            ),
+            ("$[?(@.a == es es)]", E("'es' is not a value")),
+            ("$[?(@.a == es(1))]", E("unsupported JSONPath query")),
+            ("$[?(@.a == es)", E("unterminated filter")),
+            (
+                "$[?(@.a == 01 || @.b == es)]",
+                E("unsupported JSONPath query"),
             ),
             ("$[?(@.a in [1, 2])]", E("unsupported filter operator 'in'")),
             ("$[?(@.length() > 1)]", E("functions are not supported")),
@@ -1157,6 +1291,65 @@ mod tests {
         for (input, expect) in cases {
             check(input, expect);
         }
+    }
+
+    /// A bare word where a filter value belongs: accepted, with Jayway's compile error kept for
+    /// evaluation; the words Jayway reads as literals still are literals.
+    #[test]
+    fn bare_words_fail_when_evaluated() {
+        let cases = [
+            (
+                "$.langs[?(@.code==es)]",
+                "Failed to parse filter: [?(@.code==es)], error on position: 12, char: s",
+            ),
+            (
+                "$.a[?(@.name==ecs.availability-zone)].value",
+                "Failed to parse filter: [?(@.name==ecs.availability-zone)], error on position: 12, char: c",
+            ),
+            (
+                "$[?(@.s == subject_completed)]",
+                "Failed to parse filter: [?(@.s == subject_completed)], error on position: 10, char: s",
+            ),
+            (
+                " $..x[?( @.a > 1 && @.b != Zed )]",
+                "Failed to parse filter: [?( @.a > 1 && @.b != Zed )], error on position: 22, char: Z",
+            ),
+            ("$[?(@.a == foo)]", "Expected character: )"),
+            ("$[?(@.a == nope)]", "Expected character: )"),
+            ("$[?(@.a == trueish)]", "Expected character: )"),
+            ("$[?(foo == @.a)]", "Expected boolean literal"),
+            ("$[?(nil == @.a)]", "Expected <null> value"),
+            ("$[?(1 == foo)]", "Expected path node"),
+            ("$[?(@.a == x && @.b == y)]", "Failed to parse filter: [?(@.a == x && @.b == y)], error on position: 10, char: x"),
+        ];
+        for (input, message) in cases {
+            match parse_path(input) {
+                Ok(Path::Uncompilable(u)) => {
+                    assert_eq!(u.message, message, "{input}");
+                    assert_eq!(u.text, input);
+                    assert_eq!(Path::Uncompilable(u).to_string(), input);
+                }
+                other => panic!("{input}: {other:?}"),
+            }
+            assert!(parse_reference_path(input).is_err(), "{input}");
+        }
+        for literal in [
+            "$[?(@.a == true)]",
+            "$[?(@.a == false)]",
+            "$[?(@.a != null)]",
+            "$[?(@.a == -1)]",
+            "$[?(@.a >= 1.5e3)]",
+            "$[?(@.a == 'es')]",
+        ] {
+            assert!(
+                matches!(parse_path(literal), Ok(Path::Query(_))),
+                "{literal}"
+            );
+        }
+        assert_eq!(
+            parse_path("$v[?(@.a == x)]").unwrap().root(),
+            &Root::Variable("v".into())
+        );
     }
 
     #[test]

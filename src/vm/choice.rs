@@ -37,7 +37,13 @@ pub fn holds(rule: &Rule, roots: &Roots) -> Result<bool, Failure> {
         } => {
             let value = jsonpath::read(variable, roots);
             if let Comparison::IsPresent(want) = comparison {
-                return Ok(value.is_ok() == *want);
+                // A path Jayway cannot compile is an error, not an absent value.
+                return match value {
+                    Err(m @ jsonpath::Miss::Uncompilable(_)) => {
+                        Err(invalid_path(variable, &m.detail()))
+                    }
+                    v => Ok(v.is_ok() == *want),
+                };
             }
             let value = value.map_err(|m| invalid_path(variable, &m.detail()))?;
             compare(&value, comparison, roots)

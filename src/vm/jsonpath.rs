@@ -23,6 +23,9 @@ pub struct Roots<'a> {
 /// Why a path selected nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Miss {
+    /// Jayway could not compile the path, which it does when the path is evaluated: its
+    /// message (an `InvalidPathException`, as the misses below are).
+    Uncompilable(String),
     /// The last step is missing: Jayway's `No results for path: $['a']['b']`.
     NoResults(String),
     /// A step before the last is missing: `Missing property in path $['a']`.
@@ -35,6 +38,7 @@ impl Miss {
     /// Jayway's text, as AWS quotes it after `Invalid path '<path>' : `.
     pub fn detail(&self) -> String {
         match self {
+            Miss::Uncompilable(message) => message.clone(),
             Miss::NoResults(p) => format!("No results for path: {p}"),
             Miss::MissingProperty(p) => format!("Missing property in path {p}"),
             Miss::NoVariable(name) => format!("The variable '{name}' is not defined"),
@@ -45,12 +49,17 @@ impl Miss {
 /// Evaluates a path: a Reference Path selects one value; a query path gathers its matches into
 /// an array (empty when nothing matches, as Jayway does for indefinite paths).
 pub fn read(path: &Path, roots: &Roots) -> Result<Value, Miss> {
+    // Jayway compiles the path before it reads the root.
+    if let Path::Uncompilable(u) = path {
+        return Err(Miss::Uncompilable(u.message.clone()));
+    }
     let root = root_value(path.root(), roots)?;
     match path {
         Path::Reference(r) => get(root, r).cloned(),
         Path::Query(q) => Ok(Value::Array(
             q.query.query(root).all().into_iter().cloned().collect(),
         )),
+        Path::Uncompilable(u) => Err(Miss::Uncompilable(u.message.clone())),
     }
 }
 
@@ -167,6 +176,13 @@ mod tests {
             ),
             ("$.a.b[7]", Err(Miss::NoResults("$['a']['b'][7]".into()))),
             ("$v", Err(Miss::NoVariable("v".into()))),
+            (
+                "$v[?(@.code==es)]",
+                Err(Miss::Uncompilable(
+                    "Failed to parse filter: [?(@.code==es)], error on position: 12, char: s"
+                        .into(),
+                )),
+            ),
         ];
         for (path, want) in cases {
             assert_eq!(&read_text(path, doc.clone()), want, "{path}");
