@@ -50,7 +50,14 @@ impl Api {
             )
         };
         if arn.region != self.scope.region || arn.account != self.scope.account {
-            return Err(missing());
+            // AWS's words, and then why: scripts written for LocalStack (account 000000000000)
+            // or another region meet this first, and the fix is a flag of this server's.
+            let mut e = missing();
+            e.message.push_str(&format!(
+                " (this server's ARNs are in region {} and account {}; start statejet serve with --region {} --account {} to serve this ARN's)",
+                self.scope.region, self.scope.account, arn.region, arn.account
+            ));
+            return Err(e);
         }
         let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
         if machines.contains_key(arn.rest) {

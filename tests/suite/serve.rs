@@ -861,3 +861,34 @@ fn create_state_machine_fields_are_typed_and_bounded() {
     let ok = with("encryptionConfiguration", json!({"type": "AWS_OWNED_KEY"}));
     assert_eq!(conn.call("CreateStateMachine", &ok).unwrap().0, 200);
 }
+
+/// A state machine ARN of another account or region (LocalStack's 000000000000, say) gets AWS's
+/// `StateMachineDoesNotExist`, followed by the server's own region and account and the flags
+/// that would serve it.
+#[tokio::test]
+async fn an_arn_of_another_account_says_which_flags_would_serve_it() {
+    use statejet::api::wire::Input;
+    use statejet::api::Api;
+    use statejet::runtime::engine::{Config, Engine};
+    use statejet::tasks::Functions;
+    let api = Api::new(
+        Engine::new(Config::default(), Functions::default()),
+        Vec::new(),
+    );
+    let arn = "arn:aws:states:us-east-1:000000000000:stateMachine:orders";
+    let answer = api
+        .call(
+            "DescribeStateMachine",
+            &Input::from_value(serde_json::json!({ "stateMachineArn": arn })),
+            None,
+        )
+        .await;
+    let body = answer.expect_err("no such machine").body();
+    assert_eq!(body["__type"], "StateMachineDoesNotExist");
+    assert_eq!(
+        body["message"],
+        format!(
+            "State Machine Does Not Exist: '{arn}' (this server's ARNs are in region us-east-1 and account 123456789012; start statejet serve with --region us-east-1 --account 000000000000 to serve this ARN's)"
+        )
+    );
+}
