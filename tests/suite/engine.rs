@@ -419,7 +419,7 @@ fn heavy_jsonata(timeout_seconds: u64) -> String {
 }
 
 /// The execution's deadline holds inside a long JSONata evaluation (it ends TIMED_OUT, no
-/// Catch sees it), and while it computes, a short execution on the same single worker thread
+/// Catch sees it) and in a loop of states that never wait, and while either computes, a short execution on the same single worker thread
 /// still runs to its end: a long step does not hold the runtime's only worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_cpu_heavy_step_times_out_and_starves_no_other_execution() {
@@ -434,17 +434,25 @@ async fn a_cpu_heavy_step_times_out_and_starves_no_other_execution() {
           "Caught": {"Type": "Succeed"}}}"#;
     e.register_state_machine("caught", caught, MachineType::Express)
         .unwrap();
+    // States that never wait, looping: the driver still sees the deadline between steps.
+    let looping = r#"{"TimeoutSeconds": 2, "StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 0, "Next": "P"}],
+              "Default": "E"},
+        "P": {"Type": "Pass", "Next": "C"},
+        "E": {"Type": "Succeed"}}}"#;
+    e.register_state_machine("looping", looping, MachineType::Express)
+        .unwrap();
     e.register_state_machine(
         "short",
         r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
         MachineType::Express,
     )
     .unwrap();
-    for name in ["heavy", "caught"] {
+    for name in ["heavy", "caught", "looping"] {
         let started = std::time::Instant::now();
         let heavy = {
             let e = e.clone();
-            tokio::spawn(async move { e.start_sync(name, None, json!({})).await })
+            tokio::spawn(async move { e.start_sync(name, None, json!({"x": 0})).await })
         };
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let short = {

@@ -112,7 +112,14 @@ enum Pending {
     /// A Wait state's effective input and the variables it assigns when it ends.
     WaitState(Value, Vec<(String, Value)>),
     Retry,
+    /// Handed control back after `STATES_PER_STEP` states; enter the current one on waking.
+    Enter,
 }
+
+/// The most states one `resume` enters: a loop of states that never wait (a Choice and a Pass
+/// counting) would otherwise hold its thread and outrun the deadline, which the driver checks
+/// between steps.
+const STATES_PER_STEP: u32 = 1_000;
 
 pub struct Run {
     program: Arc<Program>,
@@ -304,16 +311,24 @@ impl Run {
                 self.exit(output, assigned, now, journal)
             }
             (Pending::Retry, Event::Woke) => self.start_work(now, journal),
+            (Pending::Enter, Event::Woke) => self.enter(now, journal),
             (_, event) => Step::Fail(Failure::new(
                 "States.Runtime",
                 format!("statejet engine fault: unexpected event {event:?}"),
             )),
         };
+        let mut entered = 0;
         loop {
             step = match step {
                 Step::Next(next, output) => {
                     self.state = next;
                     self.input = output;
+                    entered += 1;
+                    if entered == STATES_PER_STEP {
+                        // Back to the driver, which goes on at once if time is left.
+                        self.pending = Pending::Enter;
+                        return Action::Sleep { until_ms: now };
+                    }
                     self.enter(now, journal)
                 }
                 Step::End(output) => return Action::Done(Ok(output)),
