@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::asl::machine::{
     self, Assign, CatchOutput, Catcher, Condition, Dynamic, FailField, Flow, ItemSelector, Items,
-    Jsonata, State, StateKind, StateMachine, StateRef, Transition, WaitFor,
+    Jsonata, QueryLanguage, State, StateKind, StateMachine, StateRef, Transition, WaitFor,
 };
 
 /// The longest an Express execution may run, in seconds.
@@ -24,6 +24,9 @@ pub struct BlockId(pub u32);
 pub struct Program {
     pub blocks: Vec<Block>,
     pub timeout_seconds: Option<u64>,
+    /// Whether a step may compute for long: some state evaluates JSONata or is a Map (whose
+    /// items are prepared in one step). Hosts run such steps where they starve no one.
+    pub long_steps: bool,
 }
 
 /// One block: its states, where it starts, and for each state the blocks it runs
@@ -58,6 +61,7 @@ pub fn compile(machine: StateMachine) -> Program {
     let mut program = Program {
         blocks: Vec::new(),
         timeout_seconds: machine.timeout_seconds,
+        long_steps: false,
     };
     add_block(&mut program, machine.top);
     program
@@ -89,6 +93,9 @@ fn add_block(program: &mut Program, block: machine::Block) -> BlockId {
         };
         children.push(nested.into_iter().map(|b| add_block(program, b)).collect());
     }
+    program.long_steps |= states
+        .iter()
+        .any(|s| s.query_language == QueryLanguage::Jsonata || matches!(s.kind, StateKind::Map(_)));
     let b = &mut program.blocks[id.0 as usize];
     b.reads_context = states.iter().map(reads_context).collect();
     b.states = states;

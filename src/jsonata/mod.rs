@@ -87,6 +87,8 @@ pub enum Problem {
     Unsupported,
     /// It raised an error: the JSONata message with its code (`T1006: ...`).
     Error(String),
+    /// It ran until the time it was given (the execution's deadline) was over.
+    Deadline,
 }
 
 /// Bounds on one evaluation, so a definition cannot hang a worker.
@@ -97,6 +99,9 @@ const MAX_SEQUENCE_LENGTH: usize = 10_000_000;
 /// What an expression sees: `$states` and the variables in scope. One evaluator serves every
 /// expression evaluated with the same bindings (the fields of one state), created on first use.
 pub struct Bindings {
+    /// How long evaluations may run, in milliseconds: the time left to the execution's
+    /// deadline, or `TIMEOUT_MS` if that is sooner.
+    limit_ms: u64,
     states: JValue,
     variables: Vec<(String, JValue)>,
     session: RefCell<Option<Session>>,
@@ -111,8 +116,11 @@ struct Session {
 }
 
 impl Bindings {
-    pub fn new(states: &Value, variables: &Map<String, Value>) -> Bindings {
+    /// Bindings whose evaluations stop (`Problem::Deadline`) once `left_ms` (the time left to
+    /// the execution's deadline) is over.
+    pub fn new(states: &Value, variables: &Map<String, Value>, left_ms: u64) -> Bindings {
         Bindings {
+            limit_ms: left_ms.min(TIMEOUT_MS),
             states: to_jvalue(states),
             variables: variables
                 .iter()
@@ -133,7 +141,7 @@ impl Bindings {
             let evaluator = Evaluator::with_options(
                 context,
                 EvaluatorOptions {
-                    timeout_ms: Some(TIMEOUT_MS),
+                    timeout_ms: Some(self.limit_ms),
                     max_stack_depth: Some(MAX_STACK_DEPTH),
                     max_sequence_length: Some(MAX_SEQUENCE_LENGTH),
                     ..EvaluatorOptions::default()
@@ -155,6 +163,9 @@ pub fn evaluate(
     bindings: &Bindings,
     random: &mut dyn FnMut() -> u64,
 ) -> Result<Value, Problem> {
+    if bindings.limit_ms == 0 {
+        return Err(Problem::Deadline);
+    }
     let mut session = bindings.session(random);
     register(&mut session, c);
     // A panic inside the JSONata engine fails this expression, not the worker running it.
@@ -162,7 +173,15 @@ pub fn evaluate(
         session.evaluator.evaluate(&c.ast, &JValue::Undefined)
     }));
     let result = match evaluated {
-        Ok(r) => r.map_err(|e| Problem::Error(message(&e)))?,
+        Ok(r) => r.map_err(|e| {
+            let m = message(&e);
+            // D1012 is the crate's timeout: the execution's deadline when that came first.
+            if m.starts_with("D1012") && bindings.limit_ms < TIMEOUT_MS {
+                Problem::Deadline
+            } else {
+                Problem::Error(m)
+            }
+        })?,
         Err(_) => {
             return Err(Problem::Error(
                 "the JSONata engine failed on this expression".to_owned(),

@@ -40,6 +40,12 @@ pub trait Host: Clone + Send + Sync {
     fn resources(&self) -> &dyn Resource;
     /// A random stream for a new run.
     fn random(&self) -> Box<dyn FnMut() -> u64 + Send>;
+    /// Runs one step; `long`: it may compute for long (JSONata, a Map's items), so a host whose
+    /// threads serve other executions too runs it where it starves none of them.
+    fn step(&self, long: bool, step: impl FnOnce() -> Action) -> Action {
+        let _ = long;
+        step()
+    }
 }
 
 /// A resource (or a step) panicked.
@@ -97,8 +103,10 @@ pub type Driven<'h> =
     Pin<Box<dyn Future<Output = Result<Result<Value, Failure>, TimedOut>> + Send + 'h>>;
 
 /// Drives a run (and, recursively, its children) to its end.
-pub fn drive<'h, H: Host + 'h>(host: H, mut run: Run, attempt: Arc<Attempt>) -> Driven<'h> {
+pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driven<'h> {
     Box::pin(async move {
+        let mut run = run.with_deadline(attempt.deadline);
+        let long = run.may_run_long();
         let mut event = Event::Start;
         loop {
             let now = host.now_ms();
@@ -108,7 +116,10 @@ pub fn drive<'h, H: Host + 'h>(host: H, mut run: Run, attempt: Arc<Attempt>) -> 
             // The action becomes what to await before anything is awaited, so that it is not
             // part of a suspended execution's state; the call and the fork are boxed for the
             // same reason (inline, a call is about 700 bytes): see benches/memory.rs.
-            let wait = match step(&mut run, &attempt, event, now) {
+            let stepped = host.step(long, || step(&mut run, &attempt, event, now));
+            let wait = match stepped {
+                // The deadline reached inside the step (a long JSONata evaluation).
+                Action::Done(Err(f)) if f.is_deadline() => return Err(TimedOut),
                 Action::Done(result) => return Ok(result),
                 Action::Sleep { until_ms } => Wait::Until(until_ms.min(attempt.deadline)),
                 Action::Invoke(inv) => {

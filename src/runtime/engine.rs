@@ -38,7 +38,7 @@ pub use crate::tasks::Handler;
 use crate::tasks::{Answer, Functions, Resource, Router, TaskResult};
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{json_text, HistoryEvent, Journal, Run, Tally};
+use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run, Tally};
 
 /// Engine settings, with their defaults in one place.
 #[derive(Debug, Clone)]
@@ -569,6 +569,21 @@ impl Host for Engine {
 
     fn random(&self) -> Box<dyn FnMut() -> u64 + Send> {
         super::random_stream(now_ms())
+    }
+
+    /// A step that may compute for long runs with `block_in_place` on a multi-thread runtime:
+    /// the worker's other tasks (`/health`, other executions) move to another thread meanwhile,
+    /// so one heavy execution starves nobody. Short steps (JSONPath machines without Map) stay
+    /// inline, where a step costs nothing more.
+    fn step(&self, long: bool, step: impl FnOnce() -> Action) -> Action {
+        let multi_thread = long
+            && tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(step)
+        } else {
+            step()
+        }
     }
 }
 

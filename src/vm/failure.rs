@@ -19,6 +19,8 @@ pub const ALL: &str = "States.ALL";
 pub const TASK_FAILED: &str = "States.TaskFailed";
 pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 pub const TOLERATED_FAILURE: &str = "States.ExceedToleratedFailureThreshold";
+/// The cause that marks `Failure::deadline()`.
+const DEADLINE_CAUSE: &str = "The execution reached its TimeoutSeconds during a step";
 
 impl Failure {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Failure {
@@ -32,9 +34,21 @@ impl Failure {
         Failure::new(RUNTIME, cause)
     }
 
+    /// The execution's deadline (its `TimeoutSeconds`) reached inside a step, for example in a
+    /// long JSONata evaluation: the driver ends the execution as timed out; no Retry or Catch
+    /// sees it (a Task's own `TimeoutSeconds` is the catchable `States.Timeout` with no cause).
+    pub fn deadline() -> Failure {
+        Failure::new(TIMEOUT, DEADLINE_CAUSE)
+    }
+
+    /// Whether this is `Failure::deadline()`.
+    pub fn is_deadline(&self) -> bool {
+        self.error == TIMEOUT && self.cause == DEADLINE_CAUSE
+    }
+
     /// Whether Retry and Catch may handle this error at all.
     pub fn is_terminal(&self) -> bool {
-        self.error == RUNTIME || self.error == DATA_LIMIT_EXCEEDED
+        self.error == RUNTIME || self.error == DATA_LIMIT_EXCEEDED || self.is_deadline()
     }
 
     /// Whether an `ErrorEquals` list matches this error: by name, by `States.ALL`, or by

@@ -35,8 +35,9 @@ pub fn states(
     Value::Object(m)
 }
 
-pub fn bindings(states: &Value, variables: &Map<String, Value>) -> Bindings {
-    Bindings::new(states, variables)
+/// `left_ms`: the time left to the execution's deadline, which bounds the evaluations.
+pub fn bindings(states: &Value, variables: &Map<String, Value>, left_ms: u64) -> Bindings {
+    Bindings::new(states, variables, left_ms)
 }
 
 fn failure(e: &Expr, field: &str, what: &str) -> Failure {
@@ -60,6 +61,7 @@ pub fn eval(
         Problem::Undefined => failure(e, field, "returned nothing (undefined)."),
         Problem::Unsupported => failure(e, field, "returned an unsupported result type."),
         Problem::Error(m) => failure(e, field, &format!("threw an error during evaluation. {m}")),
+        Problem::Deadline => Failure::deadline(),
     })
 }
 

@@ -407,3 +407,69 @@ async fn shutdown_lets_short_executions_finish_and_aborts_the_rest() {
         );
     }
 }
+
+/// A Pass whose JSONata output computes for far longer than any timeout (a doubly recursive
+/// Fibonacci), under the machine's `TimeoutSeconds`.
+fn heavy_jsonata(timeout_seconds: u64) -> String {
+    format!(
+        r#"{{"QueryLanguage": "JSONata", "TimeoutSeconds": {timeout_seconds}, "StartAt": "F",
+        "States": {{"F": {{"Type": "Pass", "End": true, "Output":
+        "{{% ($f := function($n) {{ $n < 2 ? $n : $f($n - 1) + $f($n - 2) }}; $f(60)) %}}"}}}}}}"#
+    )
+}
+
+/// The execution's deadline holds inside a long JSONata evaluation (it ends TIMED_OUT, no
+/// Catch sees it) and in a loop of states that never wait, and while either computes, a short execution on the same single worker thread
+/// still runs to its end: a long step does not hold the runtime's only worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_cpu_heavy_step_times_out_and_starves_no_other_execution() {
+    let e = engine(Config::default());
+    e.register_state_machine("heavy", &heavy_jsonata(2), MachineType::Express)
+        .unwrap();
+    let caught = r#"{"QueryLanguage": "JSONata", "TimeoutSeconds": 2, "StartAt": "M",
+        "States": {"M": {"Type": "Map", "Items": [1], "End": true,
+          "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+          "ItemProcessor": {"StartAt": "F", "States": {"F": {"Type": "Pass", "End": true,
+            "Output": "{% ($f := function($n) { $n < 2 ? $n : $f($n - 1) + $f($n - 2) }; $f(60)) %}"}}}},
+          "Caught": {"Type": "Succeed"}}}"#;
+    e.register_state_machine("caught", caught, MachineType::Express)
+        .unwrap();
+    // States that never wait, looping: the driver still sees the deadline between steps.
+    let looping = r#"{"TimeoutSeconds": 2, "StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 0, "Next": "P"}],
+              "Default": "E"},
+        "P": {"Type": "Pass", "Next": "C"},
+        "E": {"Type": "Succeed"}}}"#;
+    e.register_state_machine("looping", looping, MachineType::Express)
+        .unwrap();
+    e.register_state_machine(
+        "short",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        MachineType::Express,
+    )
+    .unwrap();
+    for name in ["heavy", "caught", "looping"] {
+        let started = std::time::Instant::now();
+        let heavy = {
+            let e = e.clone();
+            tokio::spawn(async move { e.start_sync(name, None, json!({"x": 0})).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let short = {
+            let e = e.clone();
+            tokio::spawn(async move { e.start_sync("short", None, json!({"x": 1})).await })
+        };
+        let short = short.await.unwrap().unwrap();
+        assert_eq!(short.outcome.status, Status::Succeeded);
+        assert!(
+            !heavy.is_finished(),
+            "{name}: the short one ended before the heavy one"
+        );
+        let r = heavy.await.unwrap().unwrap();
+        let took = started.elapsed();
+        assert_eq!(r.outcome.status, Status::TimedOut, "{name}");
+        assert_eq!(r.outcome.failure.unwrap().error, "States.Timeout", "{name}");
+        assert!(took.as_secs_f64() >= 2.0, "{name}: ended after {took:?}");
+        assert!(took.as_secs_f64() < 6.0, "{name}: ended after {took:?}");
+    }
+}

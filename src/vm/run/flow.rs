@@ -109,7 +109,7 @@ impl Run {
         let reads_context = self.program.block(self.block).reads_context[self.state.index()];
         let context = reads_context.then(|| ctx.get());
         let states = query::states(&self.input, context, result, error_output);
-        query::bindings(&states, &self.variables)
+        query::bindings(&states, &self.variables, self.time_left())
     }
 
     pub(super) fn commit(&mut self, assigned: Vec<(String, Value)>) {

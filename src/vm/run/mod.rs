@@ -112,7 +112,14 @@ enum Pending {
     /// A Wait state's effective input and the variables it assigns when it ends.
     WaitState(Value, Vec<(String, Value)>),
     Retry,
+    /// Handed control back after `STATES_PER_STEP` states; enter the current one on waking.
+    Enter,
 }
+
+/// The most states one `resume` enters: a loop of states that never wait (a Choice and a Pass
+/// counting) would otherwise hold its thread and outrun the deadline, which the driver checks
+/// between steps.
+const STATES_PER_STEP: u32 = 1_000;
 
 pub struct Run {
     program: Arc<Program>,
@@ -137,6 +144,10 @@ pub struct Run {
     /// A Context Object given from outside (`TestState`), used as it is instead of one built
     /// from the execution.
     fixed_context: Option<Arc<Value>>,
+    /// The execution's deadline (ms since the epoch; `u64::MAX`: none) and the time of the
+    /// current resume: what bounds a step's long evaluations, with no clock read.
+    deadline_ms: u64,
+    now_ms: u64,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
@@ -181,6 +192,8 @@ impl Run {
             random,
             inspection: None,
             fixed_context: None,
+            deadline_ms: u64::MAX,
+            now_ms: 0,
         }
     }
 
@@ -199,6 +212,24 @@ impl Run {
     pub fn with_variables(mut self, variables: Map<String, Value>) -> Run {
         self.variables = variables;
         self
+    }
+
+    /// This run within the execution's deadline (ms since the epoch): a step's JSONata
+    /// evaluations stop there, and the run fails with `Failure::deadline()`.
+    pub fn with_deadline(mut self, deadline_ms: u64) -> Run {
+        self.deadline_ms = deadline_ms;
+        self
+    }
+
+    /// Milliseconds left to the deadline, as of the current resume.
+    pub(super) fn time_left(&self) -> u64 {
+        self.deadline_ms.saturating_sub(self.now_ms)
+    }
+
+    /// Whether a step of this run may compute for long (a JSONata evaluation, a Map's items),
+    /// so that a host sharing its threads among executions runs it where it starves none.
+    pub fn may_run_long(&self) -> bool {
+        self.program.long_steps
     }
 
     /// This run, noting its states' data-flow stages in `inspection`.
@@ -250,6 +281,7 @@ impl Run {
 
     /// Advances the run with `event` until it needs the driver again.
     pub fn resume(&mut self, event: Event, now: u64, journal: &mut Journal) -> Action {
+        self.now_ms = now;
         let pending = std::mem::replace(&mut self.pending, Pending::None);
         let mut step = match (pending, event) {
             (Pending::None, Event::Start) => self.enter(now, journal),
@@ -279,16 +311,24 @@ impl Run {
                 self.exit(output, assigned, now, journal)
             }
             (Pending::Retry, Event::Woke) => self.start_work(now, journal),
+            (Pending::Enter, Event::Woke) => self.enter(now, journal),
             (_, event) => Step::Fail(Failure::new(
                 "States.Runtime",
                 format!("statejet engine fault: unexpected event {event:?}"),
             )),
         };
+        let mut entered = 0;
         loop {
             step = match step {
                 Step::Next(next, output) => {
                     self.state = next;
                     self.input = output;
+                    entered += 1;
+                    if entered == STATES_PER_STEP {
+                        // Back to the driver, which goes on at once if time is left.
+                        self.pending = Pending::Enter;
+                        return Action::Sleep { until_ms: now };
+                    }
                     self.enter(now, journal)
                 }
                 Step::End(output) => return Action::Done(Ok(output)),
