@@ -142,6 +142,14 @@ impl Api {
                 format!("State Machine Already Exists: '{arn}'"),
             ));
         }
+        let limit = self.engine.config().max_state_machines;
+        if machines.len() >= limit {
+            // AWS's words, then the limit and the flag that sets it.
+            return Err(ApiError::new(
+                "StateMachineLimitExceeded",
+                format!("The maximum number of state machines has been reached. Existing state machines must be deleted before a new state machine can be created. (This server holds at most {limit}; statejet serve --max-state-machines sets it.)"),
+            ));
+        }
         let creation_ms = self.engine.now_ms();
         self.engine.install_state_machine(name, machine, logging);
         machines.insert(

@@ -139,12 +139,9 @@ impl Api {
                         (s, json!({"entered": c[0], "succeeded": c[1], "failed": c[2], "retried": c[3]}))
                     })
                     .collect();
-                let ms = |q: f64| {
-                    if m.latency_us.is_empty() {
-                        0.0
-                    } else {
-                        m.latency_us.value_at_quantile(q) as f64 / 1000.0
-                    }
+                let ms = |q: f64| match &m.latency_us {
+                    Some(h) if !h.is_empty() => h.value_at_quantile(q) as f64 / 1000.0,
+                    _ => 0.0,
                 };
                 let (executions, failures) = self.recent.of(&name);
                 let last_ended = executions.first().map_or(Value::Null, |e| e["at"].clone());

@@ -42,6 +42,10 @@ pub struct Args {
     /// Executions in flight at once; past it, starts are refused with ThrottlingException.
     #[arg(long, default_value_t = Config::default().max_in_flight)]
     max_in_flight: usize,
+    /// State machines that may exist at once; past it, CreateStateMachine is refused with
+    /// StateMachineLimitExceeded (AWS's default quota is 10,000 per account and region).
+    #[arg(long, default_value_t = Config::default().max_state_machines)]
+    max_state_machines: usize,
     /// Require SigV4-signed requests made with this key (ACCESS_KEY_ID:SECRET_ACCESS_KEY);
     /// repeatable. Also read from STATEJET_CREDENTIALS.
     #[arg(long, env = "STATEJET_CREDENTIALS", value_delimiter = ',')]
@@ -111,6 +115,7 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
     };
     let config = Config {
         max_in_flight: args.max_in_flight.max(1),
+        max_state_machines: args.max_state_machines,
         region: args.region.clone(),
         account: args.account.clone(),
         // Room for as many finished executions' batches as may be in flight: a slow sink then

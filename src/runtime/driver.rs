@@ -21,7 +21,10 @@ use serde_json::Value;
 use super::{terminal_details, terminal_kind, Outcome};
 use crate::tasks::{Answer, Resource, TaskResult};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{Action, Event, EventType, Fork, Invocation, Journal, Run};
+use crate::vm::run::{
+    data_limit_exceeded, json_size_within, Action, Child, Children, Event, EventType, Fork,
+    Invocation, Journal, Run, MAX_PAYLOAD_BYTES,
+};
 
 /// How a driver's runs meet the outside world: a clock, timers, and a way to await answers.
 pub trait Host: Clone + Send + Sync {
@@ -125,9 +128,7 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
                 Action::Invoke(inv) => {
                     Wait::Call(Box::pin(call(host.clone(), inv, attempt.clone(), now)))
                 }
-                Action::Fork(fork) => {
-                    Wait::Children(Box::pin(children(host.clone(), &attempt, &run, fork)))
-                }
+                Action::Fork(fork) => Wait::Fork(Box::new(fork)),
             };
             event = match wait {
                 Wait::Until(until_ms) => {
@@ -138,17 +139,24 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
                     Ok(result) => result,
                     Err(Panicked) => Err(panicked(&attempt, run.state_name())),
                 }),
-                Wait::Children(children) => Event::ChildrenDone(children.await?),
+                Wait::Fork(fork) => {
+                    // The children borrow the run (which selects a Map's items as they start).
+                    let children = Box::pin(children(host.clone(), &attempt, &mut run, *fork));
+                    match children.await? {
+                        Ok(results) => Event::ChildrenDone(results),
+                        Err(f) => Event::ChildrenFailed(f),
+                    }
+                }
             };
         }
     })
 }
 
 /// What a run's driver awaits: a time, a task's call, or child runs.
-enum Wait<C, F> {
+enum Wait<C> {
     Until(u64),
     Call(C),
-    Children(F),
+    Fork(Box<Fork>),
 }
 
 /// Resumes a run with `event`; a panic in the step becomes the execution's failure.
@@ -202,36 +210,52 @@ fn panicked(attempt: &Attempt, state: &str) -> Failure {
 
 /// Drives a fork's child runs, at most `max_concurrency` at a time, and returns their results
 /// in child order. More than `max_failures` failures end the fork at once, whichever child
-/// fails and whatever the others are doing: the others are stopped and only the children that ended are
-/// reported. The runs are made
-/// here; the future owns all it needs.
-fn children<'h, H: Host + 'h>(
+/// fails and whatever the others are doing: the others are stopped and only the children that
+/// ended are reported. A Map's item is selected (by `run`) only as its iteration starts, and the
+/// results are measured as they arrive: past the payload limit, or when a selection fails, the
+/// fork ends with that failure. So a fork holds at most `max_concurrency` inputs and about the
+/// payload limit of results, whatever its item count.
+fn children<'r, H: Host + 'r>(
     host: H,
     attempt: &Arc<Attempt>,
-    run: &Run,
+    run: &'r mut Run,
     fork: Fork,
-) -> impl Future<Output = Result<Vec<Result<Value, Failure>>, TimedOut>> + Send + 'h {
+) -> impl Future<Output = Result<Result<Vec<Result<Value, Failure>>, Failure>, TimedOut>> + Send + 'r
+{
     let limit = match fork.max_concurrency {
         0 => usize::MAX,
         n => n,
     };
+    let state = run.state_name().to_owned();
     let frame = fork.iterations.then(|| Frame {
-        map: run.state_name().to_owned(),
+        map: state.clone(),
         origin: run.last_event(),
     });
     let max_failures = fork.max_failures;
     let count = fork.children.len();
-    let children: Vec<Run> = fork
-        .children
-        .into_iter()
-        .map(|c| run.child(c, host.random()))
-        .collect();
+    // The random streams are taken up front, in child order, as when the runs were made up
+    // front: a seeded host gives every child the same stream whatever the order they start in.
+    let mut randoms: Vec<_> = (0..count).map(|_| Some(host.random())).collect();
+    let (mut ready, items, block) = match fork.children {
+        Children::Ready(c) => (c.into_iter(), Vec::new(), None),
+        Children::Items { block, items } => (Vec::new().into_iter(), items, Some(block)),
+    };
     let attempt = attempt.clone();
     async move {
+        let mut next_child = |index: usize| -> Option<Result<Run, Failure>> {
+            let child = match block {
+                None => ready.next()?,
+                Some(block) => match run.select_item(index, items.get(index)?) {
+                    Ok(input) => Child { block, input },
+                    Err(f) => return Some(Err(f)),
+                },
+            };
+            let random = randoms[index].take()?;
+            Some(Ok(run.child(child, random)))
+        };
         let mut results: Vec<Option<Result<Value, Failure>>> = (0..count).map(|_| None).collect();
-        let mut waiting = children.into_iter().enumerate();
         let mut running = FuturesUnordered::new();
-        let start = |(index, child): (usize, Run)| {
+        let start = |index: usize, child: Run| {
             let (host, attempt, frame) = (host.clone(), attempt.clone(), frame.clone());
             async move {
                 let mut child = child;
@@ -259,21 +283,43 @@ fn children<'h, H: Host + 'h>(
                 (index, r)
             }
         };
-        running.extend(waiting.by_ref().take(limit).map(start));
+        let mut started = 0;
+        while started < count.min(limit) {
+            match next_child(started) {
+                Some(Ok(child)) => running.push(start(started, child)),
+                Some(Err(f)) => return Ok(Err(f)),
+                None => break,
+            }
+            started += 1;
+        }
         let mut failures = 0;
+        // The joined array's brackets, and a comma between results.
+        let mut size = 2usize;
         while let Some((index, r)) = running.next().await {
             let r = r?;
             failures += usize::from(r.is_err());
+            size += 1 + match &r {
+                Ok(v) => json_size_within(v, MAX_PAYLOAD_BYTES),
+                Err(f) => json_size_within(&f.to_output(), MAX_PAYLOAD_BYTES),
+            };
             results[index] = Some(r);
             if failures > max_failures {
                 // Dropping the others stops them where they are.
                 break;
             }
-            if let Some(next) = waiting.next() {
-                running.push(start(next));
+            if size > MAX_PAYLOAD_BYTES + 1 {
+                return Ok(Err(data_limit_exceeded(&state)));
+            }
+            if started < count {
+                match next_child(started) {
+                    Some(Ok(child)) => running.push(start(started, child)),
+                    Some(Err(f)) => return Ok(Err(f)),
+                    None => {}
+                }
+                started += 1;
             }
         }
-        Ok(results.into_iter().flatten().collect())
+        Ok(Ok(results.into_iter().flatten().collect()))
     }
 }
 

@@ -45,6 +45,9 @@ use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run, Tally};
 pub struct Config {
     /// Executions (of all machines) that may be in flight at once; past it, starts are refused.
     pub max_in_flight: usize,
+    /// State machines that may be registered through the API at once; past it, creates are
+    /// refused with `StateMachineLimitExceeded` (AWS's default quota per account and region).
+    pub max_state_machines: usize,
     /// How many times a fire-and-forget execution whose step panicked is run again.
     pub redelivery_attempts: u32,
     pub region: String,
@@ -71,6 +74,7 @@ impl Default for Config {
         let Scope { region, account } = Scope::default();
         Config {
             max_in_flight: 100_000,
+            max_state_machines: 10_000,
             redelivery_attempts: 3,
             region,
             account,

@@ -70,3 +70,61 @@ async fn test_state_cases() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `CreateStateMachine` past `max_state_machines` is refused with AWS's
+/// `StateMachineLimitExceeded`; a repeated identical create still answers, and a delete makes
+/// room again.
+#[tokio::test]
+async fn creates_past_the_state_machine_limit_are_refused() {
+    let config = Config {
+        max_state_machines: 3,
+        ..Config::default()
+    };
+    let api = Api::new(Engine::new(config, Functions::default()), Vec::new());
+    let create = |name: &str| {
+        Input::from_value(serde_json::json!({
+            "name": name,
+            "definition": r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+            "roleArn": "arn:aws:iam::123456789012:role/r",
+            "type": "EXPRESS",
+        }))
+    };
+    for n in 0..3 {
+        let name = format!("m{n}");
+        let made = api.call("CreateStateMachine", &create(&name), None).await;
+        assert!(
+            made.is_ok(),
+            "create {name}: {:?}",
+            made.err().map(|e| e.body())
+        );
+    }
+    let refused = api
+        .call("CreateStateMachine", &create("m3"), None)
+        .await
+        .expect_err("a fourth machine is past the limit");
+    let body = refused.body();
+    assert_eq!(body["__type"], "StateMachineLimitExceeded", "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("The maximum number of state machines has been reached."),
+        "{body}"
+    );
+    // The same create again is idempotent, not a new machine.
+    assert!(api
+        .call("CreateStateMachine", &create("m0"), None)
+        .await
+        .is_ok());
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:m0";
+    let deleted = api
+        .call(
+            "DeleteStateMachine",
+            &Input::from_value(serde_json::json!({ "stateMachineArn": arn })),
+            None,
+        )
+        .await;
+    assert!(deleted.is_ok());
+    assert!(api
+        .call("CreateStateMachine", &create("m3"), None)
+        .await
+        .is_ok());
+}

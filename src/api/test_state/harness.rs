@@ -20,7 +20,7 @@ use crate::asl::machine::{
 use crate::asl::{self, Diagnostic, MachineType};
 use crate::compile::{self, Program};
 use crate::vm::context::ExecutionInfo;
-use crate::vm::run::{Action, Event, Fork, Inspection, Invocation, Journal, Run};
+use crate::vm::run::{Action, Children, Event, Fork, Inspection, Invocation, Journal, Run};
 use crate::vm::Failure;
 
 /// The name AWS runs a tested state under, whatever it is called in its definition (its
@@ -295,7 +295,16 @@ pub fn run(
                 Event::TaskDone(r)
             }
             Action::Fork(fork) => {
-                let r = answer.fork(&fork);
+                // The mock stands in for the iterations, not for their inputs: a selection
+                // that fails fails the state (one at a time, as a driver selects them).
+                let selected = match &fork.children {
+                    Children::Items { items, .. } => items
+                        .iter()
+                        .enumerate()
+                        .try_for_each(|(i, item)| run.select_item(i, item).map(drop)),
+                    Children::Ready(_) => Ok(()),
+                };
+                let r = selected.and_then(|()| answer.fork(&fork));
                 work.get_or_insert_with(|| r.clone());
                 Event::TaskDone(r)
             }

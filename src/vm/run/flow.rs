@@ -438,12 +438,49 @@ pub(super) fn json_size(v: &Value) -> usize {
     c.0
 }
 
+/// The length of `v` as compact JSON if it is at most `limit`, else `limit + 1` (counting
+/// stops there).
+pub fn json_size_within(v: &Value, limit: usize) -> usize {
+    if let Some(bound) = json_bound(v, limit) {
+        if bound <= limit / 6 {
+            // Small: the exact length costs a write, and the bound settles nothing later.
+            return json_size(v);
+        }
+    }
+    struct Counter {
+        written: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.written += buf.len();
+            if self.written > self.limit {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter { written: 0, limit };
+    match serde_json::to_writer(&mut counter, v) {
+        Ok(()) => counter.written,
+        Err(_) => limit + 1,
+    }
+}
+
+/// AWS's failure for a state's result past the payload limit.
+pub fn data_limit_exceeded(state: &str) -> Failure {
+    Failure::new(
+        failure::DATA_LIMIT_EXCEEDED,
+        format!("The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."),
+    )
+}
+
 pub(super) fn check_size(v: &Value, state: &str) -> Result<(), Failure> {
     if larger_than(v, MAX_PAYLOAD_BYTES) {
-        return Err(Failure::new(
-            failure::DATA_LIMIT_EXCEEDED,
-            format!("The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."),
-        ));
+        return Err(data_limit_exceeded(state));
     }
     Ok(())
 }

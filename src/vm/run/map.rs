@@ -73,7 +73,7 @@ impl Run {
         let max_concurrency = self.dynamic_u64(&m.max_concurrency, "MaxConcurrencyPath")? as usize;
         note(&self.inspection, "maxConcurrency", &json!(max_concurrency));
         let tolerated = self.tolerated(m, items.len())?;
-        let inputs: Vec<Value> = match &m.item_batcher {
+        let children = match &m.item_batcher {
             Some(b) => {
                 let max_items = match &b.max_items_per_batch {
                     Some(d) => self.dynamic_u64(d, "MaxItemsPerBatchPath")? as usize,
@@ -103,44 +103,56 @@ impl Run {
                     }
                     None => None,
                 };
-                batches(base, &items, max_items.max(1), max_bytes)
+                Children::Ready(
+                    batches(base, &items, max_items.max(1), max_bytes)
+                        .into_iter()
+                        .map(|input| Child {
+                            block: processor,
+                            input,
+                        })
+                        .collect(),
+                )
             }
-            None => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    out.push(match &m.item_selector {
-                        Some(ItemSelector::JsonPath(t)) => {
-                            let ctx = self.context(true, Some((i, item)));
-                            let roots = Roots {
-                                input: &self.effective,
-                                context: &ctx,
-                                variables: &self.variables,
-                            };
-                            template::eval(t, &roots, &mut *self.random)?
-                        }
-                        Some(ItemSelector::Jsonata(t)) => {
-                            let b = self.bindings(None, None, Some((i, item)));
-                            query::eval_tree(t, "ItemSelector", &b, &mut *self.random)?
-                        }
-                        None => item.clone(),
-                    });
-                }
-                out
-            }
+            // Each item is selected as its iteration starts (`select_item`), not here.
+            None => Children::Items {
+                block: processor,
+                items,
+            },
         };
         let fork = Fork {
-            children: inputs
-                .into_iter()
-                .map(|input| Child {
-                    block: processor,
-                    input,
-                })
-                .collect(),
+            children,
             max_concurrency,
             max_failures: tolerated.unwrap_or(0),
             iterations: true,
         };
         Ok((fork, tolerated))
+    }
+
+    /// The input of the Map iteration over `item` (at `index`): the Map's `ItemSelector` on
+    /// it, or the item itself. The run stays in the Map state while its children run, so this
+    /// reads the same effective input, variables and Context Object as at the fork.
+    pub fn select_item(&mut self, index: usize, item: &Value) -> Result<Value, Failure> {
+        let program = self.program.clone();
+        let StateKind::Map(m) = &program.block(self.block).states[self.state.index()].kind else {
+            return Ok(item.clone());
+        };
+        let selected = match &m.item_selector {
+            Some(ItemSelector::JsonPath(t)) => {
+                let ctx = self.context(true, Some((index, item)));
+                let roots = Roots {
+                    input: &self.effective,
+                    context: &ctx,
+                    variables: &self.variables,
+                };
+                template::eval(t, &roots, &mut *self.random)
+            }
+            Some(ItemSelector::Jsonata(t)) => {
+                let b = self.bindings(None, None, Some((index, item)));
+                query::eval_tree(t, "ItemSelector", &b, &mut *self.random)
+            }
+            None => return Ok(item.clone()),
+        };
+        selected.map_err(|f| self.runtime(f))
     }
 
     /// How many iterations may fail before the Map fails, if it tolerates failures at all.

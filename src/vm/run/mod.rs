@@ -12,7 +12,7 @@ mod map;
 mod terminal;
 
 use flow::check_size;
-pub use flow::larger_than;
+pub use flow::{data_limit_exceeded, json_size_within, larger_than};
 pub use history::{json_text, text, EventType, HistoryEvent, Journal, Tallied, Tally};
 
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub struct Invocation {
 
 #[derive(Debug)]
 pub struct Fork {
-    pub children: Vec<Child>,
+    pub children: Children,
     /// How many children may run at once; 0 means no limit.
     pub max_concurrency: usize,
     /// The driver may stop starting children once more than this many have failed.
@@ -75,6 +75,28 @@ pub struct Fork {
     /// Map iterations: each child is framed by `MapIterationStarted` and
     /// `MapIterationSucceeded`/`Failed` events, which the driver writes to the journal.
     pub iterations: bool,
+}
+
+/// A fork's children: their inputs known up front (Parallel branches, ItemBatcher batches),
+/// or a Map's items, each made an input by the run (`Run::select_item`) only as its iteration
+/// starts, so that at most `max_concurrency` selected inputs exist at once.
+#[derive(Debug)]
+pub enum Children {
+    Ready(Vec<Child>),
+    Items { block: BlockId, items: Vec<Value> },
+}
+
+impl Children {
+    pub fn len(&self) -> usize {
+        match self {
+            Children::Ready(c) => c.len(),
+            Children::Items { items, .. } => items.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Debug)]
@@ -91,6 +113,9 @@ pub enum Event {
     Woke,
     /// One result per child started; children never started are missing from the end.
     ChildrenDone(Vec<Result<Value, Failure>>),
+    /// The children as a whole failed: an item's selection failed, or their results passed
+    /// the payload limit.
+    ChildrenFailed(Failure),
 }
 
 /// What a state does after its own work.
@@ -306,6 +331,15 @@ impl Run {
                 };
                 self.record(journal, now, kind, || json!({}));
                 self.after_work(result, now, journal)
+            }
+            (Pending::Children { .. }, Event::ChildrenFailed(f)) => {
+                self.last_event = journal.last();
+                let kind = match &self.current().kind {
+                    StateKind::Parallel(_) => EventType::ParallelStateFailed,
+                    _ => EventType::MapStateFailed,
+                };
+                self.record(journal, now, kind, || json!({}));
+                self.after_work(Err(f), now, journal)
             }
             (Pending::WaitState(output, assigned), Event::Woke) => {
                 self.exit(output, assigned, now, journal)
@@ -551,7 +585,7 @@ impl Run {
                     .collect();
                 self.pending = Pending::Children { tolerance: None };
                 Step::Wait(Action::Fork(Fork {
-                    children,
+                    children: Children::Ready(children),
                     max_concurrency: 0,
                     max_failures: 0,
                     iterations: false,
