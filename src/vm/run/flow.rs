@@ -371,9 +371,12 @@ pub(super) fn plain(v: &Value) -> String {
 /// from above first (no formatting), which settles every payload well under the limit; only one
 /// whose bound passes it is serialized and counted, stopping at the limit.
 pub fn larger_than(v: &Value, limit: usize) -> bool {
-    if json_bound(v, limit).is_some() {
-        return false;
-    }
+    json_bound(v, limit).is_none() && counted(v, limit).is_none()
+}
+
+/// The length of `v` as compact JSON, serialized into a counter that stops once it passes
+/// `limit` (`None` then), so an oversized value is never written out whole.
+fn counted(v: &Value, limit: usize) -> Option<usize> {
     struct Counter {
         written: usize,
         limit: usize,
@@ -391,7 +394,9 @@ pub fn larger_than(v: &Value, limit: usize) -> bool {
         }
     }
     let mut counter = Counter { written: 0, limit };
-    serde_json::to_writer(&mut counter, v).is_err()
+    serde_json::to_writer(&mut counter, v)
+        .ok()
+        .map(|()| counter.written)
 }
 
 /// At least the length of `v` as compact JSON, or `None` once that bound passes `limit`: a
@@ -422,52 +427,15 @@ fn json_bound(v: &Value, limit: usize) -> Option<usize> {
     (size <= limit).then_some(size)
 }
 
+/// The length of `v` as compact JSON.
 pub(super) fn json_size(v: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Counter(0);
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
+    counted(v, usize::MAX).unwrap_or(usize::MAX)
 }
 
 /// The length of `v` as compact JSON if it is at most `limit`, else `limit + 1` (counting
 /// stops there).
 pub fn json_size_within(v: &Value, limit: usize) -> usize {
-    if let Some(bound) = json_bound(v, limit) {
-        if bound <= limit / 6 {
-            // Small: the exact length costs a write, and the bound settles nothing later.
-            return json_size(v);
-        }
-    }
-    struct Counter {
-        written: usize,
-        limit: usize,
-    }
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.written += buf.len();
-            if self.written > self.limit {
-                return Err(std::io::Error::other("over the limit"));
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter { written: 0, limit };
-    match serde_json::to_writer(&mut counter, v) {
-        Ok(()) => counter.written,
-        Err(_) => limit + 1,
-    }
+    counted(v, limit).unwrap_or(limit + 1)
 }
 
 /// AWS's failure for a state's result past the payload limit.
