@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use crate::api::sigv4::Credentials;
 use crate::api::Api;
+use crate::asl::MachineType;
 use crate::runtime::engine::{Config, Engine};
-use crate::runtime::logs::LogWriter;
+use crate::runtime::logs::{Level, LogWriter};
+use crate::runtime::registry::{LogDestination, Logging, NewMachine};
 use crate::tasks::Functions;
 
 #[derive(clap::Args)]
@@ -210,6 +212,10 @@ async fn report_drain(engine: Engine, grace: Duration) {
 /// `StartAt`, so a functions file may sit beside definitions (as in `examples/`): each such file
 /// passed over is named on stderr, never skipped silently.
 fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
+    let scope = crate::arn::Scope {
+        region: args.region.clone(),
+        account: args.account.clone(),
+    };
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
@@ -240,14 +246,29 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
                 continue;
             }
         };
-        let arn = api
-            .create(&name, &text)
+        // A log level needs one destination, as the API requires: the log group AWS would use.
+        let logging = Logging {
+            level: args.log_level,
+            include_execution_data: args.include_execution_data,
+            destinations: (args.log_level != Level::Off).then(|| {
+                vec![LogDestination {
+                    log_group_arn: Some(scope.log_group(&format!("/statejet/{name}"))),
+                }]
+            }),
+        };
+        let spec = NewMachine {
+            role_arn: scope.role("statejet"),
+            name,
+            definition: text,
+            machine_type: MachineType::Express,
+            logging,
+            tracing: false,
+            tags: Default::default(),
+        };
+        let m = api
+            .create(spec)
             .map_err(|e| format!("{}: {}: {}", path.display(), e.code, e.message))?;
-        if args.log_level != crate::runtime::logs::Level::Off {
-            api.set_logging(&name, args.log_level, args.include_execution_data)
-                .map_err(|e| format!("{}: {}", path.display(), e.message))?;
-        }
-        eprintln!("statejet serve: {arn}");
+        eprintln!("statejet serve: {}", m.arn);
     }
     Ok(())
 }

@@ -20,6 +20,18 @@ pub enum Level {
     Off,
 }
 
+impl Level {
+    /// The level's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::All => "ALL",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+            Level::Off => "OFF",
+        }
+    }
+}
+
 impl std::str::FromStr for Level {
     type Err = String;
 
