@@ -359,6 +359,11 @@ impl Journal {
         self.emit(kind, previous, now, || json!({"name": map, "index": index}))
     }
 
+    /// The recorded events, taken out of the journal.
+    pub fn take_events(&mut self) -> Vec<HistoryEvent> {
+        self.events.take().unwrap_or_default()
+    }
+
     /// The recorded events so far.
     pub fn events(&self) -> &[HistoryEvent] {
         self.events.as_deref().unwrap_or_default()
