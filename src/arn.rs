@@ -108,6 +108,14 @@ impl Scope {
     }
 }
 
+/// The name in a log group ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME`, with or without
+/// AWS's trailing `:*`).
+pub fn log_group_name(arn: &str) -> Option<&str> {
+    let rest = arn.split_once(":log-group:")?.1;
+    let name = rest.strip_suffix(":*").unwrap_or(rest);
+    (!name.is_empty()).then_some(name)
+}
+
 /// The region of an ARN (`arn:PARTITION:SERVICE:REGION:...`), if it has one.
 pub fn region(arn: &str) -> Option<&str> {
     arn.split(':').nth(3).filter(|r| !r.is_empty())

@@ -59,7 +59,13 @@ impl Api {
         let (publish, version_description) = check_publish(i)?;
         check_encryption(i)?;
         let machine_type = machine_type(i.string("type")?.unwrap_or("STANDARD"))?;
-        let logging = logging_configuration(i.object("loggingConfiguration")?)?;
+        let logging = match i.object("loggingConfiguration")? {
+            Some(given) => logging_configuration(Some(given))?,
+            None => {
+                let (level, include) = self.default_logging;
+                Logging::server_default(&self.scope, name, level, include)
+            }
+        };
         let tracing = tracing_configuration(i.object("tracingConfiguration")?)?;
         let tags = tags(i.array("tags")?)?;
         let m = self.create(NewMachine {

@@ -32,6 +32,7 @@ use tokio::net::TcpListener;
 
 use crate::arn::Scope;
 use crate::runtime::engine::{new_uuid, Engine};
+use crate::runtime::logs::Level;
 use sigv4::Credentials;
 use wire::{ApiError, Input};
 
@@ -56,6 +57,9 @@ pub struct Api {
     page_execution_data: bool,
     /// The API requests answered, for /metrics.
     requests: prometheus::Requests,
+    /// The logging of a machine created without a `loggingConfiguration`: AWS's (`OFF`) unless
+    /// the server says otherwise (`statejet serve --log-level`).
+    default_logging: (Level, bool),
 }
 
 impl Api {
@@ -68,10 +72,18 @@ impl Api {
             recent: Arc::default(),
             page_execution_data: false,
             requests: prometheus::Requests::default(),
+            default_logging: (Level::Off, false),
         }
     }
 
     /// Shows failures' errors and causes on the live page whatever the machines' logging says.
+    /// Machines created without a `loggingConfiguration` log at `level` (to a log group named
+    /// `/statejet/NAME`), with their inputs and outputs if `include_execution_data`.
+    pub fn with_default_logging(mut self, level: Level, include_execution_data: bool) -> Api {
+        self.default_logging = (level, include_execution_data);
+        self
+    }
+
     pub fn with_page_execution_data(mut self, show: bool) -> Api {
         self.page_execution_data = show;
         self

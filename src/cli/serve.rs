@@ -14,8 +14,8 @@ use crate::api::sigv4::Credentials;
 use crate::api::Api;
 use crate::asl::MachineType;
 use crate::runtime::engine::{Config, Engine};
-use crate::runtime::logs::{Level, LogWriter};
-use crate::runtime::registry::{LogDestination, Logging, NewMachine};
+use crate::runtime::logs::LogWriter;
+use crate::runtime::registry::{Logging, NewMachine};
 use crate::tasks::Functions;
 
 #[derive(clap::Args)]
@@ -36,12 +36,20 @@ pub struct Args {
     /// Where execution logs go, as JSON lines: a file, or `-` for stdout.
     #[arg(long, default_value = "-")]
     logs: String,
-    /// The logging level of the state machines loaded with --definitions.
-    #[arg(long, default_value = "OFF")]
+    /// The logging level of state machines without a loggingConfiguration of their own: those
+    /// loaded with --definitions and those created without one (ALL: fire-and-forget results are
+    /// never invisible; OFF is AWS's default). Their log group is /statejet/NAME.
+    #[arg(long, default_value = "ALL")]
     log_level: crate::runtime::logs::Level,
-    /// Whether the logs of the state machines loaded with --definitions carry inputs and outputs.
+    /// Whether the logs of those state machines carry inputs and outputs (off by default:
+    /// execution data reaches the logs only when asked for).
     #[arg(long)]
     include_execution_data: bool,
+    /// A folder where each log group's lines go to a file of their own (the group's name as a
+    /// path, with `.log`: /statejet/orders → DIR/statejet/orders.log); the lines of machines
+    /// without a log group still go to --logs.
+    #[arg(long)]
+    logs_dir: Option<PathBuf>,
     /// Executions in flight at once; past it, starts are refused with ThrottlingException.
     #[arg(long, default_value_t = Config::default().max_in_flight)]
     max_in_flight: usize,
@@ -129,12 +137,16 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         account: args.account.clone(),
         // Room for as many finished executions' batches as may be in flight: a slow sink then
         // holds their permits, which is what throttles new starts.
-        log_writer: Some(LogWriter::spawn(sink, 1024)),
+        log_writer: Some(match &args.logs_dir {
+            None => LogWriter::spawn(sink, 1024),
+            Some(dir) => LogWriter::spawn_routed(sink, dir.clone(), 1024),
+        }),
         ..Config::default()
     };
     let functions = functions.with_max_processes(args.max_processes);
     let engine = Engine::new(config, functions);
     let api = Api::new(engine.clone(), args.credentials.clone())
+        .with_default_logging(args.log_level, args.include_execution_data)
         .with_page_execution_data(args.page_execution_data);
     if let Some(dir) = &args.definitions {
         if let Err(e) = load_definitions(&api, dir, args) {
@@ -259,16 +271,8 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
                 continue;
             }
         };
-        // A log level needs one destination, as the API requires: the log group AWS would use.
-        let logging = Logging {
-            level: args.log_level,
-            include_execution_data: args.include_execution_data,
-            destinations: (args.log_level != Level::Off).then(|| {
-                vec![LogDestination {
-                    log_group_arn: Some(scope.log_group(&format!("/statejet/{name}"))),
-                }]
-            }),
-        };
+        let logging =
+            Logging::server_default(&scope, &name, args.log_level, args.include_execution_data);
         let spec = NewMachine {
             role_arn: scope.role("statejet"),
             name,

@@ -120,8 +120,6 @@ struct Inner {
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
-    /// `$$.Execution.RoleArn`, the same for every execution.
-    role_arn: String,
     /// The region and account of the ARNs the engine makes.
     scope: Scope,
 }
@@ -154,14 +152,12 @@ impl Engine {
     pub fn new(config: Config, functions: Functions) -> Engine {
         let admission = Arc::new(Semaphore::new(config.max_in_flight));
         let scope = config.scope();
-        let role_arn = scope.role("statejet");
         let epoch = (
             config.epoch_ms.unwrap_or_else(now_ms),
             tokio::time::Instant::now(),
         );
         Engine {
             inner: Arc::new(Inner {
-                role_arn,
                 router: Router::new(functions.in_scope(scope.clone())),
                 registry: Registry::new(scope.clone(), config.max_state_machines),
                 executions: Executions::new(config.max_retained_executions),
@@ -326,7 +322,7 @@ impl Engine {
                 .execution(m.machine_type, &m.name, &name, &id),
             name,
             input,
-            role_arn: self.inner.role_arn.clone(),
+            role_arn: m.role_arn.clone(),
             start_time: context::timestamp(self.now_ms()),
             state_machine_id: m.arn.to_string(),
             state_machine_name: m.name.clone(),
@@ -363,7 +359,7 @@ impl Engine {
         // drops only its wait, and the execution still runs to its end, is logged and counted.
         let run = tokio::spawn(async move {
             let (outcome, log, _) = engine.drive_execution(&m, execution.clone()).await;
-            engine.write_log(log).await;
+            engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             drop(permit);
@@ -436,7 +432,7 @@ impl Engine {
                 }
             };
             // Only the attempt that counts is logged: one terminal event per execution.
-            engine.write_log(log).await;
+            engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             // Report before releasing the permit: when shutdown returns, every callback has run.
@@ -560,7 +556,13 @@ impl Engine {
         tokio::spawn(async move {
             let e = retained;
             let began = tokio::time::Instant::now();
-            let journal = Journal::recording(&info, start_ms).with_tally(m.tally.clone());
+            let mut journal = Journal::recording(&info, start_ms).with_tally(m.tally.clone());
+            if let Some(v) = &e.version_arn {
+                journal.note_started("stateMachineVersionArn", v);
+            }
+            if let Some(a) = &e.alias_arn {
+                journal.note_started("stateMachineAliasArn", a);
+            }
             let deadline = start_ms + m.time_limit_seconds() * 1000;
             let attempt = Attempt::new(journal, deadline);
             e.running(attempt.clone());
@@ -582,7 +584,7 @@ impl Engine {
                     .iter()
                     .map(json_text)
                     .collect();
-                engine.write_log(lines).await;
+                engine.write_log(&m, lines).await;
             }
             let stop_ms = engine.now_ms();
             m.metrics
@@ -615,9 +617,10 @@ impl Engine {
         (outcome, journal.events().to_vec())
     }
 
-    async fn write_log(&self, lines: Vec<String>) {
+    /// Writes an execution's log lines, to its machine's log group where it names one.
+    async fn write_log(&self, m: &Machine, lines: Vec<String>) {
         if let Some(w) = &self.inner.config.log_writer {
-            w.write(lines).await;
+            w.write(m.logging.log_group(), lines).await;
         }
     }
 }

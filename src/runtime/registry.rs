@@ -55,6 +55,36 @@ pub struct LogDestination {
 }
 
 impl Logging {
+    /// The logging statejet gives a machine that came without a `loggingConfiguration`: `level`
+    /// (with one destination, as the API requires of a level: the log group `/statejet/NAME`).
+    pub fn server_default(
+        scope: &Scope,
+        name: &str,
+        level: Level,
+        include_execution_data: bool,
+    ) -> Logging {
+        Logging {
+            level,
+            include_execution_data,
+            destinations: (level != Level::Off).then(|| {
+                vec![LogDestination {
+                    log_group_arn: Some(scope.log_group(&format!("/statejet/{name}"))),
+                }]
+            }),
+        }
+    }
+
+    /// The name of the log group the logs go to: the first destination's (its ARN's name part).
+    pub fn log_group(&self) -> Option<Arc<str>> {
+        let arn = self
+            .destinations
+            .as_ref()?
+            .first()?
+            .log_group_arn
+            .as_deref()?;
+        crate::arn::log_group_name(arn).map(Arc::from)
+    }
+
     /// What the log writer needs to know.
     pub fn configuration(&self) -> LoggingConfiguration {
         LoggingConfiguration {

@@ -233,6 +233,8 @@ def versions_and_aliases(sfn):
     via = ended(sfn, sfn.start_execution(stateMachineArn=alias_arn, name="prodrun")["executionArn"])
     assert via["stateMachineAliasArn"] == alias_arn and via["stateMachineVersionArn"] == f"{arn}:1", via
     assert via["status"] == "SUCCEEDED", via
+    first = events(sfn, via["executionArn"])[0]["executionStartedEventDetails"]
+    assert first["stateMachineAliasArn"] == alias_arn and first["stateMachineVersionArn"] == f"{arn}:1", first
     only_alias = sfn.list_executions(stateMachineArn=alias_arn)["executions"]
     assert [e["name"] for e in only_alias] == ["prodrun"], only_alias
     only_v1 = sfn.list_executions(stateMachineArn=f"{arn}:1")["executions"]
