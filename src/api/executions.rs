@@ -7,11 +7,14 @@
 //! Invariant: nothing about an execution is kept here; what a caller learns of it comes in the
 //! answer to the call that started it, or from the logs.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::wire::{check_name, timestamp, ApiError, Arn, Input};
 use super::{page, Api};
-use crate::runtime::engine::StartError;
+use crate::runtime::engine::{Ended, StartError};
+use crate::runtime::intake::Observer;
 use crate::runtime::Status;
 
 /// The largest execution input, in bytes of UTF-8.
@@ -75,13 +78,21 @@ impl Api {
         })
     }
 
-    pub(super) fn start_execution(
+    pub(super) async fn start_execution(
         &self,
         i: &Input,
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         let s = self.start_request(i, trace)?;
         let start_ms = self.engine.now_ms();
+        if let Some(intake) = &self.intake {
+            // Stored in JetStream before the answer; a replica pulls and runs it.
+            let arn = intake
+                .start(&self.engine, &s.machine, s.name.as_deref(), &s.input_text)
+                .await
+                .map_err(|e| ApiError::new("ServiceUnavailable", e.to_string()).with_status(503))?;
+            return Ok(json!({"executionArn": arn, "startDate": timestamp(start_ms)}));
+        }
         let (recent, engine, machine) =
             (self.recent.clone(), self.engine.clone(), s.machine.clone());
         let shows_data = self.page_shows_data(&s.machine);
@@ -164,6 +175,24 @@ impl Api {
         out["billingDetails"] =
             json!({"billedDurationInMilliseconds": billed, "billedMemoryUsedInMB": 64});
         Ok(out)
+    }
+
+    /// What the durable intake reports of each execution it pulled and ran: the live page's
+    /// last executions, as for those started here.
+    pub fn intake_observer(self: &Arc<Api>) -> Observer {
+        let api = Arc::downgrade(self);
+        Arc::new(move |ended: &Ended| {
+            let Some(api) = api.upgrade() else { return };
+            let machine = &ended.execution.state_machine_name;
+            api.recent.note(page::Ended {
+                machine,
+                arn: &ended.execution.id,
+                outcome: &ended.outcome,
+                start_ms: ended.start_ms,
+                stop_ms: ended.stop_ms,
+                execution_data: api.page_shows_data(machine),
+            });
+        })
     }
 
     /// `DescribeExecution`, `StopExecution`, `GetExecutionHistory` and

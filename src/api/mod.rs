@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 
 use crate::arn::Scope;
 use crate::runtime::engine::{new_uuid, Engine};
+use crate::runtime::intake::Intake;
 use machines::Registry;
 use sigv4::Credentials;
 use wire::{ApiError, Input};
@@ -56,6 +57,8 @@ pub struct Api {
     page_execution_data: bool,
     /// The API requests answered, for /metrics.
     requests: prometheus::Requests,
+    /// The durable intake, when `StartExecution` goes through JetStream.
+    intake: Option<Intake>,
 }
 
 impl Api {
@@ -69,7 +72,14 @@ impl Api {
             recent: Arc::default(),
             page_execution_data: false,
             requests: prometheus::Requests::default(),
+            intake: None,
         }
+    }
+
+    /// Sends `StartExecution` through the durable intake: answered once JetStream stored it.
+    pub fn with_intake(mut self, intake: Intake) -> Api {
+        self.intake = Some(intake);
+        self
     }
 
     /// Shows failures' errors and causes on the live page whatever the machines' logging says.
@@ -111,7 +121,7 @@ impl Api {
             "TagResource" => self.tag_resource(input),
             "UntagResource" => self.untag_resource(input),
             "ListTagsForResource" => self.list_tags(input),
-            "StartExecution" => self.start_execution(input, trace),
+            "StartExecution" => self.start_execution(input, trace).await,
             "StartSyncExecution" => self.start_sync_execution(input, trace).await,
             "DescribeExecution"
             | "StopExecution"
@@ -173,7 +183,7 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
             return Ok(text_response(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
-                prometheus::render(&api.engine, &api.requests),
+                prometheus::render(&api.engine, &api.requests, api.intake.as_ref()),
             ))
         }
         (&Method::GET, "/") => {

@@ -8,6 +8,7 @@
 
 pub mod driver;
 pub mod engine;
+pub mod intake;
 pub mod logs;
 pub mod metrics;
 pub mod sequential;
