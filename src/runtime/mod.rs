@@ -11,6 +11,7 @@ pub mod engine;
 pub mod intake;
 pub mod logs;
 pub mod metrics;
+pub mod registry;
 pub mod sequential;
 
 use std::sync::Arc;
