@@ -94,13 +94,16 @@ pub enum Rejected {
     InvalidInput,
     /// Its execution name (`Nats-Msg-Id` or `Statejet-Execution-Name`) is not one AWS allows.
     InvalidName,
+    /// Its state machine is STANDARD: those start directly (`StartExecution`), retained here.
+    StandardStateMachine,
 }
 
 impl Rejected {
-    pub const ALL: [Rejected; 3] = [
+    pub const ALL: [Rejected; 4] = [
         Rejected::UnknownStateMachine,
         Rejected::InvalidInput,
         Rejected::InvalidName,
+        Rejected::StandardStateMachine,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +111,7 @@ impl Rejected {
             Rejected::UnknownStateMachine => "unknown_state_machine",
             Rejected::InvalidInput => "invalid_input",
             Rejected::InvalidName => "invalid_name",
+            Rejected::StandardStateMachine => "standard_state_machine",
         }
     }
 }
@@ -121,7 +125,7 @@ struct Counters {
     redelivered: AtomicU64,
     acked: AtomicU64,
     exhausted: AtomicU64,
-    rejected: [AtomicU64; 3],
+    rejected: [AtomicU64; 4],
 }
 
 /// A copy of the intake's counters.
@@ -140,7 +144,7 @@ pub struct Stats {
     /// Executions ended as failed at their last delivery.
     pub exhausted: u64,
     /// Messages that started no execution, by reason (in `Rejected::ALL`'s order).
-    pub rejected: [u64; 3],
+    pub rejected: [u64; 4],
     /// Whether the client is connected now.
     pub connected: bool,
 }

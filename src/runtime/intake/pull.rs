@@ -164,6 +164,17 @@ fn handle(
         );
         AckKind::Term
     };
+    if engine
+        .registry()
+        .get(&machine)
+        .is_some_and(|m| m.machine_type == crate::asl::MachineType::Standard)
+    {
+        let kind = reject(
+            Rejected::StandardStateMachine,
+            format!("'{machine}' is a STANDARD state machine: start it with StartExecution"),
+        );
+        return last_word(acker, kind, task);
+    }
     if !crate::arn::valid_name(&name) {
         let kind = reject(
             Rejected::InvalidName,
