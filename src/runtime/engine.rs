@@ -308,6 +308,11 @@ impl Engine {
         self.inner.registry.get(machine).map(|m| m.tally.snapshot())
     }
 
+    /// Whether the engine still admits executions (false once shutdown has begun).
+    pub fn accepting(&self) -> bool {
+        self.inner.accepting.load(Ordering::SeqCst)
+    }
+
     /// How many executions are in flight.
     pub fn in_flight(&self) -> usize {
         self.inner.config.max_in_flight - self.inner.admission.available_permits()

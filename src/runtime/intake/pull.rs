@@ -34,6 +34,9 @@ const BATCH_MAX: usize = 256;
 /// adds no latency; it bounds how long idle slots stay reserved.
 const PULL_EXPIRES: Duration = Duration::from_millis(500);
 
+/// How often a waiting pull looks whether the engine is shutting down.
+const SHUTDOWN_CHECK: Duration = Duration::from_millis(50);
+
 /// The error of an execution ended at its last delivery.
 pub const DELIVERY_LIMIT: &str = "Statejet.DeliveryLimitReached";
 
@@ -84,7 +87,21 @@ async fn pull(intake: Intake, engine: Engine, observer: Observer) {
             );
             failing = false;
         }
-        while let Some(next) = batch.next().await {
+        loop {
+            // A shutdown frees the slots at once, so the engine's drain does not wait for the
+            // pull request to expire (and counts no reserved slot as an execution in flight).
+            let next = tokio::select! {
+                next = batch.next() => next,
+                _ = tokio::time::sleep(SHUTDOWN_CHECK) => {
+                    if engine.accepting() {
+                        continue;
+                    }
+                    None
+                }
+            };
+            let Some(next) = next else {
+                break;
+            };
             match next {
                 Ok(message) => match slots.take() {
                     Some(slot) => handle(&intake, &engine, &observer, message, slot),
