@@ -293,16 +293,17 @@ async fn shutdown_signal() {
 /// Says what a shutdown is doing while it drains, once a second, so a person watching knows it
 /// has not hung: how many executions are still in flight, and when the rest will be aborted.
 async fn report_drain(engine: Engine, grace: Duration) {
-    let run_on = grace.saturating_sub(crate::api::shutdown_reserve(grace, engine.in_flight()));
+    let running = usize::try_from(engine.running()).unwrap_or(usize::MAX);
+    let run_on = grace.saturating_sub(crate::api::shutdown_reserve(grace, running));
     eprintln!(
         "statejet serve: shutting down: new starts are refused; {} executions in flight may run for up to {:.1} s, then the rest are aborted",
-        engine.in_flight(),
+        running,
         run_on.as_secs_f64()
     );
     let started = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let left = engine.in_flight();
+        let left = engine.running();
         if left == 0 {
             eprintln!("statejet serve: every execution has ended; writing the last log lines");
             return;

@@ -313,6 +313,19 @@ impl Engine {
         self.inner.accepting.load(Ordering::SeqCst)
     }
 
+    /// How many executions have started and not ended, counted per machine: unlike
+    /// `in_flight`, neither a shutdown's drain (which holds admission while it waits) nor the
+    /// intake's reserved slots count.
+    pub fn running(&self) -> u64 {
+        let registry = &self.inner.registry;
+        registry
+            .names()
+            .iter()
+            .filter_map(|n| registry.get(n))
+            .map(|m| m.metrics.in_flight())
+            .sum()
+    }
+
     /// How many executions are in flight.
     pub fn in_flight(&self) -> usize {
         self.inner.config.max_in_flight - self.inner.admission.available_permits()
