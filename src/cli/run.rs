@@ -122,7 +122,9 @@ pub fn run(args: &Args) -> ExitCode {
         state_machine_name: sm_name,
     });
     let program = Arc::new(compile::compile(machine));
-    let outcome = runtime::execute(program, execution, &functions, &clock);
+    let router = crate::tasks::Router::new(functions);
+    router.set_aws(crate::tasks::aws::Aws::from_env());
+    let outcome = runtime::execute(program, execution, &router, &clock);
     let (error, cause) = match &outcome.failure {
         Some(f) => (f.error.clone(), f.cause.clone()),
         None => (String::new(), String::new()),
