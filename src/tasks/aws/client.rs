@@ -105,7 +105,11 @@ fn pool() -> &'static Pool<Https, Full<Bytes>> {
 
 /// Signs and sends `request`, waiting at most `limit` (and `READ_TIMEOUT`) for the whole
 /// answer.
-pub async fn send(request: Request, signing: &Signing<'_>, limit: Duration) -> Result<Response, Error> {
+pub async fn send(
+    request: Request,
+    signing: &Signing<'_>,
+    limit: Duration,
+) -> Result<Response, Error> {
     let url = request.url.clone();
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
     let mut http = http::Request::builder()
@@ -125,7 +129,12 @@ pub async fn send(request: Request, signing: &Signing<'_>, limit: Duration) -> R
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = response
             .into_body()
@@ -197,7 +206,10 @@ fn sign(
     let signable = SignableRequest::new(
         &request.method,
         &request.url,
-        request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
         SignableBody::Bytes(&request.body),
     )
     .map_err(|e| format!("cannot sign the request: {e}"))?;

@@ -126,7 +126,12 @@ impl Config {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let ignore_endpoints = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            .or_else(|| profile.settings.get("ignore_configured_endpoint_urls").cloned())
+            .or_else(|| {
+                profile
+                    .settings
+                    .get("ignore_configured_endpoint_urls")
+                    .cloned()
+            })
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
 
         Config {
@@ -271,7 +276,10 @@ mod tests {
         let creds = c.credentials.clone().expect("credentials");
         assert_eq!(creds.access_key_id, "AKID");
         assert!(!format!("{creds:?}").contains("SECRET"));
-        assert_eq!(c.endpoint("DynamoDB").as_deref(), Some("http://127.0.0.1:2"));
+        assert_eq!(
+            c.endpoint("DynamoDB").as_deref(),
+            Some("http://127.0.0.1:2")
+        );
         assert_eq!(c.endpoint("SQS").as_deref(), Some("http://127.0.0.1:3"));
         assert_eq!(c.endpoint("SNS").as_deref(), Some("http://127.0.0.1:1"));
         let _ = std::fs::remove_dir_all(&dir);

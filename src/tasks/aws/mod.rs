@@ -35,7 +35,9 @@ pub struct Aws {
 
 impl std::fmt::Debug for Aws {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Aws").field("region", &self.config.region).finish_non_exhaustive()
+        f.debug_struct("Aws")
+            .field("region", &self.config.region)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +74,9 @@ impl Aws {
             ResourceKind::Lambda { function } => {
                 self.config.credentials.is_some() && !functions.has(function)
             }
-            ResourceKind::Service { service, action, .. } if service == "lambda" && action == "invoke" => {
+            ResourceKind::Service {
+                service, action, ..
+            } if service == "lambda" && action == "invoke" => {
                 let name = inv.payload.get("FunctionName").and_then(Value::as_str);
                 self.config.credentials.is_some()
                     && name.is_some_and(|n| !functions.has(super::functions::function_name(n)))
@@ -124,7 +128,9 @@ impl Aws {
                 "States.Runtime",
                 format!("aws-sdk:{sdk}:{action}: {m}"),
             )),
-            Err(CallError::Client(m)) => Err(Failure::new(format!("{prefix}.SdkClientException"), m)),
+            Err(CallError::Client(m)) => {
+                Err(Failure::new(format!("{prefix}.SdkClientException"), m))
+            }
         }
     }
 
@@ -232,7 +238,10 @@ fn lower_first(s: &str) -> String {
 /// SDK for Java v2's words.
 fn sdk_failure(svc: &Service, e: &protocol::ServiceError) -> Failure {
     let prefix = &svc.prefix;
-    let name = match svc.exception(&e.code) {
+    let name = match svc
+        .exception(&e.code)
+        .or_else(|| e.query_code.as_deref().and_then(|q| svc.exception(q)))
+    {
         Some(shape) if shape.ends_with("Exception") => format!("{prefix}.{shape}"),
         Some(shape) => format!("{prefix}.{shape}Exception"),
         None => format!("{prefix}.{prefix}Exception"),

@@ -65,7 +65,13 @@ const EVENTS: V1 = V1 {
     metadata: false,
 };
 
-pub(super) async fn call(aws: &Aws, service: &str, action: &str, inv: &Invocation, limit: Duration) -> TaskResult {
+pub(super) async fn call(
+    aws: &Aws,
+    service: &str,
+    action: &str,
+    inv: &Invocation,
+    limit: Duration,
+) -> TaskResult {
     let mut params = inv.payload.clone();
     let v1 = match (service, action) {
         ("dynamodb", "getItem" | "putItem" | "updateItem" | "deleteItem") => &DYNAMODB,
@@ -95,7 +101,12 @@ pub(super) async fn call(aws: &Aws, service: &str, action: &str, inv: &Invocatio
     let op = protocol::upper_first(action);
     let result = request(aws, &svc, v1, &op, &params, limit).await?;
     if v1.model == "events" {
-        if result.get("FailedEntryCount").and_then(Value::as_u64).unwrap_or(0) > 0 {
+        if result
+            .get("FailedEntryCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            > 0
+        {
             return Err(Failure::new("EventBridge.FailedEntry", result.to_string()));
         }
     }
@@ -116,7 +127,9 @@ async fn lambda(aws: &Aws, inv: &Invocation, limit: Duration, wrapped: bool) -> 
         // JSON); none, or null, is `{}`, as Lambda hands the function.
         let payload = match p.get("Payload") {
             None | Some(Value::Null) => json!({}),
-            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone())),
+            Some(Value::String(s)) => {
+                serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+            }
             Some(v) => v.clone(),
         };
         p["Payload"] = payload;
@@ -144,7 +157,11 @@ async fn lambda(aws: &Aws, inv: &Invocation, limit: Duration, wrapped: bool) -> 
     if response.header("x-amz-function-error").is_some() {
         let error = serde_json::from_str::<Value>(&text)
             .ok()
-            .and_then(|v| v.get("errorType").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|v| {
+                v.get("errorType")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| "Lambda.Unknown".to_owned());
         return Err(Failure::new(error, text));
     }
@@ -152,7 +169,10 @@ async fn lambda(aws: &Aws, inv: &Invocation, limit: Duration, wrapped: bool) -> 
         Value::Null
     } else {
         serde_json::from_str(&text).map_err(|e| {
-            Failure::new("Lambda.Unknown", format!("the function returned a result that is not JSON: {e}"))
+            Failure::new(
+                "Lambda.Unknown",
+                format!("the function returned a result that is not JSON: {e}"),
+            )
         })?
     };
     if !wrapped {
@@ -161,7 +181,9 @@ async fn lambda(aws: &Aws, inv: &Invocation, limit: Duration, wrapped: bool) -> 
     let mut result = Map::new();
     result.insert(
         "ExecutedVersion".to_owned(),
-        json!(response.header("x-amz-executed-version").unwrap_or("$LATEST")),
+        json!(response
+            .header("x-amz-executed-version")
+            .unwrap_or("$LATEST")),
     );
     result.insert("Payload".to_owned(), payload);
     add_metadata(&mut result, &response);
@@ -171,14 +193,27 @@ async fn lambda(aws: &Aws, inv: &Invocation, limit: Duration, wrapped: bool) -> 
 
 fn model(v1: &V1) -> Result<std::sync::Arc<Service>, Failure> {
     service::by_model(v1.model).ok_or_else(|| {
-        Failure::new("States.Runtime", format!("statejet's AWS models lack {}", v1.model))
+        Failure::new(
+            "States.Runtime",
+            format!("statejet's AWS models lack {}", v1.model),
+        )
     })
 }
 
 /// One request-response call: the result in Step Functions' casing, with the HTTP metadata
 /// where the integration carries it; keys in the Java SDK's order (alphabetical).
-async fn request(aws: &Aws, svc: &Service, v1: &V1, op: &str, params: &Value, limit: Duration) -> TaskResult {
-    let response = aws.send(svc, op, params, limit).await.map_err(|e| call_failure(v1, e))?;
+async fn request(
+    aws: &Aws,
+    svc: &Service,
+    v1: &V1,
+    op: &str,
+    params: &Value,
+    limit: Duration,
+) -> TaskResult {
+    let response = aws
+        .send(svc, op, params, limit)
+        .await
+        .map_err(|e| call_failure(v1, e))?;
     if response.status >= 300 {
         return Err(failure(svc, v1, &protocol::error(svc, &response)));
     }
@@ -253,7 +288,10 @@ fn call_failure(v1: &V1, e: CallError) -> Failure {
 
 /// A service error named and worded as the AWS SDK for Java v1 reports it.
 fn failure(svc: &Service, v1: &V1, e: &ServiceError) -> Failure {
-    let name = match svc.exception(&e.code) {
+    let name = match svc
+        .exception(&e.code)
+        .or_else(|| e.query_code.as_deref().and_then(|q| svc.exception(q)))
+    {
         Some(shape) if shape.ends_with("Exception") => format!("{}.{shape}", v1.prefix),
         Some(shape) => format!("{}.{shape}Exception", v1.prefix),
         None => format!("{}.{}", v1.prefix, v1.base),
@@ -262,7 +300,11 @@ fn failure(svc: &Service, v1: &V1, e: &ServiceError) -> Failure {
         name,
         format!(
             "{} (Service: {}; Status Code: {}; Error Code: {}; Request ID: {}; Proxy: null)",
-            e.message, v1.name, e.status, e.code, e.request_id
+            e.message,
+            v1.name,
+            e.status,
+            e.query_code.as_deref().unwrap_or(&e.code),
+            e.request_id
         ),
     )
 }

@@ -163,7 +163,9 @@ impl Service {
         }
         self.shapes
             .iter()
-            .find(|(_, s)| s.exception && s.error.as_ref().and_then(|e| e.code.as_deref()) == Some(code))
+            .find(|(_, s)| {
+                s.exception && s.error.as_ref().and_then(|e| e.code.as_deref()) == Some(code)
+            })
             .map(|(n, _)| n.as_str())
     }
 
@@ -220,14 +222,22 @@ mod tests {
         for name in index().services.keys() {
             let s = service(name).unwrap_or_else(|| panic!("{name} parses"));
             for (op, o) in &s.operations {
-                for shape in o.input.iter().map(|i| &i.shape).chain(o.output.iter().map(|o| &o.shape)) {
+                for shape in o
+                    .input
+                    .iter()
+                    .map(|i| &i.shape)
+                    .chain(o.output.iter().map(|o| &o.shape))
+                {
                     assert!(s.shape(shape).is_some(), "{name}:{op}: {shape}");
                 }
             }
         }
         let d = service("dynamodb").expect("dynamodb");
         assert_eq!(d.prefix, "DynamoDb");
-        assert_eq!(d.metadata.target_prefix.as_deref(), Some("DynamoDB_20120810"));
+        assert_eq!(
+            d.metadata.target_prefix.as_deref(),
+            Some("DynamoDB_20120810")
+        );
         assert_eq!(service("sfn").expect("sfn").signing_name(), "states");
     }
 }

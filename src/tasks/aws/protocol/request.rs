@@ -27,7 +27,12 @@ pub struct Wire {
 }
 
 /// The request of operation `op_name` with `params` (Step Functions' casing).
-pub fn request(svc: &Service, op_name: &str, op: &Operation, params: &Value) -> Result<Wire, String> {
+pub fn request(
+    svc: &Service,
+    op_name: &str,
+    op: &Operation,
+    params: &Value,
+) -> Result<Wire, String> {
     let empty = Value::Object(Map::new());
     let params = match params {
         Value::Null => &empty,
@@ -55,7 +60,10 @@ pub fn request(svc: &Service, op_name: &str, op: &Operation, params: &Value) -> 
                 path: "/".to_owned(),
                 headers: vec![
                     ("x-amz-target".to_owned(), format!("{target}.{op_name}")),
-                    ("content-type".to_owned(), format!("application/x-amz-json-{version}")),
+                    (
+                        "content-type".to_owned(),
+                        format!("application/x-amz-json-{version}"),
+                    ),
                 ],
                 body: body.to_string().into_bytes(),
             })
@@ -103,7 +111,8 @@ fn text(v: &Value) -> String {
 
 /// A timestamp parameter's instant: ISO-8601 text or seconds since the epoch.
 fn instant(v: &Value, field: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    let bad = || format!("the field '{field}' must be a timestamp (ISO-8601 text or epoch seconds)");
+    let bad =
+        || format!("the field '{field}' must be a timestamp (ISO-8601 text or epoch seconds)");
     match v {
         Value::Number(n) => {
             let secs = n.as_f64().ok_or_else(bad)?;
@@ -148,7 +157,11 @@ impl Ser<'_> {
                     if val.is_null() || (rest && m.location.is_some()) {
                         continue;
                     }
-                    let wire = if rest { m.location_name.as_ref().unwrap_or(name) } else { name };
+                    let wire = if rest {
+                        m.location_name.as_ref().unwrap_or(name)
+                    } else {
+                        name
+                    };
                     let inner = shape_of(self.svc, &m.shape)?;
                     out.insert(wire.clone(), self.json(inner, val, rest, k)?);
                 }
@@ -217,7 +230,13 @@ impl Ser<'_> {
         prefix: &str,
         out: &mut Vec<(String, String)>,
     ) -> Result<(), String> {
-        let join = |a: &str, b: &str| if a.is_empty() { b.to_owned() } else { format!("{a}.{b}") };
+        let join = |a: &str, b: &str| {
+            if a.is_empty() {
+                b.to_owned()
+            } else {
+                format!("{a}.{b}")
+            }
+        };
         match shape.r#type.as_str() {
             "structure" => {
                 let Value::Object(o) = v else {
@@ -238,10 +257,13 @@ impl Ser<'_> {
                 }
             }
             "list" | "map" => self.query_member(shape, &Member::default(), v, prefix, out)?,
-            "boolean" => out.push((prefix.to_owned(), match v {
-                Value::Bool(b) => b.to_string(),
-                other => text(other),
-            })),
+            "boolean" => out.push((
+                prefix.to_owned(),
+                match v {
+                    Value::Bool(b) => b.to_string(),
+                    other => text(other),
+                },
+            )),
             "timestamp" => out.push((prefix.to_owned(), iso(instant(v, prefix)?))),
             "blob" => out.push((
                 prefix.to_owned(),
@@ -283,7 +305,10 @@ impl Ser<'_> {
                         None => prefix.to_owned(),
                     }
                 } else {
-                    format!("{prefix}.{}", m.location_name.as_deref().unwrap_or("member"))
+                    format!(
+                        "{prefix}.{}",
+                        m.location_name.as_deref().unwrap_or("member")
+                    )
                 };
                 let inner = shape_of(self.svc, &m.shape)?;
                 for (i, item) in items.iter().enumerate() {
@@ -294,15 +319,27 @@ impl Ser<'_> {
                 let Value::Object(o) = v else {
                     return Err(format!("the field '{prefix}' must be an object"));
                 };
-                let full = if flattened { prefix.to_owned() } else { format!("{prefix}.entry") };
+                let full = if flattened {
+                    prefix.to_owned()
+                } else {
+                    format!("{prefix}.entry")
+                };
                 let key = element(shape, "key")?;
                 let value = element(shape, "value")?;
                 let key_name = key.location_name.as_deref().unwrap_or("key");
                 let value_name = value.location_name.as_deref().unwrap_or("value");
-                let (ks, vs) = (shape_of(self.svc, &key.shape)?, shape_of(self.svc, &value.shape)?);
+                let (ks, vs) = (
+                    shape_of(self.svc, &key.shape)?,
+                    shape_of(self.svc, &value.shape)?,
+                );
                 for (i, (k, val)) in o.iter().enumerate() {
                     let n = i + 1;
-                    self.query(ks, &Value::String(k.clone()), &format!("{full}.{n}.{key_name}"), out)?;
+                    self.query(
+                        ks,
+                        &Value::String(k.clone()),
+                        &format!("{full}.{n}.{key_name}"),
+                        out,
+                    )?;
                     self.query(vs, val, &format!("{full}.{n}.{value_name}"), out)?;
                 }
             }
@@ -378,7 +415,9 @@ impl Ser<'_> {
                         let value = if m.jsonvalue {
                             base64::engine::general_purpose::STANDARD.encode(val.to_string())
                         } else if inner.r#type == "timestamp" {
-                            instant(val, k)?.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+                            instant(val, k)?
+                                .format("%a, %d %b %Y %H:%M:%S GMT")
+                                .to_string()
                         } else if let Value::Array(items) = val {
                             items.iter().map(text).collect::<Vec<_>>().join(",")
                         } else {
@@ -406,7 +445,10 @@ impl Ser<'_> {
                 let name = shape
                     .members
                     .iter()
-                    .find(|(n, m)| m.location.as_deref() == Some("uri") && m.location_name.as_deref().unwrap_or(n) == label)
+                    .find(|(n, m)| {
+                        m.location.as_deref() == Some("uri")
+                            && m.location_name.as_deref().unwrap_or(n) == label
+                    })
                     .map(|(n, _)| super::upper_first(n))
                     .unwrap_or_else(|| label.to_owned());
                 return Err(format!("the field '{name}' is required"));
@@ -426,22 +468,42 @@ impl Ser<'_> {
                         match ps.r#type.as_str() {
                             "blob" => {
                                 body = blob(&v);
-                                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
-                                    headers.push(("content-type".to_owned(), "text/plain; charset=UTF-8".to_owned()));
+                                if !headers
+                                    .iter()
+                                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                                {
+                                    headers.push((
+                                        "content-type".to_owned(),
+                                        "text/plain; charset=UTF-8".to_owned(),
+                                    ));
                                 }
                             }
                             "string" => body = text(&v).into_bytes(),
                             _ if xml => {
-                                let root = pm.location_name.clone().unwrap_or_else(|| pname.clone());
+                                let root =
+                                    pm.location_name.clone().unwrap_or_else(|| pname.clone());
                                 let ns = pm.xml_namespace.as_ref().or(ps.xml_namespace.as_ref());
                                 let mut w = Writer::new();
-                                self.xml(&mut w, &root, ns.and_then(|n| n.uri.as_deref()), ps, &v, pname)?;
+                                self.xml(
+                                    &mut w,
+                                    &root,
+                                    ns.and_then(|n| n.uri.as_deref()),
+                                    ps,
+                                    &v,
+                                    pname,
+                                )?;
                                 body = w.finish();
-                                headers.push(("content-type".to_owned(), "application/xml".to_owned()));
+                                headers.push((
+                                    "content-type".to_owned(),
+                                    "application/xml".to_owned(),
+                                ));
                             }
                             _ => {
                                 body = self.json(ps, &v, true, pname)?.to_string().into_bytes();
-                                headers.push(("content-type".to_owned(), "application/json".to_owned()));
+                                headers.push((
+                                    "content-type".to_owned(),
+                                    "application/json".to_owned(),
+                                ));
                             }
                         }
                     }
@@ -454,15 +516,30 @@ impl Ser<'_> {
                                 .input
                                 .as_ref()
                                 .and_then(|i| i.location_name.clone())
-                                .unwrap_or_else(|| op.input.as_ref().map(|i| i.shape.clone()).unwrap_or_default());
+                                .unwrap_or_else(|| {
+                                    op.input
+                                        .as_ref()
+                                        .map(|i| i.shape.clone())
+                                        .unwrap_or_default()
+                                });
                             let ns = op.input.as_ref().and_then(|i| i.xml_namespace.as_ref());
                             let mut w = Writer::new();
-                            self.xml(&mut w, &root, ns.and_then(|n| n.uri.as_deref()), shape, &Value::Object(body_params), "")?;
+                            self.xml(
+                                &mut w,
+                                &root,
+                                ns.and_then(|n| n.uri.as_deref()),
+                                shape,
+                                &Value::Object(body_params),
+                                "",
+                            )?;
                             body = w.finish();
                             headers.push(("content-type".to_owned(), "application/xml".to_owned()));
                         }
                     } else if has_body_members {
-                        body = self.json(shape, &Value::Object(body_params), true, "")?.to_string().into_bytes();
+                        body = self
+                            .json(shape, &Value::Object(body_params), true, "")?
+                            .to_string()
+                            .into_bytes();
                         headers.push(("content-type".to_owned(), "application/json".to_owned()));
                     }
                 }
@@ -563,7 +640,14 @@ impl Ser<'_> {
                 for (k, val) in o {
                     w.open("entry", &[]);
                     w.leaf(km.location_name.as_deref().unwrap_or("key"), k);
-                    self.xml(w, vm.location_name.as_deref().unwrap_or("value"), None, vs, val, k)?;
+                    self.xml(
+                        w,
+                        vm.location_name.as_deref().unwrap_or("value"),
+                        None,
+                        vs,
+                        val,
+                        k,
+                    )?;
                     w.close("entry");
                 }
                 w.close(name);
@@ -602,8 +686,16 @@ fn element<'a>(shape: &'a Shape, which: &str) -> Result<&'a Member, String> {
 
 /// A parameter the operation does not have, with the ones it has.
 fn unknown(key: &str, within: &str, shape: &Shape) -> String {
-    let known: Vec<String> = shape.members.keys().map(|k| super::upper_first(k)).collect();
-    let at = if within.is_empty() { String::new() } else { format!(" in '{within}'") };
+    let known: Vec<String> = shape
+        .members
+        .keys()
+        .map(|k| super::upper_first(k))
+        .collect();
+    let at = if within.is_empty() {
+        String::new()
+    } else {
+        format!(" in '{within}'")
+    };
     format!(
         "the field '{key}'{at} is not a parameter of the API; its parameters are {}",
         known.join(", ")

@@ -12,6 +12,9 @@ use crate::tasks::aws::models::service::{Member, Operation, Service, Shape};
 pub struct ServiceError {
     /// The error code (`ResourceNotFoundException`, `NoSuchKey`), without namespace.
     pub code: String,
+    /// A query-compatible service's query-protocol code (SQS's `x-amzn-query-error`:
+    /// `AWS.SimpleQueueService.NonExistentQueue`), which the query-era SDKs report.
+    pub query_code: Option<String>,
     pub message: String,
     pub status: u16,
     pub request_id: String,
@@ -33,7 +36,8 @@ pub fn result(svc: &Service, op: &Operation, response: &Response) -> Result<Valu
         }
         "query" => {
             let text = String::from_utf8_lossy(&response.body);
-            let doc = roxmltree::Document::parse(&text).map_err(|e| format!("the response is not XML: {e}"))?;
+            let doc = roxmltree::Document::parse(&text)
+                .map_err(|e| format!("the response is not XML: {e}"))?;
             let root = doc.root_element();
             let node = match &output.result_wrapper {
                 Some(w) => root.children().find(|c| c.has_tag_name(w.as_str())),
@@ -65,6 +69,7 @@ pub fn error(svc: &Service, response: &Response) -> ServiceError {
         .to_owned();
     let mut e = ServiceError {
         code: String::new(),
+        query_code: None,
         message: String::new(),
         status: response.status,
         request_id,
@@ -93,10 +98,12 @@ pub fn error(svc: &Service, response: &Response) -> ServiceError {
         let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
         let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
         // A query-compatible service (SQS) names the query protocol's code in a header.
-        let code = response
+        e.query_code = response
             .header("x-amzn-query-error")
-            .map(|h| h.split(';').next().unwrap_or(h).to_owned())
-            .or_else(|| response.header("x-amzn-errortype").map(str::to_owned))
+            .map(|h| h.split(';').next().unwrap_or(h).to_owned());
+        let code = response
+            .header("x-amzn-errortype")
+            .map(str::to_owned)
             .or_else(|| field("__type"))
             .or_else(|| field("code"))
             .or_else(|| field("Code"))
@@ -147,7 +154,11 @@ impl Read<'_> {
                     if rest && m.location.is_some() {
                         continue;
                     }
-                    let wire = if rest { m.location_name.as_ref().unwrap_or(name) } else { name };
+                    let wire = if rest {
+                        m.location_name.as_ref().unwrap_or(name)
+                    } else {
+                        name
+                    };
                     if let Some(val) = o.get(wire) {
                         let inner = shape_of(self.svc, &m.shape)?;
                         out.insert(upper_first(name), self.json(inner, val, rest)?);
@@ -157,7 +168,12 @@ impl Read<'_> {
             }
             ("list", Value::Array(items)) => {
                 let inner = shape_of(self.svc, &part(shape.member.as_deref())?.shape)?;
-                Value::Array(items.iter().map(|i| self.json(inner, i, rest)).collect::<Result<_, _>>()?)
+                Value::Array(
+                    items
+                        .iter()
+                        .map(|i| self.json(inner, i, rest))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             ("map", Value::Object(o)) => {
                 let inner = shape_of(self.svc, &part(shape.value.as_deref())?.shape)?;
@@ -218,7 +234,9 @@ impl Read<'_> {
                 let ps = shape_of(self.svc, &m.shape)?;
                 let value = match ps.r#type.as_str() {
                     // Step Functions gives a blob payload (S3's Body) as text.
-                    "blob" | "string" => Value::String(String::from_utf8_lossy(&response.body).into_owned()),
+                    "blob" | "string" => {
+                        Value::String(String::from_utf8_lossy(&response.body).into_owned())
+                    }
                     _ if response.body.is_empty() => return Ok(Value::Object(out)),
                     _ if xml => {
                         let text = String::from_utf8_lossy(&response.body);
@@ -233,7 +251,8 @@ impl Read<'_> {
             None if response.body.iter().all(u8::is_ascii_whitespace) => {}
             None if xml => {
                 let text = String::from_utf8_lossy(&response.body);
-                let doc = roxmltree::Document::parse(&text).map_err(|e| format!("the response is not XML: {e}"))?;
+                let doc = roxmltree::Document::parse(&text)
+                    .map_err(|e| format!("the response is not XML: {e}"))?;
                 if let Value::Object(body) = self.xml(shape, doc.root_element())? {
                     out.extend(body);
                 }
@@ -272,7 +291,9 @@ impl Read<'_> {
                     let flattened = inner.r#type == "list" && (inner.flattened || m.flattened);
                     let flat_map = inner.r#type == "map" && (inner.flattened || m.flattened);
                     let wire = match (flattened, inner.member.as_deref()) {
-                        (true, Some(em)) if m.location_name.is_none() => em.location_name.as_deref().unwrap_or(name),
+                        (true, Some(em)) if m.location_name.is_none() => {
+                            em.location_name.as_deref().unwrap_or(name)
+                        }
                         _ => m.location_name.as_deref().unwrap_or(name),
                     };
                     if m.xml_attribute {
@@ -281,10 +302,14 @@ impl Read<'_> {
                         }
                         continue;
                     }
-                    let mut matching = node.children().filter(|c| c.is_element() && c.tag_name().name() == wire);
+                    let mut matching = node
+                        .children()
+                        .filter(|c| c.is_element() && c.tag_name().name() == wire);
                     if flattened {
                         let es = shape_of(self.svc, &part(inner.member.as_deref())?.shape)?;
-                        let items: Vec<Value> = matching.map(|c| self.xml(es, c)).collect::<Result<_, _>>()?;
+                        let items: Vec<Value> = matching
+                            .map(|c| self.xml(es, c))
+                            .collect::<Result<_, _>>()?;
                         if !items.is_empty() {
                             out.insert(upper_first(name), Value::Array(items));
                         }
@@ -330,7 +355,11 @@ impl Read<'_> {
         );
         let mut out = Map::new();
         for e in entries {
-            let k = e.children().find(|c| c.has_tag_name(kt)).and_then(|c| c.text()).unwrap_or_default();
+            let k = e
+                .children()
+                .find(|c| c.has_tag_name(kt))
+                .and_then(|c| c.text())
+                .unwrap_or_default();
             if let Some(v) = e.children().find(|c| c.has_tag_name(vt)) {
                 out.insert(k.to_owned(), self.xml(vs, v)?);
             }
@@ -346,7 +375,11 @@ fn part(m: Option<&Member>) -> Result<&Member, String> {
 /// A scalar written as text (XML, headers) as its JSON value.
 fn scalar(shape: &Shape, t: &str) -> Value {
     match shape.r#type.as_str() {
-        "integer" | "long" => t.trim().parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(t.to_owned())),
+        "integer" | "long" => t
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(t.to_owned())),
         "float" | "double" => t
             .trim()
             .parse::<f64>()
