@@ -100,15 +100,9 @@ pub(super) async fn call(
     let svc = model(v1)?;
     let op = protocol::upper_first(action);
     let result = request(aws, &svc, v1, &op, &params, limit).await?;
-    if v1.model == "events" {
-        if result
-            .get("FailedEntryCount")
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-            > 0
-        {
-            return Err(Failure::new("EventBridge.FailedEntry", result.to_string()));
-        }
+    let failed = result.get("FailedEntryCount").and_then(Value::as_u64);
+    if v1.model == "events" && failed.unwrap_or(0) > 0 {
+        return Err(Failure::new("EventBridge.FailedEntry", result.to_string()));
     }
     Ok(result)
 }
