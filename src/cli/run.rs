@@ -121,10 +121,13 @@ pub fn run(args: &Args) -> ExitCode {
         state_machine_id: scope.state_machine(&sm_name),
         state_machine_name: sm_name,
     });
+    // The machine type's cap: 5 minutes for EXPRESS, a year for STANDARD.
+    let max = runtime::registry::max_duration_seconds(args.machine_type);
+    let limit = machine.timeout_seconds.unwrap_or(max).min(max);
     let program = Arc::new(compile::compile(machine));
     let router = crate::tasks::Router::new(functions);
     router.set_aws(crate::tasks::aws::Aws::from_env());
-    let outcome = runtime::execute(program, execution, &router, &clock);
+    let outcome = runtime::execute_within(program, limit, execution, &router, &clock);
     let (error, cause) = match &outcome.failure {
         Some(f) => (f.error.clone(), f.cause.clone()),
         None => (String::new(), String::new()),
