@@ -133,7 +133,12 @@ def main():
         queue_url = client("sqs").create_queue(QueueName="jobs")["QueueUrl"]
         topic = client("sns").create_topic(Name="news")["TopicArn"]
         client("s3").create_bucket(Bucket="data")
-        client("events").create_event_bus(Name="bus")
+        events = client("events")
+        events.create_event_bus(Name="bus")
+        seen_url = client("sqs").create_queue(QueueName="seen")["QueueUrl"]
+        seen_arn = client("sqs").get_queue_attributes(QueueUrl=seen_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventBusName="bus", EventPattern=json.dumps({"source": ["statejet.test"]}))
+        events.put_targets(Rule="all", EventBusName="bus", Targets=[{"Id": "q", "Arn": seen_arn}])
 
         # DynamoDB, optimized: putItem, getItem, updateItem, deleteItem (json 1.0).
         got = r.run(task("arn:aws:states:::dynamodb:putItem",
@@ -233,6 +238,13 @@ def main():
             {"Source": "statejet.test", "DetailType": "t", "Detail": {"a": 1}, "EventBusName": "bus"}]}))
         r.check("events:putEvents", got.get("status") == "SUCCEEDED" and got["output"].get("FailedEntryCount") == 0
                 and len(got["output"].get("Entries", [])) == 1 and "SdkHttpMetadata" not in got["output"], got)
+        delivered = client("sqs").receive_message(QueueUrl=seen_url, WaitTimeSeconds=2).get("Messages", [])
+        event = json.loads(delivered[0]["Body"]) if delivered else {}
+        resources = event.get("resources", [])
+        r.check("events:putEvents adds the execution's and machine's ARNs to Resources",
+                event.get("detail") == {"a": 1} and len(resources) == 2
+                and (":express:" in resources[0] or ":execution:" in resources[0])
+                and ":stateMachine:" in resources[1], event)
 
         # A parameter the API does not have is named.
         got = r.run(task("arn:aws:states:::aws-sdk:dynamodb:getItem", {"TableName": "items", "Keys": {}}))

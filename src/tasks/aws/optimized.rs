@@ -84,8 +84,18 @@ pub(super) async fn call(
             &SNS
         }
         ("events", "putEvents") => {
+            // AWS adds the execution's and the state machine's ARNs to every entry's Resources.
+            let arns = [&inv.execution.id, &inv.execution.state_machine_id];
             if let Some(Value::Array(entries)) = params.get_mut("Entries") {
-                entries.iter_mut().for_each(|e| stringify(e, "Detail"));
+                for e in entries.iter_mut() {
+                    stringify(e, "Detail");
+                    if let Some(o) = e.as_object_mut() {
+                        let resources = o.entry("Resources").or_insert_with(|| json!([]));
+                        if let Value::Array(list) = resources {
+                            list.extend(arns.iter().map(|a| json!(a)));
+                        }
+                    }
+                }
             }
             &EVENTS
         }
