@@ -7,7 +7,8 @@ workflows with `statejet run --result` whose environment points every service at
 integrations moto serves, aws-sdk calls in all four protocols (dynamodb and secretsmanager:
 json; lambda: rest-json; sns: query; s3: rest-xml), error naming per protocol, Retry on a
 throttling error from a local server, and clear failures for an endpoint that does not answer
-and for missing credentials. Exits non-zero on the first difference.
+and for missing credentials; one call through `statejet serve` (the engine's async path).
+Reports every difference, then exits non-zero if there was one.
 
 Usage: aws_moto.py --bin target/debug/statejet   (run with the venv's python that has moto)
 """
@@ -23,6 +24,7 @@ import threading
 import time
 
 import boto3
+import botocore.config
 
 
 def free_port():
@@ -245,6 +247,31 @@ def main():
                 event.get("detail") == {"a": 1} and len(resources) == 2
                 and (":express:" in resources[0] or ":execution:" in resources[0])
                 and ":stateMachine:" in resources[1], event)
+
+        # `statejet serve`: the same call as a future on the engine's runtime.
+        serve = subprocess.Popen([args.bin, "serve", "--listen", "127.0.0.1:0", "--logs", os.devnull],
+                                 stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            url = None
+            deadline = time.time() + 30
+            while time.time() < deadline and url is None:
+                line = serve.stderr.readline()
+                if "listening on " in line:
+                    url = line.split("listening on ")[1].split()[0]
+                elif not line and serve.poll() is not None:
+                    break
+            sfn = session.client("stepfunctions", endpoint_url=url,
+                                 config=botocore.config.Config(inject_host_prefix=False))
+            arn = sfn.create_state_machine(
+                name="get", type="EXPRESS", roleArn="arn:aws:iam::123456789012:role/r",
+                definition=json.dumps(task("arn:aws:states:::aws-sdk:dynamodb:getItem",
+                                           {"TableName": "items", "Key": {"id": {"S.$": "$.id"}}})))["stateMachineArn"]
+            res = sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps({"id": "b"}))
+            r.check("statejet serve calls AWS from the engine", res.get("status") == "SUCCEEDED"
+                    and json.loads(res["output"]) == {"Item": {"id": {"S": "b"}}}, res)
+        finally:
+            serve.terminate()
+            serve.wait(timeout=30)
 
         # A parameter the API does not have is named.
         got = r.run(task("arn:aws:states:::aws-sdk:dynamodb:getItem", {"TableName": "items", "Keys": {}}))
