@@ -125,7 +125,9 @@ pub fn run(args: &Args) -> ExitCode {
     let max = runtime::registry::max_duration_seconds(args.machine_type);
     let limit = machine.timeout_seconds.unwrap_or(max).min(max);
     let program = Arc::new(compile::compile(machine));
-    let outcome = runtime::execute_within(program, limit, execution, &functions, &clock);
+    let router = crate::tasks::Router::new(functions);
+    router.set_aws(crate::tasks::aws::Aws::from_env());
+    let outcome = runtime::execute_within(program, limit, execution, &router, &clock);
     let (error, cause) = match &outcome.failure {
         Some(f) => (f.error.clone(), f.cause.clone()),
         None => (String::new(), String::new()),

@@ -203,6 +203,7 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
     };
     let functions = functions.with_max_processes(args.max_processes);
     let engine = Engine::new(config, functions);
+    engine.set_aws(crate::tasks::aws::Aws::from_env());
     let mut api = Api::new(engine.clone(), args.credentials.clone())
         .with_default_logging(args.log_level, args.include_execution_data)
         .with_page_execution_data(args.page_execution_data);

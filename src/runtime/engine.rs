@@ -278,6 +278,12 @@ impl Engine {
         &self.inner.config
     }
 
+    /// Lets the AWS integrations answer the service integrations (and Lambda functions the
+    /// functions file lacks).
+    pub fn set_aws(&self, aws: crate::tasks::aws::Aws) {
+        self.inner.router.set_aws(aws);
+    }
+
     /// Registers an in-process handler for a Lambda function name or a resource ARN.
     pub fn register_handler(&self, key: &str, handler: Handler) {
         self.inner.router.register(key, Arc::new(handler));

@@ -126,6 +126,11 @@ impl Functions {
         self
     }
 
+    /// Whether the file defines the function `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.handlers.contains_key(name)
+    }
+
     /// These functions, with ARNs in `scope`.
     pub fn in_scope(self, scope: Scope) -> Functions {
         Functions { scope, ..self }

@@ -91,11 +91,14 @@ impl Resource for Handler {
 }
 
 /// Maps each Task's resource to the implementation that answers it: one registered under the
-/// Lambda function's name or the resource's ARN, or else the functions file.
+/// Lambda function's name or the resource's ARN, else the AWS integrations when set (service
+/// integrations, and Lambda functions the functions file lacks: `aws::Aws::takes`), else the
+/// functions file.
 #[derive(Default)]
 pub struct Router {
     registered: DashMap<String, Arc<dyn Resource>>,
     functions: Functions,
+    aws: std::sync::OnceLock<aws::Aws>,
 }
 
 impl Router {
@@ -103,7 +106,14 @@ impl Router {
         Router {
             registered: DashMap::new(),
             functions,
+            aws: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets the AWS integrations answer service integrations (once; a second call is ignored,
+    /// the first configuration staying in force for the process).
+    pub fn set_aws(&self, aws: aws::Aws) {
+        let _ = self.aws.set(aws);
     }
 
     /// Makes `resource` answer the Tasks that name `key`: a Lambda function name or a resource
@@ -132,7 +142,10 @@ impl Resource for Router {
     fn call(&self, invocation: Invocation, limit: Duration) -> Answer {
         match self.registered(&invocation) {
             Some(r) => r.call(invocation, limit),
-            None => self.functions.call(invocation, limit),
+            None => match self.aws.get() {
+                Some(aws) if aws.takes(&invocation, &self.functions) => aws.call(invocation, limit),
+                _ => self.functions.call(invocation, limit),
+            },
         }
     }
 }

@@ -7,6 +7,8 @@
 //! STRICT mode) required members. Invariant: an operation the models do not know is reported,
 //! never passed as valid.
 
+pub mod service;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 

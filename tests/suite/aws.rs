@@ -1,0 +1,59 @@
+//! The AWS service integrations end to end against moto's server (tests/e2e/aws_moto.py):
+//! `statejet run` configured by environment variables alone calls DynamoDB, SQS, SNS, S3,
+//! Lambda, Secrets Manager and EventBridge in their four wire protocols, names their errors as
+//! Step Functions does, retries a throttled call and fails clearly without an endpoint or
+//! credentials. moto is installed from PyPI, at a pinned version, into a virtual environment
+//! under `target/` the first time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The moto release the checks were written against (its server serves all the services).
+const MOTO: &str = "moto[server]==5.2.5";
+
+/// A Python with moto's server, made once per target folder.
+fn python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/moto-venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join(MOTO.replace(['=', '[', ']'], "_"));
+    if !stamp.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 is needed for the moto tests");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                MOTO,
+            ])
+            .status()
+            .expect("pip runs");
+        assert!(status.success(), "installing {MOTO} from PyPI failed");
+        std::fs::write(&stamp, "").expect("stamp file");
+    }
+    python
+}
+
+#[test]
+fn aws_integrations_call_moto_in_every_protocol() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(python())
+        .arg(root.join("tests/e2e/aws_moto.py"))
+        .args(["--bin", env!("CARGO_BIN_EXE_statejet")])
+        .current_dir(root)
+        .output()
+        .expect("the moto script runs");
+    assert!(
+        out.status.success(),
+        "AWS integration checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
