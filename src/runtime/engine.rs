@@ -353,6 +353,7 @@ impl Engine {
             name,
             input,
             role_arn: self.inner.role_arn.clone(),
+            machine_type: MachineType::Express,
             start_time: context::timestamp(self.now_ms()),
             state_machine_id: m.arn.clone(),
             state_machine_name: m.name.clone(),
@@ -488,7 +489,7 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
         journal: Journal,
     ) -> (Outcome, Journal, bool) {
-        let deadline = self.now_ms() + program.time_limit_seconds() * 1000;
+        let deadline = super::deadline_ms(&program, &execution, self.now_ms());
         let attempt = Attempt::new(journal, deadline);
         let run = Run::top(program, execution, self.random());
         let mut abort = self.inner.abort.subscribe();

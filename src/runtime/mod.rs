@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::asl::MachineType;
 use crate::compile::Program;
 use crate::tasks::Resource;
 use crate::vm::context::ExecutionInfo;
@@ -51,6 +52,26 @@ pub struct Outcome {
     pub status: Status,
     pub output: Option<Value>,
     pub failure: Option<Failure>,
+}
+
+/// The longest an Express execution may run, in seconds.
+pub const EXPRESS_LIMIT_SECONDS: u64 = 300;
+
+/// The longest an execution of a machine of type `t` may run, in seconds. statejet runs
+/// STANDARD machines only in `statejet run` (and TestState), capped as Express executions
+/// are until Standard executions are kept (AWS's cap for them is one year).
+pub fn time_cap_seconds(t: MachineType) -> u64 {
+    match t {
+        MachineType::Express | MachineType::Standard => EXPRESS_LIMIT_SECONDS,
+    }
+}
+
+/// When an execution of `program` that starts at `start_ms` must have ended: after its
+/// `TimeoutSeconds`, at most its machine type's cap.
+pub fn deadline_ms(program: &Program, execution: &ExecutionInfo, start_ms: u64) -> u64 {
+    let cap = time_cap_seconds(execution.machine_type);
+    let seconds = program.timeout_seconds().unwrap_or(cap).min(cap);
+    start_ms + seconds * 1000
 }
 
 /// Where time comes from.
@@ -145,7 +166,7 @@ fn run_sequential(
     prepare: impl FnOnce(Run) -> Run,
 ) -> (Outcome, Journal) {
     let start = clock.now_ms();
-    let deadline = start + program.time_limit_seconds() * 1000;
+    let deadline = deadline_ms(&program, &execution, start);
     let host = Sequential::new(clock, resources, start ^ 0x9E37_79B9_7F4A_7C15);
     let run = prepare(Run::top(program, execution, host.random()));
     let attempt = Attempt::new(journal, deadline);

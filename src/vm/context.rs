@@ -4,8 +4,12 @@
 //! clock to fill it.
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
+
+use crate::asl::MachineType;
+use crate::compile::{BlockId, Program, StateId};
 
 /// What an execution knows about itself, fixed when it starts.
 #[derive(Debug, Clone)]
@@ -15,6 +19,8 @@ pub struct ExecutionInfo {
     pub name: String,
     pub input: Value,
     pub role_arn: String,
+    /// The type of its state machine, which decides (among others) how long it may run.
+    pub machine_type: MachineType,
     /// RFC 3339 start time, as AWS formats it.
     pub start_time: String,
     pub state_machine_id: String,
@@ -98,17 +104,28 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
 }
 
 /// The Context Object of one state, built the first time a `$$` path reads it: most states never
-/// do, and building it copies the execution's input.
+/// do, and building it copies the execution's input. Making one allocates nothing.
 pub struct Lazy<'a> {
     value: OnceCell<Value>,
-    make: Box<dyn Fn() -> Value + 'a>,
+    source: Option<Source<'a>>,
+}
+
+/// What a state's Context Object is built from.
+pub struct Source<'a> {
+    pub execution: Arc<ExecutionInfo>,
+    pub program: Arc<Program>,
+    pub block: BlockId,
+    pub state: StateId,
+    pub entered_ms: u64,
+    pub retry_count: Option<u32>,
+    pub map_item: Option<(usize, &'a Value)>,
 }
 
 impl<'a> Lazy<'a> {
-    pub fn new(make: impl Fn() -> Value + 'a) -> Lazy<'a> {
+    pub fn new(source: Source<'a>) -> Lazy<'a> {
         Lazy {
             value: OnceCell::new(),
-            make: Box::new(make),
+            source: Some(source),
         }
     }
 
@@ -116,12 +133,21 @@ impl<'a> Lazy<'a> {
     pub fn ready(value: Value) -> Lazy<'a> {
         Lazy {
             value: OnceCell::from(value),
-            make: Box::new(|| Value::Null),
+            source: None,
         }
     }
 
     pub fn get(&self) -> &Value {
-        self.value.get_or_init(|| (self.make)())
+        self.value.get_or_init(|| match &self.source {
+            Some(s) => object(
+                &s.execution,
+                &s.program.instruction(s.block, s.state).name,
+                &timestamp(s.entered_ms),
+                s.retry_count,
+                s.map_item,
+            ),
+            None => Value::Null,
+        })
     }
 }
 
