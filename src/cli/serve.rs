@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use crate::api::sigv4::Credentials;
 use crate::api::Api;
+use crate::asl::MachineType;
 use crate::runtime::engine::{Config, Engine};
 use crate::runtime::logs::LogWriter;
+use crate::runtime::registry::{Logging, NewMachine};
 use crate::tasks::Functions;
 
 #[derive(clap::Args)]
@@ -23,8 +25,9 @@ pub struct Args {
     listen: SocketAddr,
     /// A folder of definitions to create at start, one state machine per file
     /// (`NAME.asl.json`, or a `NAME.json` holding a definition, becomes state machine NAME, type
-    /// EXPRESS; `*.input.json`, `*.expected.json` and other JSON files that are not definitions,
-    /// such as a functions file, are passed over).
+    /// EXPRESS; `NAME.standard.asl.json` becomes NAME of type STANDARD; `*.input.json`,
+    /// `*.expected.json` and other JSON files that are not definitions, such as a functions
+    /// file, are passed over).
     #[arg(long)]
     definitions: Option<PathBuf>,
     /// Lambda functions, as for `statejet run`.
@@ -33,12 +36,20 @@ pub struct Args {
     /// Where execution logs go, as JSON lines: a file, or `-` for stdout.
     #[arg(long, default_value = "-")]
     logs: String,
-    /// The logging level of the state machines loaded with --definitions.
-    #[arg(long, default_value = "OFF")]
+    /// The logging level of state machines without a loggingConfiguration of their own: those
+    /// loaded with --definitions and those created without one (ALL: fire-and-forget results are
+    /// never invisible; OFF is AWS's default). Their log group is /statejet/NAME.
+    #[arg(long, default_value = "ALL")]
     log_level: crate::runtime::logs::Level,
-    /// Whether the logs of the state machines loaded with --definitions carry inputs and outputs.
+    /// Whether the logs of those state machines carry inputs and outputs (off by default:
+    /// execution data reaches the logs only when asked for).
     #[arg(long)]
     include_execution_data: bool,
+    /// A folder where each log group's lines go to a file of their own (the group's name as a
+    /// path, with `.log`: /statejet/orders → DIR/statejet/orders.log); the lines of machines
+    /// without a log group still go to --logs.
+    #[arg(long)]
+    logs_dir: Option<PathBuf>,
     /// Executions in flight at once; past it, starts are refused with ThrottlingException.
     #[arg(long, default_value_t = Config::default().max_in_flight)]
     max_in_flight: usize,
@@ -46,6 +57,11 @@ pub struct Args {
     /// StateMachineLimitExceeded (AWS's default quota is 10,000 per account and region).
     #[arg(long, default_value_t = Config::default().max_state_machines)]
     max_state_machines: usize,
+    /// STANDARD executions kept for DescribeExecution, ListExecutions and GetExecutionHistory;
+    /// past it the execution that ended first is forgotten (running ones never are). Nothing
+    /// is kept across a restart.
+    #[arg(long, default_value_t = Config::default().max_retained_executions)]
+    max_retained_executions: usize,
     /// Require SigV4-signed requests made with this key (ACCESS_KEY_ID:SECRET_ACCESS_KEY);
     /// repeatable. Also read from STATEJET_CREDENTIALS.
     #[arg(long, env = "STATEJET_CREDENTIALS", value_delimiter = ',')]
@@ -116,16 +132,21 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
     let config = Config {
         max_in_flight: args.max_in_flight.max(1),
         max_state_machines: args.max_state_machines,
+        max_retained_executions: args.max_retained_executions.max(1),
         region: args.region.clone(),
         account: args.account.clone(),
         // Room for as many finished executions' batches as may be in flight: a slow sink then
         // holds their permits, which is what throttles new starts.
-        log_writer: Some(LogWriter::spawn(sink, 1024)),
+        log_writer: Some(match &args.logs_dir {
+            None => LogWriter::spawn(sink, 1024),
+            Some(dir) => LogWriter::spawn_routed(sink, dir.clone(), 1024),
+        }),
         ..Config::default()
     };
     let functions = functions.with_max_processes(args.max_processes);
     let engine = Engine::new(config, functions);
     let api = Api::new(engine.clone(), args.credentials.clone())
+        .with_default_logging(args.log_level, args.include_execution_data)
         .with_page_execution_data(args.page_execution_data);
     if let Some(dir) = &args.definitions {
         if let Err(e) = load_definitions(&api, dir, args) {
@@ -210,6 +231,10 @@ async fn report_drain(engine: Engine, grace: Duration) {
 /// `StartAt`, so a functions file may sit beside definitions (as in `examples/`): each such file
 /// passed over is named on stderr, never skipped silently.
 fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
+    let scope = crate::arn::Scope {
+        region: args.region.clone(),
+        account: args.account.clone(),
+    };
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
@@ -229,9 +254,15 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
             .unwrap_or_default();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let name = match file_name.strip_suffix(".asl.json") {
-            Some(name) => name.to_owned(),
-            None if looks_like_definition(&text) => file_name.trim_end_matches(".json").to_owned(),
+        let (name, machine_type) = match file_name.strip_suffix(".asl.json") {
+            Some(stem) => match stem.strip_suffix(".standard") {
+                Some(name) => (name.to_owned(), MachineType::Standard),
+                None => (stem.to_owned(), MachineType::Express),
+            },
+            None if looks_like_definition(&text) => (
+                file_name.trim_end_matches(".json").to_owned(),
+                MachineType::Express,
+            ),
             None => {
                 eprintln!(
                     "statejet serve: {}: not a state machine definition (no \"StartAt\"), passed over",
@@ -240,14 +271,21 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
                 continue;
             }
         };
-        let arn = api
-            .create(&name, &text)
+        let logging =
+            Logging::server_default(&scope, &name, args.log_level, args.include_execution_data);
+        let spec = NewMachine {
+            role_arn: scope.role("statejet"),
+            name,
+            definition: text,
+            machine_type,
+            logging,
+            tracing: false,
+            tags: Default::default(),
+        };
+        let m = api
+            .create(spec)
             .map_err(|e| format!("{}: {}: {}", path.display(), e.code, e.message))?;
-        if args.log_level != crate::runtime::logs::Level::Off {
-            api.set_logging(&name, args.log_level, args.include_execution_data)
-                .map_err(|e| format!("{}: {}", path.display(), e.message))?;
-        }
-        eprintln!("statejet serve: {arn}");
+        eprintln!("statejet serve: {}", m.arn);
     }
     Ok(())
 }

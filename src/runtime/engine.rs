@@ -2,17 +2,19 @@
 //! synchronously (await the result) or fire-and-forget (the result goes to the caller's sink).
 //!
 //! Lifecycle of an execution:
-//! 1. `start`/`start_sync` takes an admission permit or refuses at once (`Throttled`): the
-//!    engine never queues work without bound.
+//! 1. `start`/`start_sync` (Express) and `start_standard` take an admission permit or refuse at
+//!    once (`Throttled`): the engine never queues work without bound.
 //! 2. A task drives the execution's `Run` with the one driver core (`driver`), the engine
 //!    being its host: `Sleep` is a tokio timer (no thread is held), `Invoke` awaits the
 //!    resource's answer (a blocking one on tokio's blocking pool), `Fork` drives the children
 //!    concurrently (at most `MaxConcurrency` at a time); the execution's deadline (its
-//!    `TimeoutSeconds`, at most 5 minutes) bounds every wait.
-//! 3. A panic in a step or a handler is caught. A synchronous execution then fails with a clear
-//!    error (at-most-once); a fire-and-forget one is run again from the start, up to
-//!    `Config::redelivery_attempts` times (at-least-once).
-//! 4. The permit is released when the execution ends; nothing about it is kept.
+//!    `TimeoutSeconds`, at most its type's cap: 5 minutes, or a year) bounds every wait.
+//! 3. A panic in a step or a handler is caught. A synchronous or STANDARD execution then fails
+//!    with a clear error (at-most-once; exactly-once for STANDARD); an Express fire-and-forget
+//!    one is run again from the start, up to `Config::redelivery_attempts` times
+//!    (at-least-once).
+//! 4. The permit is released when the execution ends; nothing about an Express execution is
+//!    kept, a STANDARD one is retained (`executions`) until the bound evicts it.
 //!
 //! Invariant: every accepted fire-and-forget execution reports exactly one `Outcome`.
 
@@ -22,23 +24,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dashmap::DashMap;
 use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::driver::{self, Attempt, Host, Panicked};
+use super::executions::{Conflict, Execution, Executions, NewExecution, Started};
 use super::logs::{self, Level, LogWriter, LoggingConfiguration};
-use super::metrics::{MachineMetrics, Snapshot};
+use super::metrics::Snapshot;
+use super::registry::{Logging, Machine, Registry, RegistryError};
 use super::Outcome;
 use crate::arn::Scope;
-use crate::asl::{self, Diagnostic, MachineType};
-use crate::compile::{self, Program};
+use crate::asl::MachineType;
+use crate::compile::Program;
 pub use crate::tasks::Handler;
 use crate::tasks::{Answer, Functions, Resource, Router, TaskResult};
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run, Tally};
+use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run};
 
 /// Engine settings, with their defaults in one place.
 #[derive(Debug, Clone)]
@@ -48,6 +51,9 @@ pub struct Config {
     /// State machines that may be registered through the API at once; past it, creates are
     /// refused with `StateMachineLimitExceeded` (AWS's default quota per account and region).
     pub max_state_machines: usize,
+    /// Ended STANDARD executions retained (for Describe, List, history); past it the oldest
+    /// ended is evicted. Running executions are never evicted.
+    pub max_retained_executions: usize,
     /// How many times a fire-and-forget execution whose step panicked is run again.
     pub redelivery_attempts: u32,
     pub region: String,
@@ -75,6 +81,7 @@ impl Default for Config {
         Config {
             max_in_flight: 100_000,
             max_state_machines: 10_000,
+            max_retained_executions: super::executions::DEFAULT_MAX_RETAINED,
             redelivery_attempts: 3,
             region,
             account,
@@ -93,22 +100,16 @@ pub enum StartError {
     Throttled(usize),
     #[error("The engine is shutting down")]
     ShuttingDown,
-}
-
-/// A registered state machine.
-struct Machine {
-    name: String,
-    arn: String,
-    program: Arc<Program>,
-    logging: LoggingConfiguration,
-    metrics: Arc<MachineMetrics>,
-    /// Per-state counts of all its executions.
-    tally: Arc<Tally>,
+    #[error("Execution Already Exists: '{0}'")]
+    ExecutionAlreadyExists(String),
 }
 
 struct Inner {
     config: Config,
-    machines: DashMap<String, Arc<Machine>>,
+    /// The state machines: the one registry (the API reads and changes it too).
+    registry: Registry,
+    /// The retained executions of STANDARD machines.
+    executions: Executions,
     /// What Tasks call: in-process handlers, then the functions file.
     router: Router,
     admission: Arc<Semaphore>,
@@ -119,8 +120,6 @@ struct Inner {
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
-    /// `$$.Execution.RoleArn`, the same for every execution.
-    role_arn: String,
     /// The region and account of the ARNs the engine makes.
     scope: Scope,
 }
@@ -153,18 +152,17 @@ impl Engine {
     pub fn new(config: Config, functions: Functions) -> Engine {
         let admission = Arc::new(Semaphore::new(config.max_in_flight));
         let scope = config.scope();
-        let role_arn = scope.role("statejet");
         let epoch = (
             config.epoch_ms.unwrap_or_else(now_ms),
             tokio::time::Instant::now(),
         );
         Engine {
             inner: Arc::new(Inner {
-                role_arn,
                 router: Router::new(functions.in_scope(scope.clone())),
+                registry: Registry::new(scope.clone(), config.max_state_machines),
+                executions: Executions::new(config.max_retained_executions),
                 scope,
                 config,
-                machines: DashMap::new(),
                 admission,
                 accepting: AtomicBool::new(true),
                 abort: tokio::sync::watch::channel(false).0,
@@ -173,13 +171,19 @@ impl Engine {
         }
     }
 
-    /// Validates and compiles a definition once; its executions share the program.
+    /// The state machines.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// Validates and compiles a definition once and registers it under `name` (replacing any
+    /// machine of that name); its executions share the program. Returns its ARN.
     pub fn register_state_machine(
         &self,
         name: &str,
         definition: &str,
         machine_type: MachineType,
-    ) -> Result<String, Vec<Diagnostic>> {
+    ) -> Result<String, RegistryError> {
         self.register_logged_state_machine(name, definition, machine_type, Default::default())
     }
 
@@ -190,59 +194,23 @@ impl Engine {
         definition: &str,
         machine_type: MachineType,
         logging: LoggingConfiguration,
-    ) -> Result<String, Vec<Diagnostic>> {
-        let machine = asl::validate(definition, &asl::Config { machine_type })?;
-        Ok(self.install_state_machine(name, machine, logging))
-    }
-
-    /// Compiles a validated machine and makes it the one `name` starts (replacing any earlier
-    /// one: executions in flight keep the program they started with). Returns its ARN.
-    pub fn install_state_machine(
-        &self,
-        name: &str,
-        machine: asl::StateMachine,
-        logging: LoggingConfiguration,
-    ) -> String {
-        let arn = self.inner.scope.state_machine(name);
-        // A replaced machine keeps its execution counters (they describe the name's executions);
-        // its per-state counts start again with the new program's states.
-        let metrics = self
+    ) -> Result<String, RegistryError> {
+        let logging = Logging {
+            level: logging.level,
+            include_execution_data: logging.include_execution_data,
+            destinations: None,
+        };
+        let now = self.now_ms();
+        let m = self
             .inner
-            .machines
-            .get(name)
-            .map(|m| m.metrics.clone())
-            .unwrap_or_default();
-        let program = Arc::new(compile::compile(machine));
-        let tally = Arc::new(Tally::new(program.clone()));
-        self.inner.machines.insert(
-            name.to_owned(),
-            Arc::new(Machine {
-                name: name.to_owned(),
-                arn: arn.clone(),
-                program,
-                logging,
-                metrics,
-                tally,
-            }),
-        );
-        arn
-    }
-
-    /// Forgets a state machine; its executions in flight run to their end.
-    pub fn remove_state_machine(&self, name: &str) -> bool {
-        self.inner.machines.remove(name).is_some()
+            .registry
+            .put(name, definition, machine_type, logging, now)?;
+        Ok(m.arn.to_string())
     }
 
     /// The names of the registered state machines, sorted.
     pub fn state_machines(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .inner
-            .machines
-            .iter()
-            .map(|m| m.key().clone())
-            .collect();
-        names.sort();
-        names
+        self.inner.registry.names()
     }
 
     /// The functions of the functions file the engine was built with.
@@ -275,14 +243,14 @@ impl Engine {
     /// A state machine's counters and latencies, if it is registered.
     pub fn metrics(&self, machine: &str) -> Option<Snapshot> {
         self.inner
-            .machines
+            .registry
             .get(machine)
             .map(|m| m.metrics.snapshot())
     }
 
     /// Per-state counts of a machine's executions: `[entered, succeeded, failed, retried]`.
     pub fn state_counts(&self, machine: &str) -> Option<Vec<(String, [u64; 4])>> {
-        self.inner.machines.get(machine).map(|m| m.tally.snapshot())
+        self.inner.registry.get(machine).map(|m| m.tally.snapshot())
     }
 
     /// How many executions are in flight.
@@ -308,16 +276,18 @@ impl Engine {
         }
     }
 
+    /// The machine registered as `machine`.
+    fn machine(&self, machine: &str) -> Result<Arc<Machine>, StartError> {
+        self.inner
+            .registry
+            .get(machine)
+            .ok_or_else(|| StartError::StateMachineDoesNotExist(machine.to_owned()))
+    }
+
     fn admit(
         &self,
-        machine: &str,
+        m: Arc<Machine>,
     ) -> Result<(Arc<Machine>, tokio::sync::OwnedSemaphorePermit), StartError> {
-        let m = self
-            .inner
-            .machines
-            .get(machine)
-            .map(|m| m.clone())
-            .ok_or_else(|| StartError::StateMachineDoesNotExist(machine.to_owned()))?;
         if !self
             .inner
             .accepting
@@ -349,16 +319,16 @@ impl Engine {
             id: self
                 .inner
                 .scope
-                .execution(MachineType::Express, &m.name, &name, &id),
+                .execution(m.machine_type, &m.name, &name, &id),
             name,
             input,
-            role_arn: self.inner.role_arn.clone(),
-            machine_type: MachineType::Express,
+            role_arn: m.role_arn.clone(),
+            machine_type: m.machine_type,
             start_time: context::timestamp(self.now_ms()),
-            state_machine_id: m.arn.clone(),
+            state_machine_id: m.arn.to_string(),
             state_machine_name: m.name.clone(),
-            // AWS gives RedriveCount to asynchronous Express executions only.
-            redrive_count: (!sync).then_some(0),
+            // AWS gives RedriveCount to Standard and asynchronous Express executions only.
+            redrive_count: (!sync || m.machine_type == MachineType::Standard).then_some(0),
         })
     }
 
@@ -369,7 +339,18 @@ impl Engine {
         name: Option<String>,
         input: Value,
     ) -> Result<SyncResult, StartError> {
-        let (m, permit) = self.admit(machine)?;
+        let m = self.machine(machine)?;
+        self.start_sync_of(m, name, input).await
+    }
+
+    /// `start_sync` of a given revision or version of a machine.
+    pub async fn start_sync_of(
+        &self,
+        m: Arc<Machine>,
+        name: Option<String>,
+        input: Value,
+    ) -> Result<SyncResult, StartError> {
+        let (m, permit) = self.admit(m)?;
         let execution = self.execution(&m, name, input, true);
         let (execution_arn, execution_name) = (execution.id.clone(), execution.name.clone());
         let start_ms = self.now_ms();
@@ -379,7 +360,7 @@ impl Engine {
         // drops only its wait, and the execution still runs to its end, is logged and counted.
         let run = tokio::spawn(async move {
             let (outcome, log, _) = engine.drive_execution(&m, execution.clone()).await;
-            engine.write_log(log).await;
+            engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             drop(permit);
@@ -418,7 +399,19 @@ impl Engine {
         input: Value,
         done: impl FnOnce(String, Outcome) + Send + 'static,
     ) -> Result<String, StartError> {
-        let (m, permit) = self.admit(machine)?;
+        let m = self.machine(machine)?;
+        self.start_of(m, name, input, done)
+    }
+
+    /// `start` of a given revision or version of a machine.
+    pub fn start_of(
+        &self,
+        m: Arc<Machine>,
+        name: Option<String>,
+        input: Value,
+        done: impl FnOnce(String, Outcome) + Send + 'static,
+    ) -> Result<String, StartError> {
+        let (m, permit) = self.admit(m)?;
         let execution = self.execution(&m, name, input, false);
         let arn = execution.id.clone();
         let engine = self.clone();
@@ -440,7 +433,7 @@ impl Engine {
                 }
             };
             // Only the attempt that counts is logged: one terminal event per execution.
-            engine.write_log(log).await;
+            engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             // Report before releasing the permit: when shutdown returns, every callback has run.
@@ -457,15 +450,17 @@ impl Engine {
         m: &Machine,
         execution: Arc<ExecutionInfo>,
     ) -> (Outcome, Vec<String>, bool) {
-        let logging = self.inner.config.log_writer.is_some() && m.logging.level != Level::Off;
+        let config = m.logging.configuration();
+        let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
         let journal = if logging {
-            Journal::recording_only(&execution, self.now_ms(), logs::filter(m.logging.level))
+            Journal::recording_only(&execution, self.now_ms(), logs::filter(config.level))
         } else {
             Journal::started()
         };
         let (outcome, journal, panicked) = self
             .run(
                 m.program.clone(),
+                m.time_limit_seconds(),
                 execution.clone(),
                 journal.with_tally(m.tally.clone()),
             )
@@ -473,7 +468,7 @@ impl Engine {
         let mut lines = Vec::new();
         if logging {
             let redrive = execution.redrive_count.unwrap_or(0);
-            lines = logs::events(journal.events(), &execution.id, redrive, m.logging)
+            lines = logs::events(journal.events(), &execution.id, redrive, config)
                 .iter()
                 .map(json_text)
                 .collect();
@@ -486,26 +481,128 @@ impl Engine {
     async fn run(
         &self,
         program: Arc<Program>,
+        limit_seconds: u64,
         execution: Arc<ExecutionInfo>,
         journal: Journal,
     ) -> (Outcome, Journal, bool) {
-        let deadline = super::deadline_ms(&program, &execution, self.now_ms());
+        let deadline = self.now_ms() + limit_seconds * 1000;
         let attempt = Attempt::new(journal, deadline);
         let run = Run::top(program, execution, self.random());
         let mut abort = self.inner.abort.subscribe();
         let outcome = tokio::select! {
             driven = driver::drive(self.clone(), run, attempt.clone()) => Outcome::of(driven.ok()),
-            _ = abort.wait_for(|aborted| *aborted) => Outcome {
-                status: super::Status::Aborted,
-                output: None,
-                failure: Some(Failure::new(
-                    "States.Aborted",
-                    "The engine shut down before the execution finished",
-                )),
-            },
+            _ = abort.wait_for(|aborted| *aborted) => shutdown_abort(),
         };
         let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
+    }
+
+    /// Starts an execution of a STANDARD machine (`m`: the revision or version it runs) and
+    /// retains it; `done` is called once it has ended and is retained as ended. Exactly once: a
+    /// panicking step or handler fails it, nothing is run again. The same name and input of a
+    /// running execution answers that execution (`Started::Again`), as AWS does.
+    pub fn start_standard(
+        &self,
+        m: Arc<Machine>,
+        start: StandardStart,
+        done: impl FnOnce(&Execution) + Send + 'static,
+    ) -> Result<Started, StartError> {
+        if !self.inner.accepting.load(Ordering::SeqCst) {
+            return Err(StartError::ShuttingDown);
+        }
+        let name = start.name.unwrap_or_else(new_uuid);
+        let arn = self
+            .inner
+            .scope
+            .execution(MachineType::Standard, &m.name, &name, "");
+        let start_ms = self.now_ms();
+        let new = NewExecution {
+            arn,
+            name,
+            machine: m.clone(),
+            version_arn: start.version_arn,
+            alias_arn: start.alias_arn,
+            input: start.input,
+            input_text: start.input_text,
+            start_ms,
+        };
+        let e = match self.inner.executions.start(new) {
+            Ok(Started::New(e)) => e,
+            Ok(again) => return Ok(again),
+            Err(Conflict::AlreadyExists(arn)) => {
+                return Err(StartError::ExecutionAlreadyExists(arn))
+            }
+        };
+        let permit = match self.inner.admission.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                self.inner.executions.forget(&e);
+                m.metrics.throttled();
+                return Err(StartError::Throttled(self.inner.config.max_in_flight));
+            }
+        };
+        m.metrics.started();
+        let info = Arc::new(ExecutionInfo {
+            id: e.arn.clone(),
+            name: e.name.clone(),
+            input: e.input.clone(),
+            role_arn: m.role_arn.clone(),
+            machine_type: m.machine_type,
+            start_time: context::timestamp(start_ms),
+            state_machine_id: m.arn.to_string(),
+            state_machine_name: m.name.clone(),
+            redrive_count: Some(0),
+        });
+        let engine = self.clone();
+        let retained = e.clone();
+        tokio::spawn(async move {
+            let e = retained;
+            let began = tokio::time::Instant::now();
+            let mut journal = Journal::recording(&info, start_ms).with_tally(m.tally.clone());
+            if let Some(v) = &e.version_arn {
+                journal.note_started("stateMachineVersionArn", v);
+            }
+            if let Some(a) = &e.alias_arn {
+                journal.note_started("stateMachineAliasArn", a);
+            }
+            let deadline = start_ms + m.time_limit_seconds() * 1000;
+            let attempt = Attempt::new(journal, deadline);
+            e.running(attempt.clone());
+            let run = Run::top(m.program.clone(), info.clone(), engine.random());
+            let mut abort = engine.inner.abort.subscribe();
+            let (outcome, stopped) = tokio::select! {
+                driven = driver::drive(engine.clone(), run, attempt.clone()) => (Outcome::of(driven.ok()), false),
+                _ = abort.wait_for(|aborted| *aborted) => (shutdown_abort(), false),
+                (error, cause) = e.stopped() => (stopped_outcome(error, cause), true),
+            };
+            let journal = if stopped {
+                attempt.finish_after(&outcome, 0, || engine.now_ms())
+            } else {
+                attempt.finish(&outcome, || engine.now_ms())
+            };
+            let config = m.logging.configuration();
+            if engine.inner.config.log_writer.is_some() && config.level != Level::Off {
+                let lines = logs::events(journal.events(), &info.id, 0, config)
+                    .iter()
+                    .map(json_text)
+                    .collect();
+                engine.write_log(&m, lines).await;
+            }
+            let stop_ms = engine.now_ms();
+            m.metrics
+                .ended(outcome.status, began.elapsed().as_micros() as u64);
+            let mut journal = journal;
+            let events = journal.take_events();
+            engine.inner.executions.end(&e, outcome, stop_ms, events);
+            done(&e);
+            drop(permit);
+        });
+        Ok(Started::New(e))
+    }
+
+    /// The retained executions of STANDARD machines.
+    pub fn executions(&self) -> &Executions {
+        &self.inner.executions
     }
 
     /// Runs one execution of a compiled program outside the registry (no admission, metrics or
@@ -517,13 +614,15 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
     ) -> (Outcome, Vec<HistoryEvent>) {
         let journal = Journal::recording(&execution, self.now_ms());
-        let (outcome, journal, _) = self.run(program, execution, journal).await;
+        let limit = super::time_limit_seconds(&program, &execution);
+        let (outcome, journal, _) = self.run(program, limit, execution, journal).await;
         (outcome, journal.events().to_vec())
     }
 
-    async fn write_log(&self, lines: Vec<String>) {
+    /// Writes an execution's log lines, to its machine's log group where it names one.
+    async fn write_log(&self, m: &Machine, lines: Vec<String>) {
         if let Some(w) = &self.inner.config.log_writer {
-            w.write(lines).await;
+            w.write(m.logging.log_group(), lines).await;
         }
     }
 }
@@ -590,6 +689,41 @@ impl Host for Engine {
             step()
         }
     }
+}
+
+/// How an execution ends when the engine shuts down under it.
+fn shutdown_abort() -> Outcome {
+    Outcome {
+        status: super::Status::Aborted,
+        output: None,
+        failure: Some(Failure::new(
+            "States.Aborted",
+            "The engine shut down before the execution finished",
+        )),
+    }
+}
+
+/// How an execution ends when `StopExecution` stops it (error and cause as given, if given).
+fn stopped_outcome(error: Option<String>, cause: Option<String>) -> Outcome {
+    Outcome {
+        status: super::Status::Aborted,
+        output: None,
+        failure: Some(Failure::new(
+            error.unwrap_or_default(),
+            cause.unwrap_or_default(),
+        )),
+    }
+}
+
+/// What a STANDARD start names besides the machine.
+#[derive(Debug, Clone)]
+pub struct StandardStart {
+    pub name: Option<String>,
+    pub input: Value,
+    /// The input as the caller wrote it (DescribeExecution answers it so).
+    pub input_text: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
 }
 
 /// A random (version 4) UUID: execution ids, and the API's request and revision ids.

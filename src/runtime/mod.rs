@@ -8,8 +8,10 @@
 
 pub mod driver;
 pub mod engine;
+pub mod executions;
 pub mod logs;
 pub mod metrics;
+pub mod registry;
 pub mod sequential;
 
 use std::sync::Arc;
@@ -17,7 +19,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::asl::MachineType;
 use crate::compile::Program;
 use crate::tasks::Resource;
 use crate::vm::context::ExecutionInfo;
@@ -54,24 +55,11 @@ pub struct Outcome {
     pub failure: Option<Failure>,
 }
 
-/// The longest an Express execution may run, in seconds.
-pub const EXPRESS_LIMIT_SECONDS: u64 = 300;
-
-/// The longest an execution of a machine of type `t` may run, in seconds. statejet runs
-/// STANDARD machines only in `statejet run` (and TestState), capped as Express executions
-/// are until Standard executions are kept (AWS's cap for them is one year).
-pub fn time_cap_seconds(t: MachineType) -> u64 {
-    match t {
-        MachineType::Express | MachineType::Standard => EXPRESS_LIMIT_SECONDS,
-    }
-}
-
-/// When an execution of `program` that starts at `start_ms` must have ended: after its
-/// `TimeoutSeconds`, at most its machine type's cap.
-pub fn deadline_ms(program: &Program, execution: &ExecutionInfo, start_ms: u64) -> u64 {
-    let cap = time_cap_seconds(execution.machine_type);
-    let seconds = program.timeout_seconds().unwrap_or(cap).min(cap);
-    start_ms + seconds * 1000
+/// How long an execution of `program` may run, in seconds: the definition's `TimeoutSeconds`,
+/// at most what its machine type allows (`registry::max_duration_seconds`).
+pub fn time_limit_seconds(program: &Program, execution: &ExecutionInfo) -> u64 {
+    let max = registry::max_duration_seconds(execution.machine_type);
+    program.timeout_seconds().unwrap_or(max).min(max)
 }
 
 /// Where time comes from.
@@ -111,25 +99,48 @@ pub fn execute_with(
     inspection: Option<Inspection>,
 ) -> (Outcome, Vec<HistoryEvent>) {
     let journal = Journal::recording(&execution, clock.now_ms());
-    let (outcome, journal) = run_sequential(program, execution, resources, clock, journal, |run| {
-        let run = run.with_variables(variables);
-        match inspection {
-            Some(i) => run.inspected(i),
-            None => run,
-        }
-    });
+    let limit = time_limit_seconds(&program, &execution);
+    let (outcome, journal) = run_sequential(
+        program,
+        limit,
+        execution,
+        resources,
+        clock,
+        journal,
+        |run| {
+            let run = run.with_variables(variables);
+            match inspection {
+                Some(i) => run.inspected(i),
+                None => run,
+            }
+        },
+    );
     (outcome, journal.events().to_vec())
 }
 
-/// Runs one execution to its end on the calling thread.
+/// Runs one execution to its end on the calling thread (within its machine type's time cap, or the
+/// definition's `TimeoutSeconds`).
 pub fn execute(
     program: Arc<Program>,
     execution: Arc<ExecutionInfo>,
     resources: &dyn Resource,
     clock: &dyn Clock,
 ) -> Outcome {
+    let limit = time_limit_seconds(&program, &execution);
+    execute_within(program, limit, execution, resources, clock)
+}
+
+/// Like `execute`, within `limit_seconds` (a machine type's cap: `registry::Machine`'s).
+pub fn execute_within(
+    program: Arc<Program>,
+    limit_seconds: u64,
+    execution: Arc<ExecutionInfo>,
+    resources: &dyn Resource,
+    clock: &dyn Clock,
+) -> Outcome {
     run_sequential(
         program,
+        limit_seconds,
         execution,
         resources,
         clock,
@@ -159,6 +170,7 @@ pub fn execute_recorded(
 
 fn run_sequential(
     program: Arc<Program>,
+    limit_seconds: u64,
     execution: Arc<ExecutionInfo>,
     resources: &dyn Resource,
     clock: &dyn Clock,
@@ -166,7 +178,7 @@ fn run_sequential(
     prepare: impl FnOnce(Run) -> Run,
 ) -> (Outcome, Journal) {
     let start = clock.now_ms();
-    let deadline = deadline_ms(&program, &execution, start);
+    let deadline = start + limit_seconds * 1000;
     let host = Sequential::new(clock, resources, start ^ 0x9E37_79B9_7F4A_7C15);
     let run = prepare(Run::top(program, execution, host.random()));
     let attempt = Attempt::new(journal, deadline);
@@ -193,9 +205,22 @@ pub fn terminal_details(outcome: &Outcome) -> Value {
         (Status::Succeeded, _) => serde_json::json!({
             "output": text(outcome.output.as_ref().unwrap_or(&Value::Null)),
             "outputDetails": {"truncated": false}}),
-        (Status::Aborted | Status::TimedOut, f) => serde_json::json!({
+        (Status::TimedOut, f) => serde_json::json!({
             "error": f.as_ref().map(|f| f.error.as_str()),
             "cause": f.as_ref().map(|f| f.cause.as_str())}),
+        // A StopExecution without error or cause is recorded as `{}`, as AWS records it.
+        (Status::Aborted, f) => {
+            let mut d = serde_json::Map::new();
+            if let Some(f) = f {
+                if !f.error.is_empty() {
+                    d.insert("error".into(), Value::from(f.error.clone()));
+                }
+                if !f.cause.is_empty() {
+                    d.insert("cause".into(), Value::from(f.cause.clone()));
+                }
+            }
+            Value::Object(d)
+        }
         (Status::Failed, f) => {
             let mut d = serde_json::Map::new();
             if let Some(f) = f {

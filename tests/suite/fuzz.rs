@@ -350,6 +350,16 @@ const OPERATIONS: &[&str] = &[
     "StopExecution",
     "GetExecutionHistory",
     "ListExecutions",
+    "DescribeStateMachineForExecution",
+    "RedriveExecution",
+    "PublishStateMachineVersion",
+    "ListStateMachineVersions",
+    "DeleteStateMachineVersion",
+    "CreateStateMachineAlias",
+    "DescribeStateMachineAlias",
+    "UpdateStateMachineAlias",
+    "DeleteStateMachineAlias",
+    "ListStateMachineAliases",
     "TestState",
     "Nope",
 ];
@@ -362,6 +372,9 @@ fn api_value() -> impl Strategy<Value = Value> {
         "arn:aws:states:us-east-1:123456789012:stateMachine:m/label",
         "arn:aws:states:us-east-1:123456789012:express:m:n:u",
         "arn:aws:states:us-east-1:123456789012:execution:m:n",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:m:1",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:m:PROD",
+        "STANDARD",
         "arn:aws:iam::123456789012:role/r",
         "arn:aws:s3:::b",
         "EXPRESS",
@@ -405,6 +418,17 @@ fn api_field() -> impl Strategy<Value = String> {
         "tagKeys",
         "publish",
         "versionDescription",
+        "revisionId",
+        "description",
+        "routingConfiguration",
+        "stateMachineVersionArn",
+        "stateMachineAliasArn",
+        "weight",
+        "statusFilter",
+        "reverseOrder",
+        "includeExecutionData",
+        "error",
+        "cause",
         "encryptionConfiguration",
         "stateMachineArn",
         "executionArn",
@@ -462,13 +486,14 @@ fn api_request_bodies_answer_in_aws_shape_and_never_panic() {
             statejet::runtime::engine::Config::default(),
             statejet::tasks::Functions::default(),
         );
-        let api = Api::new(engine, Vec::new());
-        api.create(
-            "m",
-            r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
-        )
-        .unwrap();
-        api
+        engine
+            .register_state_machine(
+                "m",
+                r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+                statejet::asl::MachineType::Express,
+            )
+            .unwrap();
+        Api::new(engine, Vec::new())
     });
     let strategy = (prop::sample::select(OPERATIONS), api_body(), any::<bool>());
     runner()

@@ -41,7 +41,7 @@ pub(super) fn bad_definition(message: impl Into<String>) -> ApiError {
 
 /// The longest a tested Task without a `TimeoutSeconds` may take: an Express execution's
 /// limit, since a TestState call answers synchronously as StartSyncExecution does.
-const MAX_TASK_SECONDS: u64 = crate::runtime::EXPRESS_LIMIT_SECONDS;
+const MAX_TASK_SECONDS: u64 = crate::runtime::registry::EXPRESS_MAX_SECONDS;
 
 /// What answers the tested state's work: the mock, or the real function.
 struct Work<'a> {

@@ -62,6 +62,9 @@ pub struct Invocation {
     pub payload: Value,
     /// The Task's timeout, if any: past it the driver answers `States.Timeout`.
     pub timeout_seconds: Option<u64>,
+    /// The execution that calls (its ARN: what a resource that answers later, a task token's
+    /// holder, needs to know whose task it is).
+    pub execution: Arc<ExecutionInfo>,
 }
 
 #[derive(Debug)]
@@ -559,6 +562,7 @@ impl Run {
                     resource: t.resource.clone(),
                     payload,
                     timeout_seconds,
+                    execution: self.execution.clone(),
                 }))
             }
             WorkKind::Parallel(p) => {
