@@ -300,8 +300,14 @@ fn children<'r, H: Host + 'r>(
                 (index, r)
             }
         };
+        // Selecting an item reads the clock first: a Map over many items may spend its whole
+        // execution's time selecting them, with nothing awaited in between.
+        let selecting = block.is_some();
         let mut started = 0;
         while started < count.min(limit) {
+            if selecting && host.now_ms() >= attempt.deadline {
+                return Err(TimedOut);
+            }
             match next_child(started) {
                 Some(Ok(child)) => running.push(start(started, child)),
                 Some(Err(f)) => return Ok(Err(f)),
@@ -328,6 +334,9 @@ fn children<'r, H: Host + 'r>(
                 return Ok(Err(data_limit_exceeded(&state)));
             }
             if started < count {
+                if selecting && host.now_ms() >= attempt.deadline {
+                    return Err(TimedOut);
+                }
                 match next_child(started) {
                     Some(Ok(child)) => running.push(start(started, child)),
                     Some(Err(f)) => return Ok(Err(f)),

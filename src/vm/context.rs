@@ -137,6 +137,11 @@ impl<'a> Lazy<'a> {
         }
     }
 
+    /// The Context Object, if it was built.
+    pub fn into_built(self) -> Option<Value> {
+        self.value.into_inner()
+    }
+
     pub fn get(&self) -> &Value {
         self.value.get_or_init(|| match &self.source {
             Some(s) => object(
