@@ -32,6 +32,7 @@ use tokio::net::TcpListener;
 
 use crate::arn::Scope;
 use crate::runtime::engine::{new_uuid, Engine};
+use crate::runtime::intake::Intake;
 use crate::runtime::logs::Level;
 use sigv4::Credentials;
 use wire::{ApiError, Input};
@@ -57,6 +58,8 @@ pub struct Api {
     page_execution_data: bool,
     /// The API requests answered, for /metrics.
     requests: prometheus::Requests,
+    /// The durable intake, when `StartExecution` goes through JetStream.
+    intake: Option<Intake>,
     /// The logging of a machine created without a `loggingConfiguration`: AWS's (`OFF`) unless
     /// the server says otherwise (`statejet serve --log-level`).
     default_logging: (Level, bool),
@@ -72,8 +75,15 @@ impl Api {
             recent: Arc::default(),
             page_execution_data: false,
             requests: prometheus::Requests::default(),
+            intake: None,
             default_logging: (Level::Off, false),
         }
+    }
+
+    /// Sends `StartExecution` through the durable intake: answered once JetStream stored it.
+    pub fn with_intake(mut self, intake: Intake) -> Api {
+        self.intake = Some(intake);
+        self
     }
 
     /// Shows failures' errors and causes on the live page whatever the machines' logging says.
@@ -106,7 +116,7 @@ impl Api {
             "TagResource" => self.tag_resource(input),
             "UntagResource" => self.untag_resource(input),
             "ListTagsForResource" => self.list_tags(input),
-            "StartExecution" => self.start_execution(input, trace),
+            "StartExecution" => self.start_execution(input, trace).await,
             "StartSyncExecution" => self.start_sync_execution(input, trace).await,
             "DescribeExecution" => self.describe_execution(input),
             "StopExecution" => self.stop_execution(input).await,
@@ -176,7 +186,7 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
             return Ok(text_response(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
-                prometheus::render(&api.engine, &api.requests),
+                prometheus::render(&api.engine, &api.requests, api.intake.as_ref()),
             ))
         }
         (&Method::GET, "/") => {

@@ -4,12 +4,11 @@
 //! clock to fill it.
 
 use std::cell::OnceCell;
-use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::asl::path::Segment;
 use crate::asl::MachineType;
-use crate::compile::{BlockId, Program, StateId};
 
 /// What an execution knows about itself, fixed when it starts.
 #[derive(Debug, Clone)]
@@ -31,13 +30,15 @@ pub struct ExecutionInfo {
 }
 
 /// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map, and
-/// `Map.Item` only while a Map evaluates its `ItemSelector`.
+/// `Map.Item` only while a Map evaluates its `ItemSelector`. Without `with_input`,
+/// `Execution.Input` is `null`: for reads that never reach it (`Lazy::reference_root`).
 pub fn object(
     execution: &ExecutionInfo,
     state_name: &str,
     entered_time: &str,
     retry_count: Option<u32>,
     map_item: Option<(usize, &Value)>,
+    with_input: bool,
 ) -> Value {
     let mut state = json!({"EnteredTime": entered_time, "Name": state_name});
     if let Some(n) = retry_count {
@@ -46,7 +47,7 @@ pub fn object(
     let mut ctx = json!({
         "Execution": {
             "Id": execution.id,
-            "Input": execution.input,
+            "Input": if with_input { execution.input.clone() } else { Value::Null },
             "Name": execution.name,
             "RoleArn": execution.role_arn,
             "StartTime": execution.start_time,
@@ -104,55 +105,69 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
 }
 
 /// The Context Object of one state, built the first time a `$$` path reads it: most states never
-/// do, and building it copies the execution's input. Making one allocates nothing.
+/// do. Building it whole copies the execution's input, so a Reference Path into
+/// `$$.Execution.Input` reads the input where it is, and one elsewhere reads a context built
+/// without it: a Map whose `ItemSelector` reads `$$.Map.Item` costs no copy of the input per
+/// item (which made a large Map's selection quadratic).
 pub struct Lazy<'a> {
-    value: OnceCell<Value>,
-    source: Option<Source<'a>>,
-}
-
-/// What a state's Context Object is built from.
-pub struct Source<'a> {
-    pub execution: Arc<ExecutionInfo>,
-    pub program: Arc<Program>,
-    pub block: BlockId,
-    pub state: StateId,
-    pub entered_ms: u64,
-    pub retry_count: Option<u32>,
-    pub map_item: Option<(usize, &'a Value)>,
+    whole: OnceCell<Value>,
+    without_input: OnceCell<Value>,
+    /// Builds the context, with or without `Execution.Input`.
+    make: Box<dyn Fn(bool) -> Value + 'a>,
+    /// The execution whose input `Execution.Input` is (absent for a context given whole).
+    execution: Option<std::sync::Arc<ExecutionInfo>>,
 }
 
 impl<'a> Lazy<'a> {
-    pub fn new(source: Source<'a>) -> Lazy<'a> {
+    /// A context `make` builds (with or without the input) for `execution`.
+    pub fn new(
+        execution: std::sync::Arc<ExecutionInfo>,
+        make: impl Fn(bool) -> Value + 'a,
+    ) -> Lazy<'a> {
         Lazy {
-            value: OnceCell::new(),
-            source: Some(source),
+            whole: OnceCell::new(),
+            without_input: OnceCell::new(),
+            make: Box::new(make),
+            execution: Some(execution),
         }
     }
 
     /// A context that is already built.
     pub fn ready(value: Value) -> Lazy<'a> {
         Lazy {
-            value: OnceCell::from(value),
-            source: None,
+            whole: OnceCell::from(value),
+            without_input: OnceCell::new(),
+            make: Box::new(|_| Value::Null),
+            execution: None,
         }
     }
 
-    /// The Context Object, if it was built.
-    pub fn into_built(self) -> Option<Value> {
-        self.value.into_inner()
+    /// The whole context.
+    pub fn get(&self) -> &Value {
+        self.whole.get_or_init(|| (self.make)(true))
     }
 
-    pub fn get(&self) -> &Value {
-        self.value.get_or_init(|| match &self.source {
-            Some(s) => object(
-                &s.execution,
-                &s.program.instruction(s.block, s.state).name,
-                &timestamp(s.entered_ms),
-                s.retry_count,
-                s.map_item,
-            ),
-            None => Value::Null,
-        })
+    /// Where a Reference Path of `segments` (after `$$`) starts reading, and how many of its
+    /// segments that start has consumed: the execution's own input for `Execution.Input...`,
+    /// the context without its input for any other path that goes below `Execution`, else the
+    /// whole context.
+    pub fn reference_root(&self, segments: &[Segment]) -> (&Value, usize) {
+        let field = |i: usize| match segments.get(i) {
+            Some(Segment::Field(f)) => Some(f.as_str()),
+            _ => None,
+        };
+        let Some(execution) = &self.execution else {
+            return (self.get(), 0);
+        };
+        if self.whole.get().is_some() {
+            return (self.get(), 0);
+        }
+        match (field(0), field(1)) {
+            (Some("Execution"), Some("Input")) => (&execution.input, 2),
+            (Some("Execution"), None) if segments.len() == 1 => (self.get(), 0),
+            (Some(_), _) => (self.without_input.get_or_init(|| (self.make)(false)), 0),
+            _ => (self.get(), 0),
+        }
     }
 }
 

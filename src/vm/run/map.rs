@@ -142,24 +142,13 @@ impl Run {
         };
         let selected = match &m.item_selector {
             Some(ItemSelector::JsonPath(t)) => {
-                // The previous item's Context Object with this item in it, if one was built.
-                let ctx = match self.item_context.take() {
-                    Some(mut c) => {
-                        c["Map"] = json!({"Item": {"Index": index, "Value": item}});
-                        context::Lazy::ready(c)
-                    }
-                    None => self.context(true, Some((index, item))),
-                };
+                let ctx = self.context(true, Some((index, item)));
                 let roots = Roots {
                     input: &self.effective,
                     context: &ctx,
                     variables: &self.variables,
                 };
-                let selected = template::eval(t, &roots, &mut *self.random);
-                if self.fixed_context.is_none() {
-                    self.item_context = ctx.into_built();
-                }
-                selected
+                template::eval(t, &roots, &mut *self.random)
             }
             Some(ItemSelector::Jsonata(t)) => {
                 let b = self.bindings(None, None, Some((index, item)));

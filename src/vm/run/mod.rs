@@ -171,10 +171,6 @@ pub struct Run {
     /// A Context Object given from outside (`TestState`), used as it is instead of one built
     /// from the execution.
     fixed_context: Option<Arc<Value>>,
-    /// The current Map state's Context Object as its last item's selection built it: the next
-    /// item's selection changes only `Map.Item`, so the execution input in it is copied once per
-    /// Map state, not once per item. Cleared whenever the state (or its attempt) changes.
-    item_context: Option<Value>,
     /// The execution's deadline (ms since the epoch; `u64::MAX`: none) and the time of the
     /// current resume: what bounds a step's long evaluations, with no clock read.
     deadline_ms: u64,
@@ -223,7 +219,6 @@ impl Run {
             random,
             inspection: None,
             fixed_context: None,
-            item_context: None,
             deadline_ms: u64::MAX,
             now_ms: 0,
         }
@@ -401,14 +396,17 @@ impl Run {
             Op::Work(_) if retry => Some(self.retry_count),
             _ => None,
         };
-        Lazy::new(context::Source {
-            execution: self.execution.clone(),
-            program: self.program.clone(),
-            block: self.block,
-            state: self.state,
-            entered_ms: self.entered_ms,
-            retry_count,
-            map_item,
+        let (program, execution) = (self.program.clone(), self.execution.clone());
+        let (block, state, entered_ms) = (self.block, self.state, self.entered_ms);
+        Lazy::new(execution.clone(), move |with_input| {
+            context::object(
+                &execution,
+                &program.instruction(block, state).name,
+                &context::timestamp(entered_ms),
+                retry_count,
+                map_item,
+                with_input,
+            )
         })
     }
 
@@ -438,7 +436,6 @@ impl Run {
         self.entered_ms = now;
         self.retries.clear();
         self.retry_count = 0;
-        self.item_context = None;
         let program = self.program.clone();
         let state = program.instruction(self.block, self.state);
         // Marks where each state's stages begin, for an inspector that wants one state's.
@@ -526,7 +523,6 @@ impl Run {
     /// like an error of the work itself, unless it is terminal.
     fn start_work(&mut self, now: u64, journal: &mut Journal) -> Step {
         // A retry's Context Object has another `State.RetryCount`.
-        self.item_context = None;
         let program = self.program.clone();
         let Some(w) = program.instruction(self.block, self.state).work() else {
             return Step::Fail(not_work());
