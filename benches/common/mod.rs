@@ -62,6 +62,7 @@ pub fn execution(input: Value) -> Arc<ExecutionInfo> {
         name: "run".into(),
         input,
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
+        machine_type: statejet::asl::MachineType::Express,
         start_time: "2024-01-01T00:00:00Z".into(),
         state_machine_id: "arn:aws:states:us-east-1:123456789012:stateMachine:bench".into(),
         state_machine_name: "bench".into(),

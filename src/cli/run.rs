@@ -117,6 +117,7 @@ pub fn run(args: &Args) -> ExitCode {
         name,
         input,
         role_arn: scope.role("statejet"),
+        machine_type: args.machine_type,
         start_time: context::timestamp(clock.now_ms()),
         state_machine_id: scope.state_machine(&sm_name),
         state_machine_name: sm_name,

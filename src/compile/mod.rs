@@ -1,110 +1,219 @@
-//! StateMachine → Program: the validated machine flattened into one table of blocks.
+//! StateMachine → Program: the validated machine lowered into one table of blocks of
+//! instructions (`program.rs`), which the VM runs.
 //!
-//! Invariant: the only stage that reads the validated form. Every block (the machine, each
-//! Parallel branch, each Map processor) gets a `BlockId`; each state's nested blocks are listed
-//! by id in `Block::children`, and every id is in bounds by construction, so the VM indexes
-//! without fallible lookups.
+//! Invariant: the only stage that reads the validated form on the way to running, which it
+//! leaves whole (kept behind an `Arc` in the program). Every block (the machine, each Parallel
+//! branch, each Map processor) gets a `BlockId`, every state a `StateId` in its block, and every
+//! id is in bounds by construction, so the VM indexes without fallible lookups.
 
-use std::fmt::Write as _;
+mod listing;
+mod program;
 
-use crate::asl::machine::{
-    self, Assign, CatchOutput, Catcher, Condition, Dynamic, FailField, Flow, ItemSelector, Items,
-    Jsonata, QueryLanguage, State, StateKind, StateMachine, StateRef, Transition, WaitFor,
+use std::sync::Arc;
+
+pub use listing::listing;
+pub use program::{
+    Block, BlockId, Catcher, Choice, ChoiceRule, Fail, Instruction, Map, Op, Parallel, Pass,
+    Program, StateId, Succeed, Task, Transition, Wait, Work, WorkKind,
 };
 
-/// The longest an Express execution may run, in seconds.
-pub const EXPRESS_LIMIT_SECONDS: u64 = 300;
-
-/// The index of a block in a `Program`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BlockId(pub u32);
-
-/// A compiled definition: shared, immutable, by every execution of its state machine.
-#[derive(Debug)]
-pub struct Program {
-    pub blocks: Vec<Block>,
-    pub timeout_seconds: Option<u64>,
-    /// Whether a step may compute for long: some state evaluates JSONata or is a Map (whose
-    /// items are prepared in one step). Hosts run such steps where they starve no one.
-    pub long_steps: bool,
-}
-
-/// One block: its states, where it starts, and for each state the blocks it runs
-/// (a Parallel's branches in order, a Map's processor).
-#[derive(Debug)]
-pub struct Block {
-    pub start_at: StateRef,
-    pub states: Vec<State>,
-    pub children: Vec<Vec<BlockId>>,
-    /// For each state: whether a JSONata field may read `$states.context`, whose building
-    /// copies the execution input (so it is built only where needed).
-    pub reads_context: Vec<bool>,
-}
-
-impl Program {
-    pub const TOP: BlockId = BlockId(0);
-
-    pub fn block(&self, id: BlockId) -> &Block {
-        &self.blocks[id.0 as usize]
-    }
-
-    /// How long an execution may run: its `TimeoutSeconds`, at most Express's 5 minutes.
-    pub fn time_limit_seconds(&self) -> u64 {
-        self.timeout_seconds
-            .unwrap_or(EXPRESS_LIMIT_SECONDS)
-            .min(EXPRESS_LIMIT_SECONDS)
-    }
-}
+use crate::asl::machine::{
+    self, Assign, CatchOutput, Condition, Dynamic, FailField, Flow, ItemSelector, Items, Jsonata,
+    QueryLanguage, ResultPath, Retrier, Select, State, StateKind, StateMachine, StateRef, WaitFor,
+};
 
 /// Compiles a validated machine.
 pub fn compile(machine: StateMachine) -> Program {
-    let mut program = Program {
+    compile_shared(Arc::new(machine))
+}
+
+/// Compiles a validated machine that is already shared.
+pub fn compile_shared(machine: Arc<StateMachine>) -> Program {
+    let mut lowering = Lowering {
         blocks: Vec::new(),
-        timeout_seconds: machine.timeout_seconds,
         long_steps: false,
     };
-    add_block(&mut program, machine.top);
-    program
-}
-
-/// Adds `block` and, depth first, its nested blocks; returns its id.
-fn add_block(program: &mut Program, block: machine::Block) -> BlockId {
-    let id = BlockId(program.blocks.len() as u32);
-    program.blocks.push(Block {
-        start_at: block.start_at,
-        states: Vec::new(),
-        children: Vec::new(),
-        reads_context: Vec::new(),
-    });
-    let mut states = block.states;
-    let mut children = Vec::with_capacity(states.len());
-    for state in &mut states {
-        let nested: Vec<machine::Block> = match &mut state.kind {
-            StateKind::Parallel(p) => std::mem::take(&mut p.branches),
-            StateKind::Map(m) => vec![std::mem::replace(
-                &mut m.processor,
-                machine::Block {
-                    comment: None,
-                    start_at: StateRef(0),
-                    states: Vec::new(),
-                },
-            )],
-            _ => Vec::new(),
-        };
-        children.push(nested.into_iter().map(|b| add_block(program, b)).collect());
+    lowering.block(&machine.top);
+    Program {
+        blocks: (lowering.blocks.into_iter())
+            .map(|b| b.expect("every reserved block is lowered before compile returns"))
+            .collect(),
+        long_steps: lowering.long_steps,
+        machine,
     }
-    program.long_steps |= states
-        .iter()
-        .any(|s| s.query_language == QueryLanguage::Jsonata || matches!(s.kind, StateKind::Map(_)));
-    let b = &mut program.blocks[id.0 as usize];
-    b.reads_context = states.iter().map(reads_context).collect();
-    b.states = states;
-    b.children = children;
-    id
 }
 
-/// Whether any JSONata field of `state` may read `$states.context`.
-fn reads_context(state: &State) -> bool {
+/// The program as it is built: a block's slot is reserved (its id taken) before its nested
+/// blocks are lowered, so ids run depth first in definition order.
+struct Lowering {
+    blocks: Vec<Option<Block>>,
+    long_steps: bool,
+}
+
+impl Lowering {
+    /// Lowers `block` and, depth first, its nested blocks; returns its id.
+    fn block(&mut self, block: &machine::Block) -> BlockId {
+        let id = BlockId(self.blocks.len() as u32);
+        self.blocks.push(None);
+        let states = block.states.iter().map(|s| self.state(s)).collect();
+        self.blocks[id.index()] = Some(Block {
+            start_at: state_id(block.start_at),
+            states,
+        });
+        id
+    }
+
+    fn state(&mut self, state: &State) -> Instruction {
+        self.long_steps |= state.query_language == QueryLanguage::Jsonata
+            || matches!(state.kind, StateKind::Map(_));
+        let op = match &state.kind {
+            StateKind::Pass(p) => Op::Pass(Pass {
+                result_only: p.result.is_some()
+                    && matches!(
+                        p.flow,
+                        Flow::JsonPath {
+                            input_path: Select::Whole,
+                            parameters: None,
+                            ..
+                        }
+                    ),
+                flow: p.flow.clone(),
+                result: p.result.clone(),
+                assign: p.assign.clone(),
+                next: transition(p.transition),
+            }),
+            StateKind::Choice(c) => Op::Choice(Choice {
+                flow: c.flow.clone(),
+                rules: c
+                    .choices
+                    .iter()
+                    .map(|r| ChoiceRule {
+                        condition: r.condition.clone(),
+                        next: state_id(r.next),
+                        assign: r.assign.clone(),
+                        output: r.output.clone(),
+                    })
+                    .collect(),
+                default: c.default.map(state_id),
+                assign: c.assign.clone(),
+            }),
+            StateKind::Wait(w) => Op::Wait(Wait {
+                flow: w.flow.clone(),
+                until: w.until.clone(),
+                assign: w.assign.clone(),
+                next: transition(w.transition),
+            }),
+            StateKind::Succeed(s) => Op::Succeed(Succeed {
+                flow: s.flow.clone(),
+            }),
+            StateKind::Fail(f) => Op::Fail(Fail {
+                error: f.error.clone(),
+                cause: f.cause.clone(),
+            }),
+            StateKind::Task(t) => {
+                let task = WorkKind::Task(Task {
+                    lambda: program::is_lambda(&t.resource),
+                    resource: t.resource.clone(),
+                    timeout_seconds: t.timeout_seconds.clone(),
+                });
+                work(task, &t.flow, (&t.retry, &t.catch), &t.assign, t.transition)
+            }
+            StateKind::Parallel(p) => {
+                let parallel = WorkKind::Parallel(Parallel {
+                    branches: p.branches.iter().map(|b| self.block(b)).collect(),
+                });
+                work(
+                    parallel,
+                    &p.flow,
+                    (&p.retry, &p.catch),
+                    &p.assign,
+                    p.transition,
+                )
+            }
+            StateKind::Map(m) => {
+                let map = WorkKind::Map(Map {
+                    processor: self.block(&m.processor),
+                    items: m.items.clone(),
+                    item_selector: m.item_selector.clone(),
+                    item_batcher: m.item_batcher.clone(),
+                    max_concurrency: m.max_concurrency.clone(),
+                    tolerated_failure_count: m.tolerated_failure_count.clone(),
+                    tolerated_failure_percentage: m.tolerated_failure_percentage.clone(),
+                    item_reader: m.item_reader.clone(),
+                    result_writer: m.result_writer.clone(),
+                });
+                work(map, &m.flow, (&m.retry, &m.catch), &m.assign, m.transition)
+            }
+        };
+        Instruction {
+            name: state.name.clone(),
+            reads_context: reads_context(&op),
+            spends_input: spends_input(&state.kind),
+            op,
+        }
+    }
+}
+
+fn state_id(r: StateRef) -> StateId {
+    StateId(r.0)
+}
+
+fn transition(t: machine::Transition) -> Transition {
+    match t {
+        machine::Transition::Next(r) => Transition::Next(state_id(r)),
+        machine::Transition::End => Transition::End,
+    }
+}
+
+/// A Task, Parallel or Map: `kind` with the part the three share.
+fn work(
+    kind: WorkKind,
+    flow: &Flow,
+    (retry, catch): (&[Retrier], &[machine::Catcher]),
+    assign: &Option<Assign>,
+    next: machine::Transition,
+) -> Op {
+    Op::Work(Work {
+        flow: flow.clone(),
+        kind,
+        retry: retry.to_vec(),
+        catch: catchers(catch),
+        assign: assign.clone(),
+        next: transition(next),
+    })
+}
+
+fn catchers(catch: &[machine::Catcher]) -> Vec<Catcher> {
+    catch
+        .iter()
+        .map(|c| Catcher {
+            error_equals: c.error_equals.clone(),
+            next: state_id(c.next),
+            output: c.output.clone(),
+            assign: c.assign.clone(),
+        })
+        .collect()
+}
+
+/// Whether the state never reads its raw input after its input stage: a Pass whose result
+/// replaces its input, and Choice, Wait and Succeed (Task, Parallel and Map keep it for Catch
+/// and retries).
+fn spends_input(kind: &StateKind) -> bool {
+    match kind {
+        StateKind::Pass(p) => matches!(
+            p.flow,
+            Flow::JsonPath {
+                result_path: ResultPath::Replace,
+                ..
+            }
+        ),
+        StateKind::Choice(_) | StateKind::Wait(_) | StateKind::Succeed(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether any JSONata field of `op` may read `$states.context`.
+fn reads_context(op: &Op) -> bool {
     let flow = |f: &Flow| match f {
         Flow::Jsonata { arguments, output } => {
             arguments.as_ref().is_some_and(Jsonata::reads_context)
@@ -117,120 +226,46 @@ fn reads_context(state: &State) -> bool {
         _ => false,
     };
     let expr = |d: Option<&Dynamic<u64>>| matches!(d, Some(Dynamic::Expr(e)) if e.reads_context);
-    let catchers = |cs: &[Catcher]| {
-        cs.iter().any(|c| {
-            assign(&c.assign)
-                || matches!(&c.output, CatchOutput::Jsonata(Some(t)) if t.reads_context())
-        })
-    };
-    match &state.kind {
-        StateKind::Pass(s) => flow(&s.flow) || assign(&s.assign),
-        StateKind::Succeed(s) => flow(&s.flow),
-        StateKind::Wait(s) => {
+    let selector =
+        |s: Option<&ItemSelector>| matches!(s, Some(ItemSelector::Jsonata(t)) if t.reads_context());
+    match op {
+        Op::Pass(s) => flow(&s.flow) || assign(&s.assign),
+        Op::Succeed(s) => flow(&s.flow),
+        Op::Wait(s) => {
             flow(&s.flow)
                 || assign(&s.assign)
                 || matches!(&s.until, WaitFor::Seconds(Dynamic::Expr(e)) if e.reads_context)
                 || matches!(&s.until, WaitFor::Timestamp(Dynamic::Expr(e)) if e.reads_context)
         }
-        StateKind::Fail(f) => [&f.error, &f.cause]
+        Op::Fail(f) => [&f.error, &f.cause]
             .iter()
             .any(|x| matches!(x, Some(FailField::Expr(e)) if e.reads_context)),
-        StateKind::Choice(c) => flow(&c.flow) || assign(&c.assign) || c.choices.iter().any(|r| {
+        Op::Choice(c) => flow(&c.flow) || assign(&c.assign) || c.rules.iter().any(|r| {
             assign(&r.assign)
                 || r.output.as_ref().is_some_and(Jsonata::reads_context)
                 || matches!(&r.condition, Condition::Jsonata(Dynamic::Expr(e)) if e.reads_context)
         }),
-        StateKind::Task(t) => {
-            flow(&t.flow)
-                || assign(&t.assign)
-                || catchers(&t.catch)
-                || expr(t.timeout_seconds.as_ref())
-                || expr(t.heartbeat_seconds.as_ref())
-        }
-        StateKind::Parallel(p) => flow(&p.flow) || assign(&p.assign) || catchers(&p.catch),
-        StateKind::Map(m) => {
-            flow(&m.flow)
-                || assign(&m.assign)
-                || catchers(&m.catch)
-                || matches!(&m.items, Items::Jsonata(Some(t)) if t.reads_context())
-                || matches!(&m.item_selector, Some(ItemSelector::Jsonata(t)) if t.reads_context())
-                || expr(Some(&m.max_concurrency))
-                || expr(m.tolerated_failure_count.as_ref())
-                || matches!(&m.tolerated_failure_percentage, Some(Dynamic::Expr(e)) if e.reads_context)
-                || matches!(&m.item_batcher, Some(b) if matches!(&b.batch_input, Some(ItemSelector::Jsonata(t)) if t.reads_context()))
-        }
-    }
-}
-
-/// The program as a numbered listing: `statejet explain`.
-pub fn listing(program: &Program) -> String {
-    let mut out = String::new();
-    for (b, block) in program.blocks.iter().enumerate() {
-        let _ = writeln!(out, "block {b} (start {}):", block.start_at.0);
-        for (i, state) in block.states.iter().enumerate() {
-            let to = |t: &Transition| match t {
-                Transition::Next(r) => format!("→ {}", r.0),
-                Transition::End => "→ end".to_owned(),
-            };
-            let edge = match &state.kind {
-                StateKind::Pass(s) => to(&s.transition),
-                StateKind::Task(s) => format!("{} {}", s.resource.arn, to(&s.transition)),
-                StateKind::Wait(s) => to(&s.transition),
-                StateKind::Parallel(s) => to(&s.transition),
-                StateKind::Map(s) => to(&s.transition),
-                StateKind::Choice(c) => {
-                    let mut e: Vec<String> = c
-                        .choices
-                        .iter()
-                        .map(|r| format!("? → {}", r.next.0))
-                        .collect();
-                    if let Some(d) = c.default {
-                        e.push(format!("default → {}", d.0));
-                    }
-                    e.join(", ")
+        Op::Work(w) => {
+            let own = match &w.kind {
+                WorkKind::Task(t) => expr(t.timeout_seconds.as_ref()),
+                WorkKind::Parallel(_) => false,
+                WorkKind::Map(m) => {
+                    matches!(&m.items, Items::Jsonata(Some(t)) if t.reads_context())
+                        || selector(m.item_selector.as_ref())
+                        || expr(Some(&m.max_concurrency))
+                        || expr(m.tolerated_failure_count.as_ref())
+                        || matches!(&m.tolerated_failure_percentage, Some(Dynamic::Expr(e)) if e.reads_context)
+                        || m.item_batcher
+                            .as_ref()
+                            .is_some_and(|b| selector(b.batch_input.as_ref()))
                 }
-                StateKind::Succeed(_) => "succeed".to_owned(),
-                StateKind::Fail(_) => "fail".to_owned(),
             };
-            let (retry, catch) = match &state.kind {
-                StateKind::Task(t) => (&t.retry[..], &t.catch[..]),
-                StateKind::Parallel(p) => (&p.retry[..], &p.catch[..]),
-                StateKind::Map(m) => (&m.retry[..], &m.catch[..]),
-                _ => (&[][..], &[][..]),
-            };
-            let mut handling = String::new();
-            for r in retry {
-                let _ = write!(
-                    handling,
-                    "; retry {:?} every {}s x{} (backoff {}{})",
-                    r.error_equals,
-                    r.interval_seconds,
-                    r.max_attempts,
-                    r.backoff_rate,
-                    r.max_delay_seconds
-                        .map(|m| format!(", max {m}s"))
-                        .unwrap_or_default()
-                );
-            }
-            for c in catch {
-                let _ = write!(handling, "; catch {:?} → {}", c.error_equals, c.next.0);
-            }
-            let kids: Vec<String> = block.children[i]
-                .iter()
-                .map(|c| format!("block {}", c.0))
-                .collect();
-            let kids = if kids.is_empty() {
-                String::new()
-            } else {
-                format!(" runs {}", kids.join(", "))
-            };
-            let _ = writeln!(
-                out,
-                "  {i:>3} {:<8} {:?} {edge}{kids}{handling}",
-                state.kind.type_name(),
-                state.name
-            );
+            own || flow(&w.flow)
+                || assign(&w.assign)
+                || w.catch.iter().any(|c| {
+                    assign(&c.assign)
+                        || matches!(&c.output, CatchOutput::Jsonata(Some(t)) if t.reads_context())
+                })
         }
     }
-    out
 }

@@ -402,6 +402,7 @@ impl Engine {
             name,
             input,
             role_arn: m.role_arn.clone(),
+            machine_type: m.machine_type,
             start_time: context::timestamp(self.now_ms()),
             state_machine_id: m.arn.to_string(),
             state_machine_name: m.name.clone(),
@@ -754,6 +755,7 @@ impl Engine {
             name: e.name.clone(),
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
+            machine_type: m.machine_type,
             start_time: context::timestamp(start_ms),
             state_machine_id: m.arn.to_string(),
             state_machine_name: m.name.clone(),
@@ -820,7 +822,7 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
     ) -> (Outcome, Vec<HistoryEvent>) {
         let journal = Journal::recording(&execution, self.now_ms());
-        let limit = program.time_limit_seconds();
+        let limit = super::time_limit_seconds(&program, &execution);
         let (outcome, journal, _) = self.run(program, limit, execution, journal).await;
         (outcome, journal.events().to_vec())
     }

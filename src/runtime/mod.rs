@@ -56,6 +56,13 @@ pub struct Outcome {
     pub failure: Option<Failure>,
 }
 
+/// How long an execution of `program` may run, in seconds: the definition's `TimeoutSeconds`,
+/// at most what its machine type allows (`registry::max_duration_seconds`).
+pub fn time_limit_seconds(program: &Program, execution: &ExecutionInfo) -> u64 {
+    let max = registry::max_duration_seconds(execution.machine_type);
+    program.timeout_seconds().unwrap_or(max).min(max)
+}
+
 /// Where time comes from.
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
@@ -93,7 +100,7 @@ pub fn execute_with(
     inspection: Option<Inspection>,
 ) -> (Outcome, Vec<HistoryEvent>) {
     let journal = Journal::recording(&execution, clock.now_ms());
-    let limit = program.time_limit_seconds();
+    let limit = time_limit_seconds(&program, &execution);
     let (outcome, journal) = run_sequential(
         program,
         limit,
@@ -112,7 +119,7 @@ pub fn execute_with(
     (outcome, journal.events().to_vec())
 }
 
-/// Runs one execution to its end on the calling thread (within Express's time cap, or the
+/// Runs one execution to its end on the calling thread (within its machine type's time cap, or the
 /// definition's `TimeoutSeconds`).
 pub fn execute(
     program: Arc<Program>,
@@ -120,7 +127,7 @@ pub fn execute(
     resources: &dyn Resource,
     clock: &dyn Clock,
 ) -> Outcome {
-    let limit = program.time_limit_seconds();
+    let limit = time_limit_seconds(&program, &execution);
     execute_within(program, limit, execution, resources, clock)
 }
 

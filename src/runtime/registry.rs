@@ -406,8 +406,9 @@ fn validate(
         .map_err(RegistryError::InvalidDefinition)
 }
 
-fn compiled(validated: &StateMachine) -> (Arc<Program>, Arc<Tally>) {
-    let program = Arc::new(compile::compile(validated.clone()));
+fn compiled(validated: &Arc<StateMachine>) -> (Arc<Program>, Arc<Tally>) {
+    // The program keeps the same validated form, not a copy of it.
+    let program = Arc::new(compile::compile_shared(validated.clone()));
     let tally = Arc::new(Tally::new(program.clone()));
     (program, tally)
 }

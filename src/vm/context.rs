@@ -8,6 +8,7 @@ use std::cell::OnceCell;
 use serde_json::{json, Value};
 
 use crate::asl::path::Segment;
+use crate::asl::MachineType;
 
 /// What an execution knows about itself, fixed when it starts.
 #[derive(Debug, Clone)]
@@ -17,6 +18,8 @@ pub struct ExecutionInfo {
     pub name: String,
     pub input: Value,
     pub role_arn: String,
+    /// The type of its state machine, which decides (among others) how long it may run.
+    pub machine_type: MachineType,
     /// RFC 3339 start time, as AWS formats it.
     pub start_time: String,
     pub state_machine_id: String,

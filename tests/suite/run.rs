@@ -30,7 +30,7 @@ impl Clock for TestClock {
     }
 }
 
-fn execute(definition: &Value, input: Value, functions: &Functions, clock: &TestClock) -> Outcome {
+fn execute(definition: &Value, input: Value, functions: &Functions, clock: &dyn Clock) -> Outcome {
     let machine = asl::validate(&definition.to_string(), &Config::default())
         .unwrap_or_else(|d| panic!("invalid definition: {d:?}"));
     runtime::execute(
@@ -47,6 +47,7 @@ fn execution(input: Value) -> Arc<ExecutionInfo> {
         name: "run".into(),
         input,
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
+        machine_type: statejet::asl::MachineType::Express,
         start_time: "2024-01-01T00:00:00Z".into(),
         state_machine_id: "arn:aws:states:us-east-1:123456789012:stateMachine:test".into(),
         state_machine_name: "test".into(),
@@ -234,4 +235,51 @@ fn compare(case: &mut Value, path: &std::path::Path, got: Value) -> Result<(), S
     } else {
         Err(format!("\n  want {}\n  got  {got}", case["expect"]))
     }
+}
+
+/// A clock that moves on a millisecond each time it is read (and jumps to whatever time a run
+/// sleeps until): work that reads the clock as it goes sees time pass, with no real waiting.
+struct TickingClock(AtomicU64);
+
+impl Clock for TickingClock {
+    fn now_ms(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn sleep_until(&self, ms: u64) {
+        self.0.fetch_max(ms, Ordering::Relaxed);
+    }
+}
+
+/// Issue 14: a Map over 100,000 items whose ItemSelector reads `$$` ran for minutes past its
+/// 5 s `TimeoutSeconds`, each selection copying the execution input (which holds the items)
+/// and none looking at the deadline. Selection now reads the clock before each item and the
+/// Context Object is built once for the Map, so the execution times out as the deadline passes.
+#[test]
+fn a_map_selecting_many_items_from_the_context_object_times_out() {
+    let def = json!({"TimeoutSeconds": 5, "StartAt": "M", "States": {
+        "M": {"Type": "Map", "ItemsPath": "$.items",
+            "ItemSelector": {"index.$": "$$.Map.Item.Index", "first.$": "$$.Execution.Input.items[0]"},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}});
+    let items: Vec<Value> = (0..100_000).map(|i| json!({"n": i})).collect();
+    let clock = TickingClock(AtomicU64::new(EPOCH_2024));
+    let o = execute(&def, json!({"items": items}), &Functions::default(), &clock);
+    assert_eq!(o.status, Status::TimedOut);
+    let f = o.failure.expect("a timed-out execution has a failure");
+    assert_eq!(f.error, "States.Timeout");
+
+    // Within its time, every item sees its own index and the one shared input.
+    let items: Vec<Value> = (0..3).map(|i| json!({"n": i})).collect();
+    let clock = TickingClock(AtomicU64::new(EPOCH_2024));
+    let o = execute(&def, json!({"items": items}), &Functions::default(), &clock);
+    assert_eq!(o.status, Status::Succeeded);
+    assert_eq!(
+        o.output,
+        Some(json!([
+            {"index": 0, "first": {"n": 0}},
+            {"index": 1, "first": {"n": 0}},
+            {"index": 2, "first": {"n": 0}}
+        ]))
+    );
 }

@@ -41,7 +41,7 @@ pub(super) fn bad_definition(message: impl Into<String>) -> ApiError {
 
 /// The longest a tested Task without a `TimeoutSeconds` may take: an Express execution's
 /// limit, since a TestState call answers synchronously as StartSyncExecution does.
-const MAX_TASK_SECONDS: u64 = crate::compile::EXPRESS_LIMIT_SECONDS;
+const MAX_TASK_SECONDS: u64 = crate::runtime::registry::EXPRESS_MAX_SECONDS;
 
 /// What answers the tested state's work: the mock, or the real function.
 struct Work<'a> {
@@ -126,6 +126,8 @@ impl Api {
             name,
             input: req.input.clone(),
             role_arn: req.role_arn.clone().unwrap_or_default(),
+            // It answers synchronously under an Express ARN, as StartSyncExecution does.
+            machine_type: crate::asl::MachineType::Express,
             start_time: context::timestamp(now),
             state_machine_id: self.scope.state_machine(MACHINE_NAME),
             state_machine_name: MACHINE_NAME.into(),

@@ -106,7 +106,7 @@ impl Run {
     ) -> jsonata::Bindings {
         let ctx = self.context(true, map_item);
         // Building the Context Object copies the execution input: only when a field reads it.
-        let reads_context = self.program.block(self.block).reads_context[self.state.index()];
+        let reads_context = self.current().reads_context;
         let context = reads_context.then(|| ctx.get());
         let states = query::states(&self.input, context, result, error_output);
         query::bindings(&states, &self.variables, self.time_left())
@@ -175,7 +175,7 @@ impl Run {
         };
         let ctx = self.context(true, None);
         let Some(t) = parameters else {
-            let v = if matches!(input_path, Select::Whole) && self.input_spent_after_input_stage() {
+            let v = if matches!(input_path, Select::Whole) && self.current().spends_input {
                 // Nothing reads the raw input later in this state: move it instead of copying it.
                 std::mem::take(&mut self.input)
             } else {
@@ -201,23 +201,6 @@ impl Run {
         check_size(&v, &self.current().name)?;
         note(&self.inspection, "afterParameters", &v);
         Ok(v)
-    }
-
-    /// Whether the current state never reads its raw input after the input stage: a Pass whose
-    /// result replaces its input, and Choice, Wait and Succeed (Task, Parallel and Map keep it for
-    /// Catch and retries).
-    fn input_spent_after_input_stage(&self) -> bool {
-        match &self.current().kind {
-            StateKind::Pass(p) => matches!(
-                p.flow,
-                Flow::JsonPath {
-                    result_path: ResultPath::Replace,
-                    ..
-                }
-            ),
-            StateKind::Choice(_) | StateKind::Wait(_) | StateKind::Succeed(_) => true,
-            _ => false,
-        }
     }
 
     /// ResultSelector, ResultPath, OutputPath.

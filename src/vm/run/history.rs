@@ -13,8 +13,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::Run;
-use crate::asl::machine::{Resource, ResourceKind, StateKind, StateRef};
-use crate::compile::{BlockId, Program};
+use crate::asl::machine::{Resource, ResourceKind};
+use crate::compile::{BlockId, Op, Program, StateId, Task, WorkKind};
 use crate::vm::context::ExecutionInfo;
 
 /// One history event.
@@ -121,31 +121,35 @@ impl EventType {
     }
 
     /// `<Type>StateEntered` of a state.
-    pub fn entered(kind: &StateKind) -> EventType {
+    pub fn entered(op: &Op) -> EventType {
         use EventType::*;
-        match kind {
-            StateKind::Pass(_) => PassStateEntered,
-            StateKind::Task(_) => TaskStateEntered,
-            StateKind::Choice(_) => ChoiceStateEntered,
-            StateKind::Wait(_) => WaitStateEntered,
-            StateKind::Succeed(_) => SucceedStateEntered,
-            StateKind::Fail(_) => FailStateEntered,
-            StateKind::Parallel(_) => ParallelStateEntered,
-            StateKind::Map(_) => MapStateEntered,
+        match op {
+            Op::Pass(_) => PassStateEntered,
+            Op::Choice(_) => ChoiceStateEntered,
+            Op::Wait(_) => WaitStateEntered,
+            Op::Succeed(_) => SucceedStateEntered,
+            Op::Fail(_) => FailStateEntered,
+            Op::Work(w) => match w.kind {
+                WorkKind::Task(_) => TaskStateEntered,
+                WorkKind::Parallel(_) => ParallelStateEntered,
+                WorkKind::Map(_) => MapStateEntered,
+            },
         }
     }
 
     /// `<Type>StateExited` of a state (a Fail state never exits: it ends its run).
-    pub fn exited(kind: &StateKind) -> EventType {
+    pub fn exited(op: &Op) -> EventType {
         use EventType::*;
-        match kind {
-            StateKind::Pass(_) => PassStateExited,
-            StateKind::Task(_) => TaskStateExited,
-            StateKind::Choice(_) => ChoiceStateExited,
-            StateKind::Wait(_) => WaitStateExited,
-            StateKind::Succeed(_) | StateKind::Fail(_) => SucceedStateExited,
-            StateKind::Parallel(_) => ParallelStateExited,
-            StateKind::Map(_) => MapStateExited,
+        match op {
+            Op::Pass(_) => PassStateExited,
+            Op::Choice(_) => ChoiceStateExited,
+            Op::Wait(_) => WaitStateExited,
+            Op::Succeed(_) | Op::Fail(_) => SucceedStateExited,
+            Op::Work(w) => match w.kind {
+                WorkKind::Task(_) => TaskStateExited,
+                WorkKind::Parallel(_) => ParallelStateExited,
+                WorkKind::Map(_) => MapStateExited,
+            },
         }
     }
 
@@ -214,18 +218,17 @@ pub struct Tally {
 impl Tally {
     pub fn new(program: Arc<Program>) -> Tally {
         let counts = program
-            .blocks
-            .iter()
-            .map(|b| b.states.iter().map(|_| Default::default()).collect())
+            .blocks()
+            .map(|(_, b)| b.states.iter().map(|_| Default::default()).collect())
             .collect();
         Tally { program, counts }
     }
 
-    pub fn add(&self, block: BlockId, state: StateRef, what: Tallied) {
+    pub fn add(&self, block: BlockId, state: StateId, what: Tallied) {
         // A run only steps states of its own program, so the indexes are in bounds.
         if let Some(c) = self
             .counts
-            .get(block.0 as usize)
+            .get(block.index())
             .and_then(|b| b.get(state.index()))
         {
             c[what as usize].fetch_add(1, Ordering::Relaxed);
@@ -236,7 +239,7 @@ impl Tally {
     /// entered at least once.
     pub fn snapshot(&self) -> Vec<(String, [u64; 4])> {
         let mut all: Vec<(String, [u64; 4])> = Vec::new();
-        for (block, counts) in self.program.blocks.iter().zip(&self.counts) {
+        for ((_, block), counts) in self.program.blocks().zip(&self.counts) {
             for (state, c) in block.states.iter().zip(counts) {
                 let c: [u64; 4] = std::array::from_fn(|i| c[i].load(Ordering::Relaxed));
                 if c[Tallied::Entered as usize] > 0 {
@@ -307,7 +310,7 @@ impl Journal {
     }
 
     /// Counts `what` for `state` of `block`, if this journal counts.
-    pub fn count(&self, block: BlockId, state: StateRef, what: Tallied) {
+    pub fn count(&self, block: BlockId, state: StateId, what: Tallied) {
         if let Some(t) = &self.tally {
             t.add(block, state, what);
         }
@@ -407,7 +410,7 @@ impl Run {
     pub(super) fn record_entered(&mut self, journal: &mut Journal, now: u64) -> u64 {
         let this = &*self;
         let id = journal.emit(
-            EventType::entered(&this.current().kind),
+            EventType::entered(&this.current().op),
             this.last_event,
             now,
             || {
@@ -422,7 +425,7 @@ impl Run {
     pub(super) fn record_exited(&mut self, journal: &mut Journal, now: u64, output: &Value) {
         let this = &*self;
         let id = journal.emit(
-            EventType::exited(&this.current().kind),
+            EventType::exited(&this.current().op),
             this.last_event,
             now,
             || {
@@ -438,11 +441,11 @@ impl Run {
         &mut self,
         journal: &mut Journal,
         now: u64,
-        resource: &Resource,
+        task: &Task,
         payload: &Value,
         timeout_seconds: Option<u64>,
     ) {
-        let lambda = matches!(resource.kind, ResourceKind::Lambda { .. });
+        let (resource, lambda) = (&task.resource, task.lambda);
         let execution = self.execution.clone();
         let (scheduled, started) = if lambda {
             (
@@ -485,10 +488,10 @@ impl Run {
         result: &Result<Value, crate::vm::Failure>,
     ) {
         let this = &*self;
-        let StateKind::Task(t) = &this.current().kind else {
+        let Some(WorkKind::Task(t)) = this.current().work().map(|w| &w.kind) else {
             return;
         };
-        let lambda = matches!(t.resource.kind, ResourceKind::Lambda { .. });
+        let lambda = t.lambda;
         let timed_out = matches!(result, Err(f) if f.error == crate::vm::failure::TIMEOUT);
         let kind = match (lambda, result.is_ok(), timed_out) {
             (true, true, _) => EventType::LambdaFunctionSucceeded,

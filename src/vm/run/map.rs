@@ -65,9 +65,9 @@ impl Run {
 
     pub(super) fn map_children(
         &mut self,
-        m: &crate::asl::machine::Map,
-        processor: BlockId,
+        m: &crate::compile::Map,
     ) -> Result<(Fork, Option<usize>), Failure> {
+        let processor = m.processor;
         // A Distributed Map's S3 reader and writer are not run by statejet: failing before any
         // iteration starts is honest, where iterating the state's input instead would pretend.
         if let Some(reader) = &m.item_reader {
@@ -153,7 +153,11 @@ impl Run {
     /// reads the same effective input, variables and Context Object as at the fork.
     pub fn select_item(&mut self, index: usize, item: &Value) -> Result<Value, Failure> {
         let program = self.program.clone();
-        let StateKind::Map(m) = &program.block(self.block).states[self.state.index()].kind else {
+        let Some(WorkKind::Map(m)) = program
+            .instruction(self.block, self.state)
+            .work()
+            .map(|w| &w.kind)
+        else {
             return Ok(item.clone());
         };
         let selected = match &m.item_selector {
@@ -178,7 +182,7 @@ impl Run {
     /// How many iterations may fail before the Map fails, if it tolerates failures at all.
     pub(super) fn tolerated(
         &mut self,
-        m: &crate::asl::machine::Map,
+        m: &crate::compile::Map,
         items: usize,
     ) -> Result<Option<usize>, Failure> {
         let mut limit = usize::MAX;

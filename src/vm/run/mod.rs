@@ -26,12 +26,11 @@ use super::jsonpath::{self, Roots};
 use super::query;
 use super::template;
 use crate::asl::machine::{
-    Assign, CatchOutput, Catcher, Condition, Dynamic, Expr, FailField, Flow, ItemSelector, Items,
-    Jitter, Resource, ResourceKind, ResultPath, Retrier, Select, State, StateKind, StateRef,
-    Template, Transition, WaitFor,
+    Assign, CatchOutput, Condition, Dynamic, Expr, FailField, Flow, ItemSelector, Items, Jitter,
+    Resource, ResourceKind, ResultPath, Retrier, Select, Template, WaitFor,
 };
 use crate::asl::path::Path;
-use crate::compile::{BlockId, Program};
+use crate::compile::{BlockId, Catcher, Instruction, Op, Program, StateId, Transition, WorkKind};
 use crate::jsonata;
 
 /// The largest payload AWS lets a state produce: 256 KiB.
@@ -123,7 +122,7 @@ pub enum Event {
 
 /// What a state does after its own work.
 enum Step {
-    Next(StateRef, Value),
+    Next(StateId, Value),
     End(Value),
     Wait(Action),
     Fail(Failure),
@@ -154,7 +153,7 @@ pub struct Run {
     execution: Arc<ExecutionInfo>,
     block: BlockId,
     variables: Map<String, Value>,
-    state: StateRef,
+    state: StateId,
     /// The current state's raw input.
     input: Value,
     /// After InputPath and Parameters (for Task, Parallel, Map while they wait).
@@ -257,7 +256,7 @@ impl Run {
     /// Whether a step of this run may compute for long (a JSONata evaluation, a Map's items),
     /// so that a host sharing its threads among executions runs it where it starves none.
     pub fn may_run_long(&self) -> bool {
-        self.program.long_steps
+        self.program.long_steps()
     }
 
     /// This run, noting its states' data-flow stages in `inspection`.
@@ -326,20 +325,20 @@ impl Run {
                 let result = self.join(results, tolerance);
                 // The state's end points back to the last event of its children.
                 self.last_event = journal.last();
-                let kind = match (&self.current().kind, result.is_ok()) {
-                    (StateKind::Parallel(_), true) => EventType::ParallelStateSucceeded,
-                    (StateKind::Parallel(_), false) => EventType::ParallelStateFailed,
-                    (_, true) => EventType::MapStateSucceeded,
-                    (_, false) => EventType::MapStateFailed,
+                let kind = match (self.in_parallel(), result.is_ok()) {
+                    (true, true) => EventType::ParallelStateSucceeded,
+                    (true, false) => EventType::ParallelStateFailed,
+                    (false, true) => EventType::MapStateSucceeded,
+                    (false, false) => EventType::MapStateFailed,
                 };
                 self.record(journal, now, kind, || json!({}));
                 self.after_work(result, now, journal)
             }
             (Pending::Children { .. }, Event::ChildrenFailed(f)) => {
                 self.last_event = journal.last();
-                let kind = match &self.current().kind {
-                    StateKind::Parallel(_) => EventType::ParallelStateFailed,
-                    _ => EventType::MapStateFailed,
+                let kind = match self.in_parallel() {
+                    true => EventType::ParallelStateFailed,
+                    false => EventType::MapStateFailed,
                 };
                 self.record(journal, now, kind, || json!({}));
                 self.after_work(Err(f), now, journal)
@@ -378,8 +377,13 @@ impl Run {
         }
     }
 
-    fn current(&self) -> &State {
-        &self.program.block(self.block).states[self.state.index()]
+    fn current(&self) -> &Instruction {
+        self.program.instruction(self.block, self.state)
+    }
+
+    /// Whether the current state is a Parallel (else a Map, while children run).
+    fn in_parallel(&self) -> bool {
+        matches!(self.current().work(), Some(w) if matches!(w.kind, WorkKind::Parallel(_)))
     }
 
     /// The current state's Context Object, built only if a `$$` path reads it.
@@ -387,10 +391,9 @@ impl Run {
         if let Some(fixed) = &self.fixed_context {
             return Lazy::ready(Value::clone(fixed));
         }
-        let retry_count = match self.current().kind {
-            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) if retry => {
-                Some(self.retry_count)
-            }
+        // `State.RetryCount` belongs to Task, Parallel and Map alone.
+        let retry_count = match self.current().op {
+            Op::Work(_) if retry => Some(self.retry_count),
             _ => None,
         };
         let (program, execution) = (self.program.clone(), self.execution.clone());
@@ -398,7 +401,7 @@ impl Run {
         Lazy::new(execution.clone(), move |with_input| {
             context::object(
                 &execution,
-                &program.block(block).states[state.index()].name,
+                &program.instruction(block, state).name,
                 &context::timestamp(entered_ms),
                 retry_count,
                 map_item,
@@ -434,21 +437,14 @@ impl Run {
         self.retries.clear();
         self.retry_count = 0;
         let program = self.program.clone();
-        let state = &program.block(self.block).states[self.state.index()];
+        let state = program.instruction(self.block, self.state);
         // Marks where each state's stages begin, for an inspector that wants one state's.
         note(&self.inspection, ENTERED, &Value::Null);
-        match &state.kind {
-            StateKind::Pass(p) => {
-                let r = match (&p.result, &p.flow) {
+        match &state.op {
+            Op::Pass(p) => {
+                let r = match &p.result {
                     // A `Result` replaces an effective input that would only be a copy.
-                    (
-                        Some(result),
-                        Flow::JsonPath {
-                            input_path: Select::Whole,
-                            parameters: None,
-                            ..
-                        },
-                    ) => Ok(result.clone()),
+                    Some(result) if p.result_only => Ok(result.clone()),
                     _ => self
                         .input_stage(&p.flow)
                         .map(|eff| p.result.clone().unwrap_or(eff)),
@@ -459,18 +455,18 @@ impl Run {
                     self.commit(assigned);
                     Ok(out)
                 });
-                self.finish(r, p.transition, now, journal)
+                self.finish(r, p.next, now, journal)
             }
-            StateKind::Succeed(s) => {
+            Op::Succeed(s) => {
                 let r = self
                     .input_stage(&s.flow)
                     .and_then(|eff| self.output_stage(&s.flow, eff));
                 self.finish(r, Transition::End, now, journal)
             }
-            StateKind::Fail(f) => Step::Fail(self.fail_state(f)),
-            StateKind::Choice(c) => {
+            Op::Fail(f) => Step::Fail(self.fail_state(f)),
+            Op::Choice(c) => {
                 let r = self.input_stage(&c.flow).and_then(|eff| {
-                    for rule in &c.choices {
+                    for rule in &c.rules {
                         if self.condition(&rule.condition, &eff)? {
                             return Ok((rule.next, &rule.assign, Some(&rule.output), eff));
                         }
@@ -504,7 +500,7 @@ impl Run {
                     Err(f) => Step::Fail(self.runtime(f)),
                 }
             }
-            StateKind::Wait(w) => {
+            Op::Wait(w) => {
                 let r = self.wait_until(&w.until, now).and_then(|until_ms| {
                     let eff = self.input_stage(&w.flow)?;
                     let assigned = self.assign(&w.assign, &eff)?;
@@ -518,9 +514,7 @@ impl Run {
                     Err(f) => Step::Fail(self.runtime(f)),
                 }
             }
-            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
-                self.start_work(now, journal)
-            }
+            Op::Work(_) => self.start_work(now, journal),
         }
     }
 
@@ -528,18 +522,12 @@ impl Run {
     /// on each retry; an error here (a JSONata `Arguments` that fails) goes to Retry and Catch
     /// like an error of the work itself, unless it is terminal.
     fn start_work(&mut self, now: u64, journal: &mut Journal) -> Step {
+        // A retry's Context Object has another `State.RetryCount`.
         let program = self.program.clone();
-        let flow = match &program.block(self.block).states[self.state.index()].kind {
-            StateKind::Task(t) => &t.flow,
-            StateKind::Parallel(p) => &p.flow,
-            StateKind::Map(m) => &m.flow,
-            _ => {
-                return Step::Fail(Failure::runtime(
-                    "statejet engine fault: work on a non-work state",
-                ))
-            }
+        let Some(w) = program.instruction(self.block, self.state).work() else {
+            return Step::Fail(not_work());
         };
-        match self.input_stage(flow) {
+        match self.input_stage(&w.flow) {
             Ok(eff) => {
                 self.effective = eff;
                 self.work(now, journal)
@@ -555,10 +543,12 @@ impl Run {
     /// Starts (or restarts, on retry) the work of a Task, Parallel or Map.
     fn work(&mut self, _now: u64, journal: &mut Journal) -> Step {
         let program = self.program.clone();
-        let block = program.block(self.block);
-        let state = &block.states[self.state.index()];
-        match &state.kind {
-            StateKind::Task(t) => {
+        let state = program.instruction(self.block, self.state);
+        let Some(w) = state.work() else {
+            return Step::Fail(not_work());
+        };
+        match &w.kind {
+            WorkKind::Task(t) => {
                 let timeout_seconds = match &t.timeout_seconds {
                     None => None,
                     Some(d) => match self.dynamic_u64(d, "TimeoutSecondsPath") {
@@ -569,7 +559,7 @@ impl Run {
                 // The payload is the effective input itself: nothing reads it after this (a
                 // retry computes it again).
                 let payload = std::mem::take(&mut self.effective);
-                self.record_task_started(journal, _now, &t.resource, &payload, timeout_seconds);
+                self.record_task_started(journal, _now, t, &payload, timeout_seconds);
                 self.pending = Pending::Task;
                 Step::Wait(Action::Invoke(Invocation {
                     state: state.name.clone(),
@@ -579,10 +569,9 @@ impl Run {
                     execution: self.execution.clone(),
                 }))
             }
-            StateKind::Parallel(_) => {
+            WorkKind::Parallel(p) => {
                 self.record(journal, _now, EventType::ParallelStateStarted, || json!({}));
-                let children = block.children[self.state.index()]
-                    .iter()
+                let children = (p.branches.iter())
                     .map(|b| Child {
                         block: *b,
                         input: self.effective.clone(),
@@ -596,26 +585,20 @@ impl Run {
                     iterations: false,
                 }))
             }
-            StateKind::Map(m) => {
-                let processor = block.children[self.state.index()][0];
-                match self.map_children(m, processor) {
-                    Ok((fork, tolerance)) => {
-                        let length = fork.children.len();
-                        self.record(
-                            journal,
-                            _now,
-                            EventType::MapStateStarted,
-                            || json!({"length": length}),
-                        );
-                        self.pending = Pending::Children { tolerance };
-                        Step::Wait(Action::Fork(fork))
-                    }
-                    Err(f) => Step::Fail(self.runtime(f)),
+            WorkKind::Map(m) => match self.map_children(m) {
+                Ok((fork, tolerance)) => {
+                    let length = fork.children.len();
+                    self.record(
+                        journal,
+                        _now,
+                        EventType::MapStateStarted,
+                        || json!({"length": length}),
+                    );
+                    self.pending = Pending::Children { tolerance };
+                    Step::Wait(Action::Fork(fork))
                 }
-            }
-            _ => Step::Fail(Failure::runtime(
-                "statejet engine fault: work on a non-work state",
-            )),
+                Err(f) => Step::Fail(self.runtime(f)),
+            },
         }
     }
 
@@ -627,27 +610,26 @@ impl Run {
         journal: &mut Journal,
     ) -> Step {
         let program = self.program.clone();
-        let state = &program.block(self.block).states[self.state.index()];
-        let (flow, assign, transition) = match &state.kind {
-            StateKind::Task(t) => (&t.flow, &t.assign, t.transition),
-            StateKind::Parallel(p) => (&p.flow, &p.assign, p.transition),
-            StateKind::Map(m) => (&m.flow, &m.assign, m.transition),
-            _ => unreachable!("only work states wait for work"),
+        let state = program.instruction(self.block, self.state);
+        let Some(w) = state.work() else {
+            return Step::Fail(not_work());
         };
         let result = result.and_then(|raw| {
-            if let StateKind::Task(_) = state.kind {
+            if let WorkKind::Task(_) = w.kind {
                 check_size(&raw, &state.name)?;
             }
             // Assign sees the raw result, "at the same time as ResultSelector".
             let assigned = self
-                .assign_with(assign, &raw, Some(&raw), None)
+                .assign_with(&w.assign, &raw, Some(&raw), None)
                 .map_err(|f| self.runtime(f))?;
-            let out = self.output_stage(flow, raw).map_err(|f| self.runtime(f))?;
+            let out = self
+                .output_stage(&w.flow, raw)
+                .map_err(|f| self.runtime(f))?;
             self.commit(assigned);
             Ok(out)
         });
         match result {
-            Ok(out) => self.finish(Ok(out), transition, now, journal),
+            Ok(out) => self.finish(Ok(out), w.next, now, journal),
             Err(f) => self.recover(f, now, journal),
         }
     }
@@ -657,11 +639,9 @@ impl Run {
     fn recover(&mut self, f: Failure, now: u64, journal: &mut Journal) -> Step {
         let program = self.program.clone();
         let (retry, catch): (&[Retrier], &[Catcher]) =
-            match &program.block(self.block).states[self.state.index()].kind {
-                StateKind::Task(t) => (&t.retry, &t.catch),
-                StateKind::Parallel(p) => (&p.retry, &p.catch),
-                StateKind::Map(m) => (&m.retry, &m.catch),
-                _ => (&[], &[]),
+            match program.instruction(self.block, self.state).work() {
+                Some(w) => (&w.retry, &w.catch),
+                None => (&[], &[]),
             };
         if f.is_terminal() {
             return Step::Fail(f);
@@ -756,20 +736,24 @@ impl Run {
         journal: &mut Journal,
     ) -> Step {
         let program = self.program.clone();
-        let state = &program.block(self.block).states[self.state.index()];
-        match &state.kind {
-            StateKind::Wait(w) => {
+        match &program.instruction(self.block, self.state).op {
+            Op::Wait(w) => {
                 let r = self.output_stage(&w.flow, output);
                 if r.is_ok() {
                     self.commit(assigned);
                 }
-                self.finish(r, w.transition, now, journal)
+                self.finish(r, w.next, now, journal)
             }
             _ => Step::Fail(Failure::runtime(
                 "statejet engine fault: exit of a non-Wait state",
             )),
         }
     }
+}
+
+/// The engine fault of a Task's, Parallel's or Map's step reached in another state.
+fn not_work() -> Failure {
+    Failure::runtime("statejet engine fault: work on a non-work state")
 }
 
 /// Whether a resource is a Lambda function (for the driver's event vocabulary).

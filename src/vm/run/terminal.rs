@@ -79,7 +79,7 @@ impl Run {
         Ok(now + seconds.max(0) as u64 * 1000)
     }
 
-    pub(super) fn fail_state(&mut self, f: &crate::asl::machine::Fail) -> Failure {
+    pub(super) fn fail_state(&mut self, f: &crate::compile::Fail) -> Failure {
         let jsonata = [&f.error, &f.cause]
             .iter()
             .any(|x| matches!(x, Some(FailField::Expr(_))));
