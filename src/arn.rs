@@ -74,6 +74,14 @@ impl Scope {
             self.region, self.account
         )
     }
+
+    /// `arn:aws:states:REGION:ACCOUNT:activity:NAME`.
+    pub fn activity(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:activity:{name}",
+            self.region, self.account
+        )
+    }
 }
 
 /// The region of an ARN (`arn:PARTITION:SERVICE:REGION:...`), if it has one.

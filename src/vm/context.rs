@@ -24,14 +24,16 @@ pub struct ExecutionInfo {
     pub redrive_count: Option<u32>,
 }
 
-/// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map, and
-/// `Map.Item` only while a Map evaluates its `ItemSelector`.
+/// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map,
+/// `Map.Item` only while a Map evaluates its `ItemSelector`, and `Task.Token` only in a Task
+/// that waits for a task token (`.waitForTaskToken`).
 pub fn object(
     execution: &ExecutionInfo,
     state_name: &str,
     entered_time: &str,
     retry_count: Option<u32>,
     map_item: Option<(usize, &Value)>,
+    task_token: Option<&str>,
 ) -> Value {
     let mut state = json!({"EnteredTime": entered_time, "Name": state_name});
     if let Some(n) = retry_count {
@@ -53,6 +55,9 @@ pub fn object(
     }
     if let Some((index, value)) = map_item {
         ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+    }
+    if let Some(token) = task_token {
+        ctx["Task"] = json!({"Token": token});
     }
     ctx
 }

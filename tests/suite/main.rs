@@ -1,6 +1,7 @@
 //! statejet's one integration-test binary: data-driven suites over the files in `tests/data/`
 //! and the shared conformance corpus, each module one harness.
 
+mod callbacks;
 mod cli;
 mod engine;
 mod explain;

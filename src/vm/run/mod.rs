@@ -13,7 +13,9 @@ mod terminal;
 
 use flow::check_size;
 pub use flow::{data_limit_exceeded, json_size_within, larger_than};
-pub use history::{json_text, text, EventType, HistoryEvent, Journal, Tallied, Tally};
+pub use history::{
+    json_text, task_resource, text, EventType, HistoryEvent, Journal, Progress, Tallied, Tally,
+};
 
 use std::sync::Arc;
 
@@ -26,9 +28,9 @@ use super::jsonpath::{self, Roots};
 use super::query;
 use super::template;
 use crate::asl::machine::{
-    Assign, CatchOutput, Catcher, Condition, Dynamic, Expr, FailField, Flow, ItemSelector, Items,
-    Jitter, Resource, ResourceKind, ResultPath, Retrier, Select, State, StateKind, StateRef,
-    Template, Transition, WaitFor,
+    Assign, CatchOutput, Catcher, Condition, Dynamic, Expr, FailField, Flow, IntegrationPattern,
+    ItemSelector, Items, Jitter, Resource, ResourceKind, ResultPath, Retrier, Select, State,
+    StateKind, StateRef, Template, Transition, WaitFor,
 };
 use crate::asl::path::Path;
 use crate::compile::{BlockId, Program};
@@ -61,8 +63,54 @@ pub struct Invocation {
     pub state: String,
     pub resource: Resource,
     pub payload: Value,
-    /// The Task's timeout, if any: past it the driver answers `States.Timeout`.
+    /// The Task's timeout, if any: past it the driver answers `States.Timeout` (for an
+    /// activity, its resource does: see `Invocation::timed_by_resource`).
     pub timeout_seconds: Option<u64>,
+    /// The Task's `HeartbeatSeconds`, if any: how long an activity or a `.waitForTaskToken`
+    /// task may go without a `SendTaskHeartbeat`.
+    pub heartbeat_seconds: Option<u64>,
+    /// The task token of an activity or `.waitForTaskToken` task: a fresh one each attempt.
+    pub task_token: Option<String>,
+    /// Where the resource records the Task's events while it works (`ActivityStarted`,
+    /// `TaskSubmitted`); the driver sets it, the VM leaves it recording nothing.
+    pub progress: Progress,
+}
+
+impl Invocation {
+    /// Whether the resource, not the driver, keeps the Task's `TimeoutSeconds`: an activity's
+    /// counts from when a worker takes the task (`ActivityStarted`), not from its scheduling.
+    pub fn timed_by_resource(&self) -> bool {
+        matches!(self.resource.kind, ResourceKind::Activity { .. })
+    }
+}
+
+/// Makes task tokens: the runtime's (unguessable, known to its token store); a run without
+/// one makes tokens from its random stream.
+pub type TokenMint = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Whether a Task's resource is answered through a task token: an activity, or a
+/// `.waitForTaskToken` integration.
+pub fn takes_token(r: &Resource) -> bool {
+    matches!(
+        r.kind,
+        ResourceKind::Activity { .. }
+            | ResourceKind::Service {
+                pattern: IntegrationPattern::WaitForTaskToken,
+                ..
+            }
+    )
+}
+
+/// Whether a Task's Context Object shows its token (`$$.Task.Token`): only for a
+/// `.waitForTaskToken` integration (an activity's worker gets it from `GetActivityTask`).
+fn shows_token(r: &Resource) -> bool {
+    matches!(
+        r.kind,
+        ResourceKind::Service {
+            pattern: IntegrationPattern::WaitForTaskToken,
+            ..
+        }
+    )
 }
 
 #[derive(Debug)]
@@ -173,6 +221,9 @@ pub struct Run {
     /// current resume: what bounds a step's long evaluations, with no clock read.
     deadline_ms: u64,
     now_ms: u64,
+    /// Where task tokens come from, and the current Task attempt's token.
+    mint: Option<TokenMint>,
+    task_token: Option<String>,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
@@ -219,6 +270,8 @@ impl Run {
             fixed_context: None,
             deadline_ms: u64::MAX,
             now_ms: 0,
+            mint: None,
+            task_token: None,
         }
     }
 
@@ -244,6 +297,20 @@ impl Run {
     pub fn with_deadline(mut self, deadline_ms: u64) -> Run {
         self.deadline_ms = deadline_ms;
         self
+    }
+
+    /// This run making its task tokens with `mint` (its children too).
+    pub fn with_token_mint(mut self, mint: Option<TokenMint>) -> Run {
+        self.mint = mint;
+        self
+    }
+
+    /// A token for the current Task attempt.
+    fn mint_token(&mut self) -> String {
+        match &self.mint {
+            Some(mint) => mint(),
+            None => format!("{:016x}{:016x}", (self.random)(), (self.random)()),
+        }
     }
 
     /// Milliseconds left to the deadline, as of the current resume.
@@ -286,6 +353,7 @@ impl Run {
         );
         // A branch's first event points back to the Parallel's (or the iteration's) start.
         run.last_event = self.last_event;
+        run.mint = self.mint.clone();
         run
     }
 
@@ -311,7 +379,17 @@ impl Run {
         let mut step = match (pending, event) {
             (Pending::None, Event::Start) => self.enter(now, journal),
             (Pending::Task, Event::TaskDone(result)) => {
-                self.record_task_done(journal, now, &result);
+                let result = match result {
+                    // An activity that could not be scheduled (it does not exist) fails its
+                    // state with no Activity event, as AWS records it.
+                    Err(f) if f.error == failure::RUNTIME && self.is_activity() => {
+                        Err(self.runtime(f))
+                    }
+                    result => {
+                        self.record_task_done(journal, now, &result);
+                        result
+                    }
+                };
                 self.after_work(result, now, journal)
             }
             // A driver that stands in for the children as a whole (TestState's mock of a
@@ -379,6 +457,10 @@ impl Run {
         &self.program.block(self.block).states[self.state.index()]
     }
 
+    fn is_activity(&self) -> bool {
+        matches!(&self.current().kind, StateKind::Task(t) if matches!(t.resource.kind, ResourceKind::Activity { .. }))
+    }
+
     /// The current state's Context Object, built only if a `$$` path reads it.
     fn context<'v>(&self, retry: bool, map_item: Option<(usize, &'v Value)>) -> Lazy<'v> {
         if let Some(fixed) = &self.fixed_context {
@@ -390,6 +472,10 @@ impl Run {
             }
             _ => None,
         };
+        let token = match &self.current().kind {
+            StateKind::Task(t) if shows_token(&t.resource) => self.task_token.clone(),
+            _ => None,
+        };
         let (program, execution) = (self.program.clone(), self.execution.clone());
         let (block, state, entered_ms) = (self.block, self.state, self.entered_ms);
         Lazy::new(move || {
@@ -399,6 +485,7 @@ impl Run {
                 &context::timestamp(entered_ms),
                 retry_count,
                 map_item,
+                token.as_deref(),
             )
         })
     }
@@ -526,7 +613,11 @@ impl Run {
     fn start_work(&mut self, now: u64, journal: &mut Journal) -> Step {
         let program = self.program.clone();
         let flow = match &program.block(self.block).states[self.state.index()].kind {
-            StateKind::Task(t) => &t.flow,
+            StateKind::Task(t) => {
+                // Each attempt has its own token, in the Context Object before Parameters.
+                self.task_token = takes_token(&t.resource).then(|| self.mint_token());
+                &t.flow
+            }
             StateKind::Parallel(p) => &p.flow,
             StateKind::Map(m) => &m.flow,
             _ => {
@@ -562,16 +653,27 @@ impl Run {
                         Err(f) => return Step::Fail(self.runtime(f)),
                     },
                 };
+                let heartbeat_seconds = match &t.heartbeat_seconds {
+                    None => None,
+                    Some(d) => match self.dynamic_u64(d, "HeartbeatSecondsPath") {
+                        Ok(v) => Some(v),
+                        Err(f) => return Step::Fail(self.runtime(f)),
+                    },
+                };
                 // The payload is the effective input itself: nothing reads it after this (a
                 // retry computes it again).
                 let payload = std::mem::take(&mut self.effective);
-                self.record_task_started(journal, _now, &t.resource, &payload, timeout_seconds);
+                let limits = (timeout_seconds, heartbeat_seconds);
+                self.record_task_started(journal, _now, &t.resource, &payload, limits);
                 self.pending = Pending::Task;
                 Step::Wait(Action::Invoke(Invocation {
                     state: state.name.clone(),
                     resource: t.resource.clone(),
                     payload,
                     timeout_seconds,
+                    heartbeat_seconds,
+                    task_token: self.task_token.clone(),
+                    progress: Progress::default(),
                 }))
             }
             StateKind::Parallel(_) => {
