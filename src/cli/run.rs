@@ -122,7 +122,9 @@ pub fn run(args: &Args) -> ExitCode {
         state_machine_name: sm_name,
     });
     let program = Arc::new(compile::compile(machine));
-    let outcome = runtime::execute(program, execution, &functions, &clock);
+    // Through a router without a token store: activities and callbacks say they need serve.
+    let resources = crate::tasks::Router::new(functions);
+    let outcome = runtime::execute(program, execution, &resources, &clock);
     let (error, cause) = match &outcome.failure {
         Some(f) => (f.error.clone(), f.cause.clone()),
         None => (String::new(), String::new()),

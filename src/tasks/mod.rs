@@ -171,12 +171,18 @@ impl Resource for Router {
 /// Where nothing can answer a task token (`statejet run`): the execution fails at once
 /// (`States.Runtime`, which no Catch takes) rather than wait for a send that cannot come.
 fn needs_serve(inv: &Invocation) -> Failure {
-    let what = match inv.resource.kind {
-        ResourceKind::Activity { .. } => "is an activity task",
-        _ => "waits for a task token",
+    let (what, how) = match inv.resource.kind {
+        ResourceKind::Activity { .. } => (
+            "is an activity task",
+            "GetActivityTask, then SendTaskSuccess or SendTaskFailure",
+        ),
+        _ => (
+            "waits for a task token",
+            "SendTaskSuccess or SendTaskFailure",
+        ),
     };
     Failure::runtime(format!(
-        "The state '{}' {what} ({}), which only `statejet serve` can answer (GetActivityTask, SendTaskSuccess, SendTaskFailure): run the machine there as a STANDARD state machine",
+        "The state '{}' {what} ({}), which only `statejet serve` can answer ({how}): run the machine there as a STANDARD state machine",
         inv.state, inv.resource.arn
     ))
 }

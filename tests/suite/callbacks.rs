@@ -437,3 +437,41 @@ async fn an_execution_that_goes_away_takes_its_tokens_with_it() {
     let _ = run.await;
     assert_eq!(activity.queued(), 0);
 }
+
+/// `statejet run`'s driver has no token store: such a task ends the execution at once, saying
+/// what would answer it, rather than waiting for a send that cannot come.
+#[test]
+fn without_a_token_store_a_callback_fails_at_once_naming_statejet_serve() {
+    struct Fixed;
+    impl statejet::runtime::Clock for Fixed {
+        fn now_ms(&self) -> u64 {
+            1_704_067_200_000
+        }
+        fn sleep_until(&self, _: u64) {}
+    }
+    let router = statejet::tasks::Router::new(Functions::default());
+    for def in [
+        activity_machine(json!({})),
+        callback_machine(json!({}), false),
+    ] {
+        let machine = asl::validate(
+            &def.to_string(),
+            &AslConfig {
+                machine_type: MachineType::Standard,
+            },
+        )
+        .unwrap();
+        let program = Arc::new(compile::compile(machine));
+        let o = statejet::runtime::execute(program, execution(json!({})), &router, &Fixed);
+        let f = o.failure.unwrap();
+        assert_eq!(
+            (o.status, f.error.as_str()),
+            (Status::Failed, "States.Runtime")
+        );
+        assert!(
+            f.cause.contains("only `statejet serve` can answer"),
+            "{}",
+            f.cause
+        );
+    }
+}
