@@ -6,14 +6,13 @@
 //! activities and the tokens themselves live in `tasks` (`Engine::callbacks`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::wire::{check_encryption, check_name, timestamp, ApiError, Arn, Input};
 use super::Api;
-use crate::tasks::activities::{Activity, POLL_SECONDS};
+use crate::tasks::activities::Activity;
 use crate::tasks::tokens::SendError;
 
 /// AWS's bound on tags per resource.
@@ -97,14 +96,15 @@ impl Api {
         Ok(json!({}))
     }
 
-    /// Long-polls for the activity's oldest waiting task, up to AWS's 60 seconds; without one,
+    /// Long-polls for the activity's oldest waiting task, up to AWS's 60 seconds (or the
+    /// server's `--activity-poll-seconds`); without one,
     /// an answer with no `taskToken`.
     pub(super) async fn get_activity_task(&self, i: &Input) -> Result<Value, ApiError> {
         let activity = self.activity(i.required("activityArn")?)?;
         let worker = i.bounded("workerName", 80)?.map(str::to_owned);
         let callbacks = self.engine.callbacks();
         let handed = activity
-            .take(&callbacks.tokens, worker, Duration::from_secs(POLL_SECONDS))
+            .take(&callbacks.tokens, worker, callbacks.activities.poll())
             .await
             .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
         Ok(match handed {

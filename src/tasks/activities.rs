@@ -6,7 +6,7 @@
 //! only while it still waits (a stopped execution's task is skipped and forgotten).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -24,9 +24,19 @@ pub const MAX_POLLERS: usize = 1_000;
 pub const POLL_SECONDS: u64 = 60;
 
 /// The activities of this process, by ARN.
-#[derive(Default)]
 pub struct Activities {
     by_arn: RwLock<BTreeMap<String, Arc<Activity>>>,
+    /// How long a poll waits (`POLL_SECONDS`, unless `statejet serve` is told a shorter time).
+    poll_ms: AtomicU64,
+}
+
+impl Default for Activities {
+    fn default() -> Activities {
+        Activities {
+            by_arn: RwLock::default(),
+            poll_ms: AtomicU64::new(POLL_SECONDS * 1000),
+        }
+    }
 }
 
 /// Why an activity could not be made, or a poll could not wait.
@@ -78,6 +88,16 @@ pub struct Handed {
 }
 
 impl Activities {
+    /// How long a `GetActivityTask` waits for a task.
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn set_poll(&self, wait: Duration) {
+        self.poll_ms
+            .store(wait.as_millis() as u64, Ordering::Relaxed);
+    }
+
     /// Creates the activity, or returns the existing one of that ARN (`CreateActivity` is
     /// idempotent).
     pub fn create(&self, arn: String, name: &str, now_ms: u64) -> Result<Arc<Activity>, Error> {

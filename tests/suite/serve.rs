@@ -103,6 +103,13 @@ fn boto3_and_the_aws_cli_drive_every_operation() {
     e2e(&[]);
 }
 
+/// Activities and task tokens through boto3: every operation and its errors, heartbeat
+/// timeouts, spent tokens, SendTaskFailure caught by Catch (tests/e2e/callbacks.py).
+#[test]
+fn boto3_drives_activities_and_task_tokens() {
+    e2e_script("callbacks.py", &["--activities-only"]);
+}
+
 /// `/metrics` parsed by prometheus_client's parser: families, types, histograms, bounded labels,
 /// counts that follow executions and API calls, and HTTP Basic with `--credentials`
 /// (tests/e2e/prometheus_metrics.py).
