@@ -475,3 +475,23 @@ fn without_a_token_store_a_callback_fails_at_once_naming_statejet_serve() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn jsonata_reads_the_token_from_states_context() {
+    let e = engine();
+    let seen = token_keeper(&e);
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "Ask", "States": {"Ask": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Arguments": {"FunctionName": "approver",
+            "Payload": {"token": "{% $states.context.Task.Token %}"}},
+        "Output": "{% $states.result.verdict %}", "End": true}}});
+    let run = start(&e, def, json!({}));
+    let token = first_token(&seen).await;
+    assert!(!token.is_empty());
+    e.callbacks()
+        .tokens
+        .succeed(&token, json!({"verdict": "yes"}))
+        .unwrap();
+    let (outcome, _) = run.await.unwrap();
+    assert_eq!(outcome.output, Some(json!("yes")));
+}
