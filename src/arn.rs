@@ -24,7 +24,29 @@ impl Default for Scope {
     }
 }
 
+/// A state machine's ARN (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`), made only by
+/// `Scope::state_machine_arn`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StateMachineArn(String);
+
+impl StateMachineArn {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StateMachineArn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl Scope {
+    /// A state machine's typed ARN.
+    pub fn state_machine_arn(&self, name: &str) -> StateMachineArn {
+        StateMachineArn(self.state_machine(name))
+    }
+
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
     pub fn state_machine(&self, name: &str) -> String {
         format!(
@@ -82,6 +104,14 @@ impl Scope {
             self.region, self.account
         )
     }
+}
+
+/// The name in a log group ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME`, with or without
+/// AWS's trailing `:*`).
+pub fn log_group_name(arn: &str) -> Option<&str> {
+    let rest = arn.split_once(":log-group:")?.1;
+    let name = rest.strip_suffix(":*").unwrap_or(rest);
+    (!name.is_empty()).then_some(name)
 }
 
 /// The region of an ARN (`arn:PARTITION:SERVICE:REGION:...`), if it has one.

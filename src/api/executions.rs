@@ -40,8 +40,8 @@ impl Api {
                 format!("Invalid Arn: a Map Run label cannot be started: '{machine_arn}'"),
             ));
         }
-        // The name is all a start needs: the engine holds the compiled program.
-        let machine = self.machine_name(machine_arn)?;
+        // The name is all a start needs: the engine starts what the registry holds then.
+        let machine = self.machine(machine_arn)?.name.clone();
         let name = i.bounded("name", 80)?;
         if let Some(n) = name {
             check_name(n)?;
@@ -66,7 +66,7 @@ impl Api {
             None => i.bounded("traceHeader", 256)?.map(str::to_owned),
         };
         Ok(Start {
-            machine_arn: self.machine_arn(&machine),
+            machine_arn: self.scope.state_machine(&machine),
             machine,
             name: name.map(str::to_owned),
             input_text: input_text.to_owned(),
@@ -188,7 +188,7 @@ impl Api {
     pub(super) fn list_executions(&self, i: &Input) -> Result<Value, ApiError> {
         match (i.string("stateMachineArn")?, i.string("mapRunArn")?) {
             (Some(arn), None) => {
-                self.record(arn)?;
+                self.machine(arn)?;
                 Err(ApiError::new(
                     "StateMachineTypeNotSupported",
                     "This operation is not supported by this type of state machine",

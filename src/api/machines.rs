@@ -1,10 +1,9 @@
-//! State machine operations: create, describe, list, update, delete, validate, and tags.
+//! State machine operations on the wire: create, describe, list, update, delete, validate, tags.
 //!
-//! Invariant: the registry and the engine agree: a machine is in the registry exactly when the
-//! engine has its compiled program under the same name, and only valid EXPRESS definitions get
-//! there. Executions in flight keep the program they started with across updates and deletes.
+//! Invariant: nothing here holds state machine state: every operation reads the wire, calls the
+//! one registry (`runtime::registry`, through the engine) and answers AWS's shape.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use indexmap::IndexMap;
@@ -16,103 +15,39 @@ use super::wire::{
 };
 use super::Api;
 use crate::asl::{self, Diagnostic, MachineType, Severity};
-use crate::runtime::logs::{Level, LoggingConfiguration};
-
-/// The most tags a resource may have.
-const MAX_TAGS: usize = 50;
-
-/// What the API keeps of a state machine besides its compiled program (which the engine holds).
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub name: String,
-    pub arn: String,
-    pub definition: String,
-    pub role_arn: String,
-    pub creation_ms: u64,
-    /// As the client gave it, defaults filled in (AWS echoes it back in this shape).
-    pub logging: Value,
-    pub tracing: Value,
-    pub tags: IndexMap<String, String>,
-    pub revision_id: Option<String>,
-    pub description: Option<String>,
-}
-
-pub type Registry = BTreeMap<String, Record>;
+use crate::runtime::logs::Level;
+use crate::runtime::registry::{
+    new_revision, LogDestination, Logging, Machine, NewMachine, RegistryError, Update, MAX_TAGS,
+};
 
 impl Api {
-    /// The registered name an ARN of this region and account names, or `StateMachineDoesNotExist`.
-    pub(super) fn machine_name(&self, arn_text: &str) -> Result<String, ApiError> {
+    /// The registered machine an ARN of this region and account names, or
+    /// `StateMachineDoesNotExist`.
+    pub(super) fn machine(&self, arn_text: &str) -> Result<Arc<Machine>, ApiError> {
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
-        let missing = || {
-            ApiError::new(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn_text}'"),
-            )
-        };
         if arn.region != self.scope.region || arn.account != self.scope.account {
             // AWS's words, and then why: scripts written for LocalStack (account 000000000000)
             // or another region meet this first, and the fix is a flag of this server's.
-            let mut e = missing();
+            let mut e = does_not_exist(arn_text);
             e.message.push_str(&format!(
                 " (this server's ARNs are in region {} and account {}; start statejet serve with --region {} --account {} to serve this ARN's)",
                 self.scope.region, self.scope.account, arn.region, arn.account
             ));
             return Err(e);
         }
-        let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
-        if machines.contains_key(arn.rest) {
-            Ok(arn.rest.to_owned())
-        } else {
-            Err(missing())
-        }
+        self.engine
+            .registry()
+            .get(arn.rest)
+            .ok_or_else(|| does_not_exist(arn_text))
     }
 
-    pub(super) fn machine_arn(&self, name: &str) -> String {
-        self.scope.state_machine(name)
-    }
-
-    /// A copy of a registered machine's record.
-    pub(super) fn record(&self, arn_text: &str) -> Result<Record, ApiError> {
-        let name = self.machine_name(arn_text)?;
-        let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
-        machines.get(&name).cloned().ok_or_else(|| {
-            ApiError::new(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn_text}'"),
-            )
-        })
-    }
-
-    /// Validates a definition for this API: only EXPRESS machines run here.
-    fn compile(&self, definition: &str) -> Result<asl::StateMachine, ApiError> {
-        asl::validate(
-            definition,
-            &asl::Config {
-                machine_type: MachineType::Express,
-            },
-        )
-        .map_err(|d| invalid_definition(&d))
-    }
-
-    /// Sets a machine's logging level, as an `UpdateStateMachine` with a log destination would.
-    pub fn set_logging(&self, name: &str, level: Level, include: bool) -> Result<(), ApiError> {
-        let level_text = match level {
-            Level::All => "ALL",
-            Level::Error => "ERROR",
-            Level::Fatal => "FATAL",
-            Level::Off => "OFF",
-        };
-        let body = json!({
-            "stateMachineArn": self.machine_arn(name),
-            "loggingConfiguration": {
-                "level": level_text,
-                "includeExecutionData": include,
-                "destinations": [{"cloudWatchLogsLogGroup": {
-                    "logGroupArn": self.scope.log_group(&format!("/statejet/{name}"))}}],
-            },
-        });
-        self.update_state_machine(&Input::from_value(body))
-            .map(|_| ())
+    /// Creates a state machine from typed settings (loading a definitions folder at start), with
+    /// the API's errors.
+    pub fn create(&self, spec: NewMachine) -> Result<Arc<Machine>, ApiError> {
+        self.engine
+            .registry()
+            .create(spec, self.engine.now_ms())
+            .map_err(|e| registry_error(e, "new state machine"))
     }
 
     pub(super) fn create_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
@@ -123,71 +58,43 @@ impl Api {
         check_role_arn(role_arn, "roleArn")?;
         check_publish(i)?;
         check_encryption(i)?;
-        machine_type(i.string("type")?.unwrap_or("STANDARD"))?;
-        let (logging, logging_value) = logging_configuration(i.object("loggingConfiguration")?)?;
+        let machine_type = machine_type(i.string("type")?.unwrap_or("STANDARD"))?;
+        let logging = match i.object("loggingConfiguration")? {
+            Some(given) => logging_configuration(Some(given))?,
+            None => {
+                let (level, include) = self.default_logging;
+                Logging::server_default(&self.scope, name, level, include)
+            }
+        };
         let tracing = tracing_configuration(i.object("tracingConfiguration")?)?;
         let tags = tags(i.array("tags")?)?;
-        let machine = self.compile(definition)?;
-        let arn = self.machine_arn(name);
-        let mut machines = self.machines.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = machines.get(name) {
-            // AWS makes a repeated identical create idempotent, and refuses a different one.
-            if existing.definition == definition && existing.role_arn == role_arn {
-                return Ok(
-                    json!({"stateMachineArn": existing.arn, "creationDate": timestamp(existing.creation_ms)}),
-                );
-            }
-            return Err(ApiError::new(
-                "StateMachineAlreadyExists",
-                format!("State Machine Already Exists: '{arn}'"),
-            ));
-        }
-        let limit = self.engine.config().max_state_machines;
-        if machines.len() >= limit {
-            // AWS's words, then the limit and the flag that sets it.
-            return Err(ApiError::new(
-                "StateMachineLimitExceeded",
-                format!("The maximum number of state machines has been reached. Existing state machines must be deleted before a new state machine can be created. (This server holds at most {limit}; statejet serve --max-state-machines sets it.)"),
-            ));
-        }
-        let creation_ms = self.engine.now_ms();
-        self.engine.install_state_machine(name, machine, logging);
-        machines.insert(
-            name.to_owned(),
-            Record {
-                name: name.to_owned(),
-                arn: arn.clone(),
-                definition: definition.to_owned(),
-                role_arn: role_arn.to_owned(),
-                creation_ms,
-                logging: logging_value,
-                tracing,
-                tags,
-                revision_id: None,
-                description: None,
-            },
-        );
-        Ok(json!({"stateMachineArn": arn, "creationDate": timestamp(creation_ms)}))
+        let m = self.create(NewMachine {
+            name: name.to_owned(),
+            definition: definition.to_owned(),
+            machine_type,
+            role_arn: role_arn.to_owned(),
+            logging,
+            tracing,
+            tags,
+        })?;
+        Ok(json!({"stateMachineArn": m.arn.as_str(), "creationDate": timestamp(m.creation_ms)}))
     }
 
     pub(super) fn describe_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
-        let r = self.record(i.required("stateMachineArn")?)?;
+        let m = self.machine(i.required("stateMachineArn")?)?;
         let mut out = json!({
-            "stateMachineArn": r.arn,
-            "name": r.name,
+            "stateMachineArn": m.arn.as_str(),
+            "name": m.name,
             "status": "ACTIVE",
-            "definition": r.definition,
-            "roleArn": r.role_arn,
-            "type": "EXPRESS",
-            "creationDate": timestamp(r.creation_ms),
-            "loggingConfiguration": r.logging,
-            "tracingConfiguration": r.tracing,
+            "definition": m.definition,
+            "roleArn": m.role_arn,
+            "type": type_name(m.machine_type),
+            "creationDate": timestamp(m.creation_ms),
+            "loggingConfiguration": logging_value(&m.logging),
+            "tracingConfiguration": {"enabled": m.tracing},
         });
-        if let Some(rev) = r.revision_id {
-            out["revisionId"] = rev.into();
-        }
-        if let Some(d) = r.description {
-            out["description"] = d.into();
+        if let Some(rev) = &m.revision_id {
+            out["revisionId"] = rev.clone().into();
         }
         Ok(out)
     }
@@ -208,27 +115,19 @@ impl Api {
             None => None,
             Some(t) => Some(decode_token(t)?),
         };
-        let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
-        let range = match &after {
-            Some(a) => machines
-                .range::<String, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
-            None => machines.range::<String, _>(..),
-        };
-        let page: Vec<&Record> = range.take(max + 1).map(|(_, r)| r).collect();
-        let more = page.len() > max;
+        let (page, more) = self.engine.registry().list(after.as_deref(), max);
         let items: Vec<Value> = page
             .iter()
-            .take(max)
-            .map(|r| {
-                json!({"stateMachineArn": r.arn, "name": r.name, "type": "EXPRESS",
-                       "creationDate": timestamp(r.creation_ms)})
+            .map(|m| {
+                json!({"stateMachineArn": m.arn.as_str(), "name": m.name,
+                       "type": type_name(m.machine_type),
+                       "creationDate": timestamp(m.creation_ms)})
             })
             .collect();
         let mut out = json!({ "stateMachines": items });
-        if more {
-            let last = &page[max - 1].name;
+        if let (true, Some(last)) = (more, page.last()) {
             out["nextToken"] = base64::engine::general_purpose::STANDARD
-                .encode(last)
+                .encode(&last.name)
                 .into();
         }
         Ok(out)
@@ -251,59 +150,31 @@ impl Api {
         }
         check_publish(i)?;
         check_encryption(i)?;
-        let logging = logging
-            .map(|l| logging_configuration(Some(l)))
-            .transpose()?;
-        let tracing = tracing
-            .map(|t| tracing_configuration(Some(t)))
-            .transpose()?;
-        let machine = definition.map(|d| self.compile(d)).transpose()?;
-        let name = self.machine_name(arn)?;
-        let mut machines = self.machines.write().unwrap_or_else(|p| p.into_inner());
-        let Some(r) = machines.get_mut(&name) else {
-            return Err(ApiError::new(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn}'"),
-            ));
+        let change = Update {
+            definition: definition.map(str::to_owned),
+            role_arn: role_arn.map(str::to_owned),
+            logging: logging
+                .map(|l| logging_configuration(Some(l)))
+                .transpose()?,
+            tracing: tracing
+                .map(|t| tracing_configuration(Some(t)))
+                .transpose()?,
         };
-        let current_logging = match &logging {
-            Some((l, _)) => *l,
-            None => parse_level(&r.logging),
-        };
-        let machine = match machine {
-            Some(m) => Some(m),
-            // A logging change alone re-installs the current definition with the new settings.
-            None if logging.is_some() => Some(self.compile(&r.definition)?),
-            None => None,
-        };
-        if let Some(m) = machine {
-            self.engine.install_state_machine(&name, m, current_logging);
-        }
-        if let Some(d) = definition {
-            r.definition = d.to_owned();
-        }
-        if let Some(role) = role_arn {
-            r.role_arn = role.to_owned();
-        }
-        if let Some((_, v)) = logging {
-            r.logging = v;
-        }
-        if let Some(t) = tracing {
-            r.tracing = t;
-        }
-        let revision = crate::runtime::engine::new_uuid();
-        r.revision_id = Some(revision.clone());
-        Ok(json!({"updateDate": timestamp(self.engine.now_ms()), "revisionId": revision}))
+        let name = self.machine(arn)?.name.clone();
+        let m = self
+            .engine
+            .registry()
+            .update(&name, change, new_revision())
+            .map_err(|e| registry_error(e, arn))?;
+        Ok(json!({"updateDate": timestamp(self.engine.now_ms()),
+                  "revisionId": m.revision_id.clone().unwrap_or_default()}))
     }
 
     pub(super) fn delete_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
         let arn_text = i.required("stateMachineArn")?;
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
         if arn.region == self.scope.region && arn.account == self.scope.account {
-            let mut machines = self.machines.write().unwrap_or_else(|p| p.into_inner());
-            if machines.remove(arn.rest).is_some() {
-                self.engine.remove_state_machine(arn.rest);
-            }
+            self.engine.registry().delete(arn.rest);
         }
         // Deleting is idempotent, as with AWS: an unknown machine is already gone.
         Ok(json!({}))
@@ -362,24 +233,17 @@ impl Api {
         Ok(json!({"result": result, "diagnostics": listed, "truncated": kept.len() > max}))
     }
 
-    /// Runs `f` on the tags of the machine `arn` names, or answers `ResourceNotFound`.
-    fn with_tags<T>(
-        &self,
-        arn: &str,
-        f: impl FnOnce(&mut IndexMap<String, String>) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        let not_found =
-            || ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"));
+    /// The name of the machine a tagging request's `arn` names, or `ResourceNotFound`.
+    fn tagged(&self, arn: &str) -> Result<String, ApiError> {
         let parsed = Arn::parse(arn)?;
         if parsed.resource_type != "stateMachine"
             || parsed.region != self.scope.region
             || parsed.account != self.scope.account
+            || self.engine.registry().get(parsed.rest).is_none()
         {
-            return Err(not_found());
+            return Err(not_found(arn));
         }
-        let mut machines = self.machines.write().unwrap_or_else(|p| p.into_inner());
-        let r = machines.get_mut(parsed.rest).ok_or_else(not_found)?;
-        f(&mut r.tags)
+        Ok(parsed.rest.to_owned())
     }
 
     pub(super) fn tag_resource(&self, i: &Input) -> Result<Value, ApiError> {
@@ -387,15 +251,12 @@ impl Api {
         let new = tags(Some(i.array("tags")?.ok_or_else(|| {
             ApiError::constraint("null", "tags", "Member must not be null")
         })?))?;
-        self.with_tags(arn, |t| {
-            let mut merged = t.clone();
-            merged.extend(new);
-            if merged.len() > MAX_TAGS {
-                return Err(too_many_tags(arn));
-            }
-            *t = merged;
-            Ok(json!({}))
-        })
+        let name = self.tagged(arn)?;
+        self.engine
+            .registry()
+            .tag(&name, new)
+            .map_err(|e| registry_error(e, arn))?;
+        Ok(json!({}))
     }
 
     pub(super) fn untag_resource(&self, i: &Input) -> Result<Value, ApiError> {
@@ -414,23 +275,57 @@ impl Api {
                 })
             })
             .collect::<Result<_, _>>()?;
-        self.with_tags(arn, |t| {
-            for k in &keys {
-                t.shift_remove(k);
-            }
-            Ok(json!({}))
-        })
+        let name = self.tagged(arn)?;
+        self.engine
+            .registry()
+            .untag(&name, &keys)
+            .map_err(|e| registry_error(e, arn))?;
+        Ok(json!({}))
     }
 
     pub(super) fn list_tags(&self, i: &Input) -> Result<Value, ApiError> {
         let arn = i.required("resourceArn")?;
-        self.with_tags(arn, |t| {
-            let tags: Vec<Value> = t
-                .iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect();
-            Ok(json!({ "tags": tags }))
-        })
+        let name = self.tagged(arn)?;
+        let m = self
+            .engine
+            .registry()
+            .get(&name)
+            .ok_or_else(|| not_found(arn))?;
+        let tags: Vec<Value> = m
+            .tags
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        Ok(json!({ "tags": tags }))
+    }
+}
+
+fn does_not_exist(arn_text: &str) -> ApiError {
+    ApiError::new(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn_text}'"),
+    )
+}
+
+fn not_found(arn: &str) -> ApiError {
+    ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
+}
+
+/// A registry refusal as the API answers it; `arn` is the ARN the request named.
+pub(super) fn registry_error(e: RegistryError, arn: &str) -> ApiError {
+    match e {
+        RegistryError::InvalidDefinition(d) => invalid_definition(&d),
+        RegistryError::AlreadyExists(existing) => ApiError::new(
+            "StateMachineAlreadyExists",
+            format!("State Machine Already Exists: '{existing}'"),
+        ),
+        // AWS's words, then the limit and the flag that sets it.
+        RegistryError::LimitExceeded(limit) => ApiError::new(
+            "StateMachineLimitExceeded",
+            format!("The maximum number of state machines has been reached. Existing state machines must be deleted before a new state machine can be created. (This server holds at most {limit}; statejet serve --max-state-machines sets it.)"),
+        ),
+        RegistryError::DoesNotExist(_) => does_not_exist(arn),
+        RegistryError::TooManyTags => too_many_tags(arn),
     }
 }
 
@@ -445,9 +340,9 @@ fn invalid_definition(diagnostics: &[Diagnostic]) -> ApiError {
 
 /// The machine types this API runs. A STANDARD machine would promise what statejet does not
 /// keep (execution history that outlives the execution), so it is refused, with the way out.
-fn machine_type(t: &str) -> Result<(), ApiError> {
+fn machine_type(t: &str) -> Result<MachineType, ApiError> {
     match t {
-        "EXPRESS" => Ok(()),
+        "EXPRESS" => Ok(MachineType::Express),
         "STANDARD" => Err(ApiError::new(
             "StateMachineTypeNotSupported",
             "statejet runs EXPRESS state machines only (STANDARD keeps execution history, which statejet does not store): create the state machine with type EXPRESS",
@@ -472,25 +367,18 @@ fn enum_error(value: &str, field: &str) -> ApiError {
     )
 }
 
-fn parse_level(logging: &Value) -> LoggingConfiguration {
-    LoggingConfiguration {
-        level: logging["level"]
-            .as_str()
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(Level::Off),
-        include_execution_data: logging["includeExecutionData"].as_bool().unwrap_or(false),
+/// The wire name of a machine type.
+pub(super) fn type_name(t: MachineType) -> &'static str {
+    match t {
+        MachineType::Express => "EXPRESS",
+        MachineType::Standard => "STANDARD",
     }
 }
 
-/// Reads a `loggingConfiguration`: the engine's settings and the value Describe echoes.
-fn logging_configuration(
-    given: Option<&Map<String, Value>>,
-) -> Result<(LoggingConfiguration, Value), ApiError> {
+/// Reads a `loggingConfiguration` (absent: level OFF, no execution data).
+fn logging_configuration(given: Option<&Map<String, Value>>) -> Result<Logging, ApiError> {
     let Some(given) = given else {
-        return Ok((
-            LoggingConfiguration::default(),
-            json!({"level": "OFF", "includeExecutionData": false}),
-        ));
+        return Ok(Logging::default());
     };
     let level = match string_value(given.get("level"))? {
         None => Level::Off,
@@ -511,25 +399,47 @@ fn logging_configuration(
             "Invalid Logging Configuration: Must specify exactly one Log Destination.",
         ));
     }
-    let mut value = json!({
-        "level": given.get("level").and_then(Value::as_str).unwrap_or("OFF"),
-        "includeExecutionData": include,
-    });
-    if let Some(d) = destinations {
-        value["destinations"] = Value::Array(d.clone());
-    }
-    Ok((
-        LoggingConfiguration {
-            level,
-            include_execution_data: include,
-        },
-        value,
-    ))
+    let destinations = destinations
+        .map(|all| {
+            all.iter()
+                .map(|d| {
+                    let group = d.get("cloudWatchLogsLogGroup");
+                    let arn = string_value(group.and_then(|g| g.get("logGroupArn")))?;
+                    Ok(LogDestination {
+                        log_group_arn: arn.map(str::to_owned),
+                    })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()
+        })
+        .transpose()?;
+    Ok(Logging {
+        level,
+        include_execution_data: include,
+        destinations,
+    })
 }
 
-fn tracing_configuration(given: Option<&Map<String, Value>>) -> Result<Value, ApiError> {
-    let enabled = bool_value(given.and_then(|g| g.get("enabled")))?.unwrap_or(false);
-    Ok(json!({ "enabled": enabled }))
+/// A `loggingConfiguration` as Describe answers it.
+fn logging_value(l: &Logging) -> Value {
+    let mut value = json!({
+        "level": l.level.as_str(),
+        "includeExecutionData": l.include_execution_data,
+    });
+    if let Some(d) = &l.destinations {
+        let d: Vec<Value> = d
+            .iter()
+            .map(|d| match &d.log_group_arn {
+                Some(arn) => json!({"cloudWatchLogsLogGroup": {"logGroupArn": arn}}),
+                None => json!({}),
+            })
+            .collect();
+        value["destinations"] = Value::Array(d);
+    }
+    value
+}
+
+fn tracing_configuration(given: Option<&Map<String, Value>>) -> Result<bool, ApiError> {
+    Ok(bool_value(given.and_then(|g| g.get("enabled")))?.unwrap_or(false))
 }
 
 fn too_many_tags(arn: &str) -> ApiError {

@@ -19,7 +19,7 @@ pub mod wire;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 
 use crate::arn::Scope;
 use crate::runtime::engine::{new_uuid, Engine};
-use machines::Registry;
+use crate::runtime::logs::Level;
 use sigv4::Credentials;
 use wire::{ApiError, Input};
 
@@ -42,10 +42,10 @@ pub const MAX_REQUEST_BYTES: usize = 1_048_576;
 /// How long a client may take to send a request's headers, or its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The API's state: the engine, the state machines' records, and the access rules.
+/// The API's state: the engine (which holds the state machines' registry), the page's ring of
+/// recent executions, and the access rules. No state machine state is kept here.
 pub struct Api {
     engine: Engine,
-    machines: RwLock<Registry>,
     /// The region and account of the API's ARNs.
     scope: Scope,
     /// When non-empty, every API request must be signed with one of these.
@@ -57,6 +57,9 @@ pub struct Api {
     page_execution_data: bool,
     /// The API requests answered, for /metrics.
     requests: prometheus::Requests,
+    /// The logging of a machine created without a `loggingConfiguration`: AWS's (`OFF`) unless
+    /// the server says otherwise (`statejet serve --log-level`).
+    default_logging: (Level, bool),
 }
 
 impl Api {
@@ -64,35 +67,26 @@ impl Api {
         let scope = engine.config().scope();
         Api {
             engine,
-            machines: RwLock::new(Registry::new()),
             scope,
             credentials,
             recent: Arc::default(),
             page_execution_data: false,
             requests: prometheus::Requests::default(),
+            default_logging: (Level::Off, false),
         }
     }
 
     /// Shows failures' errors and causes on the live page whatever the machines' logging says.
-    pub fn with_page_execution_data(mut self, show: bool) -> Api {
-        self.page_execution_data = show;
+    /// Machines created without a `loggingConfiguration` log at `level` (to a log group named
+    /// `/statejet/NAME`), with their inputs and outputs if `include_execution_data`.
+    pub fn with_default_logging(mut self, level: Level, include_execution_data: bool) -> Api {
+        self.default_logging = (level, include_execution_data);
         self
     }
 
-    /// Creates an EXPRESS state machine as `CreateStateMachine` would (used to load a
-    /// definitions folder at start).
-    pub fn create(&self, name: &str, definition: &str) -> Result<String, ApiError> {
-        let body = serde_json::json!({
-            "name": name,
-            "definition": definition,
-            "roleArn": self.scope.role("statejet"),
-            "type": "EXPRESS",
-        });
-        let out = self.create_state_machine(&Input::from_value(body))?;
-        Ok(out["stateMachineArn"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+    pub fn with_page_execution_data(mut self, show: bool) -> Api {
+        self.page_execution_data = show;
+        self
     }
 
     /// Performs one operation on a parsed request body.

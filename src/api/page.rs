@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 
 use super::wire::timestamp;
 use super::Api;
-use crate::asl::{self, MachineType};
 use crate::graph::layout;
 use crate::runtime::{Outcome, Status};
 
@@ -112,27 +111,22 @@ impl Api {
         if self.page_execution_data {
             return true;
         }
-        let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
-        machines
+        self.engine
+            .registry()
             .get(machine)
-            .is_some_and(|r| r.logging["includeExecutionData"].as_bool() == Some(true))
+            .is_some_and(|m| m.logging.include_execution_data)
     }
 
     /// `GET /ui/machines`: every machine with its counts, state counts, recent executions and
     /// recent failures.
     pub(super) fn page_machines(&self) -> Value {
-        let records: Vec<(String, Option<String>)> = {
-            let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
-            machines
-                .values()
-                .map(|r| (r.name.clone(), r.revision_id.clone()))
-                .collect()
-        };
-        let list: Vec<Value> = records
+        let (machines, _) = self.engine.registry().list(None, usize::MAX);
+        let list: Vec<Value> = machines
             .into_iter()
-            .filter_map(|(name, revision)| {
-                let m = self.engine.metrics(&name)?;
-                let states = self.engine.state_counts(&name).unwrap_or_default();
+            .map(|machine| {
+                let (name, revision) = (machine.name.clone(), machine.revision_id.clone());
+                let m = machine.metrics.snapshot();
+                let states = machine.tally.snapshot();
                 let states: serde_json::Map<String, Value> = states
                     .into_iter()
                     .map(|(s, c)| {
@@ -145,7 +139,7 @@ impl Api {
                 };
                 let (executions, failures) = self.recent.of(&name);
                 let last_ended = executions.first().map_or(Value::Null, |e| e["at"].clone());
-                Some(json!({
+                json!({
                     "name": name,
                     "revision": revision.unwrap_or_else(|| "0".into()),
                     "started": m.started, "in_flight": m.in_flight, "succeeded": m.succeeded,
@@ -155,7 +149,7 @@ impl Api {
                     "last_ended": last_ended,
                     "recent_executions": executions,
                     "recent_failures": failures,
-                }))
+                })
             })
             .collect();
         Value::Array(list)
@@ -164,17 +158,7 @@ impl Api {
     /// `GET /ui/diagram?machine=NAME`: the machine's diagram as SVG, with room in each state's
     /// box for the count badge the page fills.
     pub(super) fn page_diagram(&self, machine: &str) -> Option<String> {
-        let definition = {
-            let machines = self.machines.read().unwrap_or_else(|p| p.into_inner());
-            machines.get(machine)?.definition.clone()
-        };
-        let validated = asl::validate(
-            &definition,
-            &asl::Config {
-                machine_type: MachineType::Express,
-            },
-        )
-        .ok()?;
+        let validated = self.engine.registry().get(machine)?.validated.clone();
         let config = layout::Config { badges: true };
         Some(crate::graph::svg::render_with(
             &crate::graph::build(&validated),

@@ -69,7 +69,8 @@ impl Input {
         }
     }
 
-    /// A request built in process (loading a definitions folder), as if it had come on the wire.
+    /// A request body given as a JSON value (tests call `Api::call` so); in-process callers use
+    /// the registry's typed operations instead.
     pub fn from_value(v: Value) -> Input {
         match v {
             Value::Object(m) => Input(m),

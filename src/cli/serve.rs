@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use crate::api::sigv4::Credentials;
 use crate::api::Api;
+use crate::asl::MachineType;
 use crate::runtime::engine::{Config, Engine};
 use crate::runtime::logs::LogWriter;
+use crate::runtime::registry::{Logging, NewMachine};
 use crate::tasks::Functions;
 
 #[derive(clap::Args)]
@@ -33,12 +35,20 @@ pub struct Args {
     /// Where execution logs go, as JSON lines: a file, or `-` for stdout.
     #[arg(long, default_value = "-")]
     logs: String,
-    /// The logging level of the state machines loaded with --definitions.
-    #[arg(long, default_value = "OFF")]
+    /// The logging level of state machines without a loggingConfiguration of their own: those
+    /// loaded with --definitions and those created without one (ALL: fire-and-forget results are
+    /// never invisible; OFF is AWS's default). Their log group is /statejet/NAME.
+    #[arg(long, default_value = "ALL")]
     log_level: crate::runtime::logs::Level,
-    /// Whether the logs of the state machines loaded with --definitions carry inputs and outputs.
+    /// Whether the logs of those state machines carry inputs and outputs (off by default:
+    /// execution data reaches the logs only when asked for).
     #[arg(long)]
     include_execution_data: bool,
+    /// A folder where each log group's lines go to a file of their own (the group's name as a
+    /// path, with `.log`: /statejet/orders → DIR/statejet/orders.log); the lines of machines
+    /// without a log group still go to --logs.
+    #[arg(long)]
+    logs_dir: Option<PathBuf>,
     /// Executions in flight at once; past it, starts are refused with ThrottlingException.
     #[arg(long, default_value_t = Config::default().max_in_flight)]
     max_in_flight: usize,
@@ -124,7 +134,10 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         account: args.account.clone(),
         // Room for as many finished executions' batches as may be in flight: a slow sink then
         // holds their permits, which is what throttles new starts.
-        log_writer: Some(LogWriter::spawn(sink, 1024)),
+        log_writer: Some(match &args.logs_dir {
+            None => LogWriter::spawn(sink, 1024),
+            Some(dir) => LogWriter::spawn_routed(sink, dir.clone(), 1024),
+        }),
         ..Config::default()
     };
     let functions = functions.with_max_processes(args.max_processes);
@@ -134,6 +147,7 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         .activities
         .set_poll(std::time::Duration::from_secs(args.activity_poll_seconds));
     let api = Api::new(engine.clone(), args.credentials.clone())
+        .with_default_logging(args.log_level, args.include_execution_data)
         .with_page_execution_data(args.page_execution_data);
     if let Some(dir) = &args.definitions {
         if let Err(e) = load_definitions(&api, dir, args) {
@@ -218,6 +232,10 @@ async fn report_drain(engine: Engine, grace: Duration) {
 /// `StartAt`, so a functions file may sit beside definitions (as in `examples/`): each such file
 /// passed over is named on stderr, never skipped silently.
 fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
+    let scope = crate::arn::Scope {
+        region: args.region.clone(),
+        account: args.account.clone(),
+    };
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
@@ -248,14 +266,21 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
                 continue;
             }
         };
-        let arn = api
-            .create(&name, &text)
+        let logging =
+            Logging::server_default(&scope, &name, args.log_level, args.include_execution_data);
+        let spec = NewMachine {
+            role_arn: scope.role("statejet"),
+            name,
+            definition: text,
+            machine_type: MachineType::Express,
+            logging,
+            tracing: false,
+            tags: Default::default(),
+        };
+        let m = api
+            .create(spec)
             .map_err(|e| format!("{}: {}: {}", path.display(), e.code, e.message))?;
-        if args.log_level != crate::runtime::logs::Level::Off {
-            api.set_logging(&name, args.log_level, args.include_execution_data)
-                .map_err(|e| format!("{}: {}", path.display(), e.message))?;
-        }
-        eprintln!("statejet serve: {arn}");
+        eprintln!("statejet serve: {}", m.arn);
     }
     Ok(())
 }

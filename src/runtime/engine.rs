@@ -22,23 +22,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dashmap::DashMap;
 use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::driver::{self, Attempt, Host, Panicked};
 use super::logs::{self, Level, LogWriter, LoggingConfiguration};
-use super::metrics::{MachineMetrics, Snapshot};
+use super::metrics::Snapshot;
+use super::registry::{Logging, Machine, Registry, RegistryError};
 use super::Outcome;
 use crate::arn::Scope;
-use crate::asl::{self, Diagnostic, MachineType};
-use crate::compile::{self, Program};
+use crate::asl::MachineType;
+use crate::compile::Program;
 pub use crate::tasks::Handler;
 use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run, Tally};
+use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run};
 
 /// Engine settings, with their defaults in one place.
 #[derive(Debug, Clone)]
@@ -95,20 +95,10 @@ pub enum StartError {
     ShuttingDown,
 }
 
-/// A registered state machine.
-struct Machine {
-    name: String,
-    arn: String,
-    program: Arc<Program>,
-    logging: LoggingConfiguration,
-    metrics: Arc<MachineMetrics>,
-    /// Per-state counts of all its executions.
-    tally: Arc<Tally>,
-}
-
 struct Inner {
     config: Config,
-    machines: DashMap<String, Arc<Machine>>,
+    /// The state machines: the one registry (the API reads and changes it too).
+    registry: Registry,
     /// What Tasks call: in-process handlers, then the functions file.
     router: Router,
     admission: Arc<Semaphore>,
@@ -119,8 +109,6 @@ struct Inner {
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
-    /// `$$.Execution.RoleArn`, the same for every execution.
-    role_arn: String,
     /// The region and account of the ARNs the engine makes.
     scope: Scope,
 }
@@ -153,19 +141,17 @@ impl Engine {
     pub fn new(config: Config, functions: Functions) -> Engine {
         let admission = Arc::new(Semaphore::new(config.max_in_flight));
         let scope = config.scope();
-        let role_arn = scope.role("statejet");
         let epoch = (
             config.epoch_ms.unwrap_or_else(now_ms),
             tokio::time::Instant::now(),
         );
         Engine {
             inner: Arc::new(Inner {
-                role_arn,
                 router: Router::new(functions.in_scope(scope.clone()))
                     .with_callbacks(Callbacks::default()),
+                registry: Registry::new(scope.clone(), config.max_state_machines),
                 scope,
                 config,
-                machines: DashMap::new(),
                 admission,
                 accepting: AtomicBool::new(true),
                 abort: tokio::sync::watch::channel(false).0,
@@ -174,13 +160,19 @@ impl Engine {
         }
     }
 
-    /// Validates and compiles a definition once; its executions share the program.
+    /// The state machines.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// Validates and compiles a definition once and registers it under `name` (replacing any
+    /// machine of that name); its executions share the program. Returns its ARN.
     pub fn register_state_machine(
         &self,
         name: &str,
         definition: &str,
         machine_type: MachineType,
-    ) -> Result<String, Vec<Diagnostic>> {
+    ) -> Result<String, RegistryError> {
         self.register_logged_state_machine(name, definition, machine_type, Default::default())
     }
 
@@ -191,59 +183,23 @@ impl Engine {
         definition: &str,
         machine_type: MachineType,
         logging: LoggingConfiguration,
-    ) -> Result<String, Vec<Diagnostic>> {
-        let machine = asl::validate(definition, &asl::Config { machine_type })?;
-        Ok(self.install_state_machine(name, machine, logging))
-    }
-
-    /// Compiles a validated machine and makes it the one `name` starts (replacing any earlier
-    /// one: executions in flight keep the program they started with). Returns its ARN.
-    pub fn install_state_machine(
-        &self,
-        name: &str,
-        machine: asl::StateMachine,
-        logging: LoggingConfiguration,
-    ) -> String {
-        let arn = self.inner.scope.state_machine(name);
-        // A replaced machine keeps its execution counters (they describe the name's executions);
-        // its per-state counts start again with the new program's states.
-        let metrics = self
+    ) -> Result<String, RegistryError> {
+        let logging = Logging {
+            level: logging.level,
+            include_execution_data: logging.include_execution_data,
+            destinations: None,
+        };
+        let now = self.now_ms();
+        let m = self
             .inner
-            .machines
-            .get(name)
-            .map(|m| m.metrics.clone())
-            .unwrap_or_default();
-        let program = Arc::new(compile::compile(machine));
-        let tally = Arc::new(Tally::new(program.clone()));
-        self.inner.machines.insert(
-            name.to_owned(),
-            Arc::new(Machine {
-                name: name.to_owned(),
-                arn: arn.clone(),
-                program,
-                logging,
-                metrics,
-                tally,
-            }),
-        );
-        arn
-    }
-
-    /// Forgets a state machine; its executions in flight run to their end.
-    pub fn remove_state_machine(&self, name: &str) -> bool {
-        self.inner.machines.remove(name).is_some()
+            .registry
+            .put(name, definition, machine_type, logging, now)?;
+        Ok(m.arn.to_string())
     }
 
     /// The names of the registered state machines, sorted.
     pub fn state_machines(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .inner
-            .machines
-            .iter()
-            .map(|m| m.key().clone())
-            .collect();
-        names.sort();
-        names
+        self.inner.registry.names()
     }
 
     /// The task tokens and activities of this engine's Tasks.
@@ -284,14 +240,14 @@ impl Engine {
     /// A state machine's counters and latencies, if it is registered.
     pub fn metrics(&self, machine: &str) -> Option<Snapshot> {
         self.inner
-            .machines
+            .registry
             .get(machine)
             .map(|m| m.metrics.snapshot())
     }
 
     /// Per-state counts of a machine's executions: `[entered, succeeded, failed, retried]`.
     pub fn state_counts(&self, machine: &str) -> Option<Vec<(String, [u64; 4])>> {
-        self.inner.machines.get(machine).map(|m| m.tally.snapshot())
+        self.inner.registry.get(machine).map(|m| m.tally.snapshot())
     }
 
     /// How many executions are in flight.
@@ -323,9 +279,8 @@ impl Engine {
     ) -> Result<(Arc<Machine>, tokio::sync::OwnedSemaphorePermit), StartError> {
         let m = self
             .inner
-            .machines
+            .registry
             .get(machine)
-            .map(|m| m.clone())
             .ok_or_else(|| StartError::StateMachineDoesNotExist(machine.to_owned()))?;
         if !self
             .inner
@@ -358,15 +313,15 @@ impl Engine {
             id: self
                 .inner
                 .scope
-                .execution(MachineType::Express, &m.name, &name, &id),
+                .execution(m.machine_type, &m.name, &name, &id),
             name,
             input,
-            role_arn: self.inner.role_arn.clone(),
+            role_arn: m.role_arn.clone(),
             start_time: context::timestamp(self.now_ms()),
-            state_machine_id: m.arn.clone(),
+            state_machine_id: m.arn.to_string(),
             state_machine_name: m.name.clone(),
-            // AWS gives RedriveCount to asynchronous Express executions only.
-            redrive_count: (!sync).then_some(0),
+            // AWS gives RedriveCount to Standard and asynchronous Express executions only.
+            redrive_count: (!sync || m.machine_type == MachineType::Standard).then_some(0),
         })
     }
 
@@ -387,7 +342,7 @@ impl Engine {
         // drops only its wait, and the execution still runs to its end, is logged and counted.
         let run = tokio::spawn(async move {
             let (outcome, log, _) = engine.drive_execution(&m, execution.clone()).await;
-            engine.write_log(log).await;
+            engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             drop(permit);
@@ -448,7 +403,7 @@ impl Engine {
                 }
             };
             // Only the attempt that counts is logged: one terminal event per execution.
-            engine.write_log(log).await;
+            engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             // Report before releasing the permit: when shutdown returns, every callback has run.
@@ -465,15 +420,17 @@ impl Engine {
         m: &Machine,
         execution: Arc<ExecutionInfo>,
     ) -> (Outcome, Vec<String>, bool) {
-        let logging = self.inner.config.log_writer.is_some() && m.logging.level != Level::Off;
+        let config = m.logging.configuration();
+        let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
         let journal = if logging {
-            Journal::recording_only(&execution, self.now_ms(), logs::filter(m.logging.level))
+            Journal::recording_only(&execution, self.now_ms(), logs::filter(config.level))
         } else {
             Journal::started()
         };
         let (outcome, journal, panicked) = self
             .run(
                 m.program.clone(),
+                m.time_limit_seconds(),
                 execution.clone(),
                 journal.with_tally(m.tally.clone()),
             )
@@ -481,7 +438,7 @@ impl Engine {
         let mut lines = Vec::new();
         if logging {
             let redrive = execution.redrive_count.unwrap_or(0);
-            lines = logs::events(journal.events(), &execution.id, redrive, m.logging)
+            lines = logs::events(journal.events(), &execution.id, redrive, config)
                 .iter()
                 .map(json_text)
                 .collect();
@@ -494,10 +451,11 @@ impl Engine {
     async fn run(
         &self,
         program: Arc<Program>,
+        limit_seconds: u64,
         execution: Arc<ExecutionInfo>,
         journal: Journal,
     ) -> (Outcome, Journal, bool) {
-        let deadline = self.now_ms() + program.time_limit_seconds() * 1000;
+        let deadline = self.now_ms() + limit_seconds * 1000;
         let attempt = Attempt::new(journal, deadline);
         let run = Run::top(program, execution, self.random());
         let mut abort = self.inner.abort.subscribe();
@@ -525,13 +483,15 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
     ) -> (Outcome, Vec<HistoryEvent>) {
         let journal = Journal::recording(&execution, self.now_ms());
-        let (outcome, journal, _) = self.run(program, execution, journal).await;
+        let limit = program.time_limit_seconds();
+        let (outcome, journal, _) = self.run(program, limit, execution, journal).await;
         (outcome, journal.events().to_vec())
     }
 
-    async fn write_log(&self, lines: Vec<String>) {
+    /// Writes an execution's log lines, to its machine's log group where it names one.
+    async fn write_log(&self, m: &Machine, lines: Vec<String>) {
         if let Some(w) = &self.inner.config.log_writer {
-            w.write(lines).await;
+            w.write(m.logging.log_group(), lines).await;
         }
     }
 }

@@ -6,6 +6,12 @@
 //! `includeExecutionData: false` the `input`, `inputDetails`, `output` and `outputDetails`
 //! details are left out, as AWS records show.
 
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use crate::vm::run::{EventType, HistoryEvent};
@@ -18,6 +24,18 @@ pub enum Level {
     Fatal,
     #[default]
     Off,
+}
+
+impl Level {
+    /// The level's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::All => "ALL",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+            Level::Off => "OFF",
+        }
+    }
 }
 
 impl std::str::FromStr for Level {
@@ -137,6 +155,8 @@ pub fn events(
 /// for room (holding their admission permits) instead of losing lines. An execution's lines go
 /// out in one write, and `flush` returns once everything queued before it is written and
 /// flushed, so a shutdown that flushes ends on a whole line with every accepted line out.
+/// With a folder of log groups (`spawn_routed`), an execution whose machine names a log group
+/// writes to that group's own file there, so shippers tell groups apart by file.
 #[derive(Clone)]
 pub struct LogWriter {
     tx: tokio::sync::mpsc::Sender<Message>,
@@ -144,9 +164,9 @@ pub struct LogWriter {
 
 /// What the writer thread receives.
 enum Message {
-    /// One execution's lines.
-    Lines(Vec<String>),
-    /// Flush the output, then answer.
+    /// One execution's lines, and the log group they belong to (if its machine names one).
+    Lines(Option<Arc<str>>, Vec<String>),
+    /// Flush the outputs, then answer.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -156,53 +176,218 @@ impl std::fmt::Debug for LogWriter {
     }
 }
 
+/// At most this many log group files are open at once; past it they are closed (after a flush)
+/// and reopened as lines come, so many groups cost no more descriptors than this.
+const MAX_OPEN_GROUP_FILES: usize = 128;
+
+/// The writer thread's outputs: the default one, and the log groups' files under a folder.
+struct Outputs {
+    default: Box<dyn Write + Send>,
+    groups: Option<Groups>,
+}
+
+struct Groups {
+    dir: PathBuf,
+    open: HashMap<Arc<str>, BufWriter<File>>,
+    /// Groups whose file could not be opened, reported once each; their lines go to the
+    /// default output (never lost).
+    refused: HashSet<Arc<str>>,
+}
+
+impl Outputs {
+    fn output(&mut self, group: Option<&Arc<str>>) -> &mut dyn Write {
+        let (Some(groups), Some(group)) = (self.groups.as_mut(), group) else {
+            return &mut *self.default;
+        };
+        if groups.refused.contains(group) {
+            return &mut *self.default;
+        }
+        if !groups.open.contains_key(group) {
+            if groups.open.len() >= MAX_OPEN_GROUP_FILES {
+                for (_, mut f) in groups.open.drain() {
+                    let _ = f.flush();
+                }
+            }
+            match open_group_file(&groups.dir, group) {
+                Ok(f) => {
+                    groups.open.insert(group.clone(), BufWriter::new(f));
+                }
+                Err(why) => {
+                    eprintln!(
+                        "statejet: log group '{group}': {why}; its lines go to the main log output"
+                    );
+                    groups.refused.insert(group.clone());
+                    return &mut *self.default;
+                }
+            }
+        }
+        match groups.open.get_mut(group) {
+            Some(f) => f,
+            None => &mut *self.default,
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = self.default.flush();
+        if let Some(groups) = &mut self.groups {
+            for f in groups.open.values_mut() {
+                let _ = f.flush();
+            }
+        }
+    }
+}
+
+/// The file of log group `name` under `dir`: the group's `/`-separated name as folders, with
+/// `.log` added (`/aws/vendedlogs/states/orders` → `DIR/aws/vendedlogs/states/orders.log`).
+/// Only CloudWatch's log group characters are allowed, and no `.` or `..` segment, so a name
+/// never reaches outside `dir`.
+pub fn group_file(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#');
+    if let Some(c) = name.chars().find(|&c| !allowed(c)) {
+        return Err(format!(
+            "'{c}' is not allowed in a log group name (letters, digits, '.', '-', '_', '/', '#')"
+        ));
+    }
+    let segments: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.is_empty() {
+        return Err("an empty log group name".to_owned());
+    }
+    if segments.iter().any(|s| *s == "." || *s == "..") {
+        return Err("'.' and '..' are not allowed as parts of a log group name".to_owned());
+    }
+    let mut path = dir.to_path_buf();
+    for s in &segments[..segments.len() - 1] {
+        path.push(s);
+    }
+    path.push(format!("{}.log", segments[segments.len() - 1]));
+    Ok(path)
+}
+
+fn open_group_file(dir: &Path, name: &str) -> Result<File, String> {
+    let path = group_file(dir, name)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
 impl LogWriter {
     /// Starts the writer thread; `capacity` is how many executions' batches may wait.
-    pub fn spawn(mut out: Box<dyn std::io::Write + Send>, capacity: usize) -> LogWriter {
+    pub fn spawn(out: Box<dyn Write + Send>, capacity: usize) -> LogWriter {
+        LogWriter::start(
+            Outputs {
+                default: out,
+                groups: None,
+            },
+            capacity,
+        )
+    }
+
+    /// Like `spawn`, with each log group's lines in its own file under `dir` (`group_file`);
+    /// lines of machines that name no log group go to `out`.
+    pub fn spawn_routed(out: Box<dyn Write + Send>, dir: PathBuf, capacity: usize) -> LogWriter {
+        LogWriter::start(
+            Outputs {
+                default: out,
+                groups: Some(Groups {
+                    dir,
+                    open: HashMap::new(),
+                    refused: HashSet::new(),
+                }),
+            },
+            capacity,
+        )
+    }
+
+    fn start(mut outputs: Outputs, capacity: usize) -> LogWriter {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(capacity.max(1));
         std::thread::spawn(move || {
             let mut text = String::new();
             while let Some(message) = rx.blocking_recv() {
                 match message {
-                    Message::Lines(batch) => {
+                    Message::Lines(group, batch) => {
                         text.clear();
                         for line in batch {
                             text.push_str(&line);
                             text.push('\n');
                         }
                         // A broken output cannot be reported anywhere better than here.
-                        if out.write_all(text.as_bytes()).is_err() {
+                        if outputs
+                            .output(group.as_ref())
+                            .write_all(text.as_bytes())
+                            .is_err()
+                        {
                             eprintln!("statejet: cannot write execution logs");
                         }
                         // Flushing once the queue is empty keeps a busy output's writes large.
                         if rx.is_empty() {
-                            let _ = out.flush();
+                            outputs.flush();
                         }
                     }
                     Message::Flush(done) => {
-                        let _ = out.flush();
+                        outputs.flush();
                         let _ = done.send(());
                     }
                 }
             }
-            let _ = out.flush();
+            outputs.flush();
         });
         LogWriter { tx }
     }
 
-    /// Queues one execution's log lines, waiting while the writer is behind.
-    pub async fn write(&self, lines: Vec<String>) {
+    /// Queues one execution's log lines (of log group `group`, if its machine names one),
+    /// waiting while the writer is behind.
+    pub async fn write(&self, group: Option<Arc<str>>, lines: Vec<String>) {
         if !lines.is_empty() {
             // Fails only when the writer thread is gone, which ends the process's logging anyway.
-            let _ = self.tx.send(Message::Lines(lines)).await;
+            let _ = self.tx.send(Message::Lines(group, lines)).await;
         }
     }
 
-    /// Waits until every line queued before this call is written and the output flushed.
+    /// Waits until every line queued before this call is written and the outputs flushed.
     pub async fn flush(&self) {
         let (done, written) = tokio::sync::oneshot::channel();
         if self.tx.send(Message::Flush(done)).await.is_ok() {
             let _ = written.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_group_name_is_a_path_under_the_folder_and_never_leaves_it() {
+        let dir = Path::new("/logs");
+        assert_eq!(
+            group_file(dir, "/aws/vendedlogs/states/orders").unwrap(),
+            Path::new("/logs/aws/vendedlogs/states/orders.log")
+        );
+        assert_eq!(
+            group_file(dir, "plain").unwrap(),
+            Path::new("/logs/plain.log")
+        );
+        assert_eq!(
+            group_file(dir, "a//b#1.x").unwrap(),
+            Path::new("/logs/a/b#1.x.log")
+        );
+        for bad in [
+            "/a/../../etc/passwd",
+            "..",
+            "a/./b",
+            "",
+            "///",
+            "a b",
+            "a\\b",
+            "é",
+        ] {
+            assert!(group_file(dir, bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod driver;
 pub mod engine;
 pub mod logs;
 pub mod metrics;
+pub mod registry;
 pub mod sequential;
 
 use std::sync::Arc;

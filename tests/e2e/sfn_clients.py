@@ -156,7 +156,10 @@ def state_machines(sfn, url):
     d = sfn.describe_state_machine(stateMachineArn=arn)
     assert d["name"] == "hello" and d["type"] == "EXPRESS" and d["status"] == "ACTIVE", d
     assert json.loads(d["definition"]) == json.loads(PASS)
-    assert d["loggingConfiguration"] == {"level": "OFF", "includeExecutionData": False}, d
+    # Created without a loggingConfiguration: the server's default (--log-level, ALL unless set),
+    # as Describe says, to the log group /statejet/NAME.
+    assert d["loggingConfiguration"] == {"level": "ALL", "includeExecutionData": False, "destinations": [
+        {"cloudWatchLogsLogGroup": {"logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:/statejet/hello:*"}}]}, d
     assert d["roleArn"] == ROLE
     expect_error("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=arn + "x")
     expect_error("InvalidArn", sfn.describe_state_machine, stateMachineArn="not-an-arn")

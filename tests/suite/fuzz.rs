@@ -462,13 +462,14 @@ fn api_request_bodies_answer_in_aws_shape_and_never_panic() {
             statejet::runtime::engine::Config::default(),
             statejet::tasks::Functions::default(),
         );
-        let api = Api::new(engine, Vec::new());
-        api.create(
-            "m",
-            r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
-        )
-        .unwrap();
-        api
+        engine
+            .register_state_machine(
+                "m",
+                r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+                statejet::asl::MachineType::Express,
+            )
+            .unwrap();
+        Api::new(engine, Vec::new())
     });
     let strategy = (prop::sample::select(OPERATIONS), api_body(), any::<bool>());
     runner()

@@ -899,3 +899,110 @@ async fn an_arn_of_another_account_says_which_flags_would_serve_it() {
         )
     );
 }
+
+/// A machine created through the API without a `loggingConfiguration` logs at the server's
+/// `--log-level` (ALL by default), so a fire-and-forget execution's end is never invisible; with
+/// `--logs-dir`, each log group's lines go to their own file (the group's name as a path), and
+/// `ExecutionStarted.roleArn` is the machine's own role.
+#[test]
+fn log_groups_get_their_own_files_and_unconfigured_machines_still_log() {
+    let dir = scratch("log-groups");
+    let groups = dir.join("groups");
+    let server = Served::start(
+        &dir,
+        json!({}),
+        &[],
+        &["--logs-dir", groups.to_str().unwrap()],
+    );
+    let definition =
+        "{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Pass\", \"End\": true}}}";
+    let mut conn = server.connect();
+    let create = |name: &str, role: &str, logging: Option<Value>| {
+        let mut body = json!({"name": name, "type": "EXPRESS", "definition": definition,
+            "roleArn": format!("arn:aws:iam::123456789012:role/{role}")});
+        if let Some(l) = logging {
+            body["loggingConfiguration"] = l;
+        }
+        body
+    };
+    let orders = json!({"level": "ALL", "includeExecutionData": true, "destinations": [
+        {"cloudWatchLogsLogGroup": {"logGroupArn":
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/orders:*"}}]});
+    let silent = json!({"level": "OFF", "includeExecutionData": false});
+    for body in [
+        create("orders", "orders-role", Some(orders)),
+        create("plain", "plain-role", None),
+        create("silent", "silent-role", Some(silent)),
+    ] {
+        let (status, v) = conn.call("CreateStateMachine", &body).unwrap();
+        assert_eq!(status, 200, "{v}");
+    }
+    let (_, described) = conn
+        .call(
+            "DescribeStateMachine",
+            &json!({"stateMachineArn": server.arn("plain")}),
+        )
+        .unwrap();
+    assert_eq!(
+        described["loggingConfiguration"],
+        json!({"level": "ALL", "includeExecutionData": false, "destinations": [
+            {"cloudWatchLogsLogGroup": {"logGroupArn":
+                "arn:aws:logs:us-east-1:123456789012:log-group:/statejet/plain:*"}}]}),
+        "what the server applies is what Describe says"
+    );
+    let mut arns = HashMap::new();
+    for name in ["orders", "plain", "silent"] {
+        let (status, v) = conn
+            .call(
+                "StartExecution",
+                &json!({"stateMachineArn": server.arn(name), "input": "{\"n\": 1}"}),
+            )
+            .unwrap();
+        assert_eq!(status, 200, "{v}");
+        arns.insert(name, v["executionArn"].as_str().unwrap().to_owned());
+    }
+    let read = |path: &Path| -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let orders_file = groups.join("aws/vendedlogs/states/orders.log");
+    let plain_file = groups.join("statejet/plain.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ended = |events: &[Value]| events.iter().any(|e| e["type"] == "ExecutionSucceeded");
+    while !(ended(&read(&orders_file)) && ended(&read(&plain_file))) {
+        assert!(
+            Instant::now() < deadline,
+            "no terminal events in the group files"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (file, name, role, data) in [
+        (&orders_file, "orders", "orders-role", true),
+        (&plain_file, "plain", "plain-role", false),
+    ] {
+        let events = read(file);
+        assert!(
+            events
+                .iter()
+                .all(|e| e["execution_arn"] == arns[name].as_str()),
+            "{events:?}"
+        );
+        let started = events
+            .iter()
+            .find(|e| e["type"] == "ExecutionStarted")
+            .unwrap();
+        assert_eq!(
+            started["details"]["roleArn"],
+            format!("arn:aws:iam::123456789012:role/{role}"),
+            "{started}"
+        );
+        assert_eq!(started["details"].get("input").is_some(), data, "{started}");
+    }
+    // Nothing of the others in the main log, and nothing at all of the machine that said OFF.
+    server.terminate();
+    let events = server.log_events();
+    assert!(events.is_empty(), "{events:?}");
+}

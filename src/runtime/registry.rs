@@ -1,0 +1,403 @@
+//! The one registry of state machines: each machine's name, ARN, type, definition text, validated
+//! form and compiled program, logging, tags, role, revision and creation date, with typed
+//! operations (create, update, delete, describe, list, tag). The API translates the wire to
+//! these calls; the engine starts executions from what it finds here.
+//!
+//! Invariant: a registered machine is an immutable `Arc<Machine>`, replaced whole by an update,
+//! so an execution keeps the program and settings it started with across updates and deletes;
+//! only a new definition is validated and compiled again.
+
+use std::sync::{Arc, Mutex};
+
+use dashmap::DashMap;
+use indexmap::IndexMap;
+
+use super::logs::{Level, LoggingConfiguration};
+use super::metrics::MachineMetrics;
+use crate::arn::{Scope, StateMachineArn};
+use crate::asl::{self, Diagnostic, MachineType, StateMachine};
+use crate::compile::{self, Program};
+use crate::vm::run::Tally;
+
+/// The most tags a resource may have (AWS's quota).
+pub const MAX_TAGS: usize = 50;
+
+/// The longest an Express execution may run, in seconds (5 minutes).
+pub const EXPRESS_MAX_SECONDS: u64 = 300;
+
+/// The longest a Standard execution may run, in seconds (one year).
+pub const STANDARD_MAX_SECONDS: u64 = 365 * 24 * 3600;
+
+/// How long an execution of a machine of `machine_type` may run, in seconds.
+pub fn max_duration_seconds(machine_type: MachineType) -> u64 {
+    match machine_type {
+        MachineType::Express => EXPRESS_MAX_SECONDS,
+        MachineType::Standard => STANDARD_MAX_SECONDS,
+    }
+}
+
+/// A machine's `loggingConfiguration`, typed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Logging {
+    pub level: Level,
+    pub include_execution_data: bool,
+    /// The log groups given (`None`: no `destinations` field at all). statejet writes its logs
+    /// to its own sink and keeps these to describe the machine as it was configured.
+    pub destinations: Option<Vec<LogDestination>>,
+}
+
+/// One entry of `loggingConfiguration.destinations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogDestination {
+    /// `cloudWatchLogsLogGroup.logGroupArn`, if given.
+    pub log_group_arn: Option<String>,
+}
+
+impl Logging {
+    /// The logging statejet gives a machine that came without a `loggingConfiguration`: `level`
+    /// (with one destination, as the API requires of a level: the log group `/statejet/NAME`).
+    pub fn server_default(
+        scope: &Scope,
+        name: &str,
+        level: Level,
+        include_execution_data: bool,
+    ) -> Logging {
+        Logging {
+            level,
+            include_execution_data,
+            destinations: (level != Level::Off).then(|| {
+                vec![LogDestination {
+                    log_group_arn: Some(scope.log_group(&format!("/statejet/{name}"))),
+                }]
+            }),
+        }
+    }
+
+    /// The name of the log group the logs go to: the first destination's (its ARN's name part).
+    pub fn log_group(&self) -> Option<Arc<str>> {
+        let arn = self
+            .destinations
+            .as_ref()?
+            .first()?
+            .log_group_arn
+            .as_deref()?;
+        crate::arn::log_group_name(arn).map(Arc::from)
+    }
+
+    /// What the log writer needs to know.
+    pub fn configuration(&self) -> LoggingConfiguration {
+        LoggingConfiguration {
+            level: self.level,
+            include_execution_data: self.include_execution_data,
+        }
+    }
+}
+
+/// A registered state machine, as one revision of it is: immutable.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub name: String,
+    pub arn: StateMachineArn,
+    /// EXPRESS or STANDARD: the execution ARNs' form and the time cap follow it.
+    pub machine_type: MachineType,
+    /// `None` until the first update.
+    pub revision_id: Option<String>,
+    pub definition: String,
+    /// The validated form (the live page draws it; nothing re-validates the text).
+    pub validated: Arc<StateMachine>,
+    /// What executions run; shared by every execution of this revision.
+    pub program: Arc<Program>,
+    pub logging: Logging,
+    /// `tracingConfiguration.enabled`.
+    pub tracing: bool,
+    pub role_arn: String,
+    pub creation_ms: u64,
+    pub tags: IndexMap<String, String>,
+    /// Counters of every execution of the name (kept across updates).
+    pub metrics: Arc<MachineMetrics>,
+    /// Per-state counts of this program's executions (they start again with a new program).
+    pub tally: Arc<Tally>,
+}
+
+impl Machine {
+    /// How long an execution may run, in seconds: the definition's `TimeoutSeconds`, at most
+    /// what its type allows.
+    pub fn time_limit_seconds(&self) -> u64 {
+        let max = max_duration_seconds(self.machine_type);
+        self.validated.timeout_seconds.unwrap_or(max).min(max)
+    }
+}
+
+/// What `create` is given.
+#[derive(Debug, Clone)]
+pub struct NewMachine {
+    pub name: String,
+    pub definition: String,
+    pub machine_type: MachineType,
+    pub role_arn: String,
+    pub logging: Logging,
+    pub tracing: bool,
+    pub tags: IndexMap<String, String>,
+}
+
+/// What `update` changes (`None`: keep).
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    pub definition: Option<String>,
+    pub role_arn: Option<String>,
+    pub logging: Option<Logging>,
+    pub tracing: Option<bool>,
+}
+
+/// Why a registry operation was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RegistryError {
+    #[error("invalid definition: {}", .0.iter().map(Diagnostic::to_string).collect::<Vec<_>>().join(", "))]
+    InvalidDefinition(Vec<Diagnostic>),
+    /// Another machine of this name (a different definition or role) exists.
+    #[error("State Machine Already Exists: '{0}'")]
+    AlreadyExists(StateMachineArn),
+    /// As many machines as allowed are registered.
+    #[error("at most {0} state machines may be registered")]
+    LimitExceeded(usize),
+    #[error("State Machine Does Not Exist: '{0}'")]
+    DoesNotExist(String),
+    #[error("a resource may have at most {MAX_TAGS} tags")]
+    TooManyTags,
+}
+
+/// The registry. Reads are lock-free per machine (executions look their machine up on every
+/// start); writes are serialized, so a create's checks and its insert are one step.
+pub struct Registry {
+    machines: DashMap<String, Arc<Machine>>,
+    writes: Mutex<()>,
+    scope: Scope,
+    max_machines: usize,
+}
+
+impl Registry {
+    pub fn new(scope: Scope, max_machines: usize) -> Registry {
+        Registry {
+            machines: DashMap::new(),
+            writes: Mutex::new(()),
+            scope,
+            max_machines,
+        }
+    }
+
+    /// The region and account of the registry's ARNs.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The machine registered under `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Machine>> {
+        self.machines.get(name).map(|m| m.clone())
+    }
+
+    /// How many machines are registered.
+    pub fn len(&self) -> usize {
+        self.machines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.machines.is_empty()
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.machines.iter().map(|m| m.key().clone()).collect();
+        names.sort();
+        names
+    }
+
+    /// Up to `max` machines in name order after `after`, and whether more follow.
+    pub fn list(&self, after: Option<&str>, max: usize) -> (Vec<Arc<Machine>>, bool) {
+        let mut all: Vec<Arc<Machine>> = self
+            .machines
+            .iter()
+            .filter(|m| after.is_none_or(|a| m.key().as_str() > a))
+            .map(|m| m.value().clone())
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        let more = all.len() > max;
+        all.truncate(max);
+        (all, more)
+    }
+
+    /// Validates, compiles and registers a machine made at `now_ms`. A repeated identical create
+    /// (same definition and role) answers the existing machine, as AWS's is idempotent.
+    pub fn create(&self, spec: NewMachine, now_ms: u64) -> Result<Arc<Machine>, RegistryError> {
+        let validated = validate(&spec.definition, spec.machine_type)?;
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = self.get(&spec.name) {
+            if existing.definition == spec.definition && existing.role_arn == spec.role_arn {
+                return Ok(existing);
+            }
+            return Err(RegistryError::AlreadyExists(existing.arn.clone()));
+        }
+        if self.machines.len() >= self.max_machines {
+            return Err(RegistryError::LimitExceeded(self.max_machines));
+        }
+        if spec.tags.len() > MAX_TAGS {
+            return Err(RegistryError::TooManyTags);
+        }
+        let (program, tally) = compiled(&validated);
+        let machine = Arc::new(Machine {
+            arn: self.scope.state_machine_arn(&spec.name),
+            name: spec.name,
+            machine_type: spec.machine_type,
+            revision_id: None,
+            definition: spec.definition,
+            validated,
+            program,
+            logging: spec.logging,
+            tracing: spec.tracing,
+            role_arn: spec.role_arn,
+            creation_ms: now_ms,
+            tags: spec.tags,
+            metrics: Arc::default(),
+            tally,
+        });
+        self.machines.insert(machine.name.clone(), machine.clone());
+        Ok(machine)
+    }
+
+    /// Registers `definition` under `name` whatever is there (replacing it, as an update of its
+    /// definition would): for in-process users that own their names (tests, benches, loadtest).
+    pub fn put(
+        &self,
+        name: &str,
+        definition: &str,
+        machine_type: MachineType,
+        logging: Logging,
+        now_ms: u64,
+    ) -> Result<Arc<Machine>, RegistryError> {
+        if self
+            .get(name)
+            .is_some_and(|m| m.machine_type == machine_type)
+        {
+            let change = Update {
+                definition: Some(definition.to_owned()),
+                logging: Some(logging),
+                ..Update::default()
+            };
+            return self.update(name, change, new_revision());
+        }
+        self.machines.remove(name);
+        self.create(
+            NewMachine {
+                name: name.to_owned(),
+                definition: definition.to_owned(),
+                machine_type,
+                role_arn: self.scope.role("statejet"),
+                logging,
+                tracing: false,
+                tags: IndexMap::new(),
+            },
+            now_ms,
+        )
+    }
+
+    /// Applies `change` as a new revision `revision_id`. Only a new definition is validated and
+    /// compiled (a logging or role change keeps the program and its per-state counts).
+    pub fn update(
+        &self,
+        name: &str,
+        change: Update,
+        revision_id: String,
+    ) -> Result<Arc<Machine>, RegistryError> {
+        let missing = || RegistryError::DoesNotExist(name.to_owned());
+        let machine_type = self.get(name).ok_or_else(missing)?.machine_type;
+        let validated = change
+            .definition
+            .as_deref()
+            .map(|d| validate(d, machine_type))
+            .transpose()?;
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.get(name).ok_or_else(missing)?;
+        let mut next = (*current).clone();
+        if let (Some(v), Some(d)) = (validated, change.definition) {
+            let (program, tally) = compiled(&v);
+            next.validated = v;
+            next.program = program;
+            next.tally = tally;
+            next.definition = d;
+        }
+        if let Some(r) = change.role_arn {
+            next.role_arn = r;
+        }
+        if let Some(l) = change.logging {
+            next.logging = l;
+        }
+        if let Some(t) = change.tracing {
+            next.tracing = t;
+        }
+        next.revision_id = Some(revision_id);
+        let next = Arc::new(next);
+        self.machines.insert(name.to_owned(), next.clone());
+        Ok(next)
+    }
+
+    /// Forgets a machine; its executions in flight run to their end. Whether it was there.
+    pub fn delete(&self, name: &str) -> bool {
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        self.machines.remove(name).is_some()
+    }
+
+    /// Adds (or overwrites) tags of a machine; refused past `MAX_TAGS` in all.
+    pub fn tag(&self, name: &str, tags: IndexMap<String, String>) -> Result<(), RegistryError> {
+        self.retag(name, |t| {
+            t.extend(tags);
+            if t.len() > MAX_TAGS {
+                return Err(RegistryError::TooManyTags);
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes tags of a machine (absent keys are no error).
+    pub fn untag(&self, name: &str, keys: &[String]) -> Result<(), RegistryError> {
+        self.retag(name, |t| {
+            for k in keys {
+                t.shift_remove(k);
+            }
+            Ok(())
+        })
+    }
+
+    fn retag(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut IndexMap<String, String>) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self
+            .get(name)
+            .ok_or_else(|| RegistryError::DoesNotExist(name.to_owned()))?;
+        let mut next = (*current).clone();
+        f(&mut next.tags)?;
+        self.machines.insert(name.to_owned(), Arc::new(next));
+        Ok(())
+    }
+}
+
+/// A new revision id (a UUID, as AWS's are).
+pub fn new_revision() -> String {
+    super::engine::new_uuid()
+}
+
+fn validate(
+    definition: &str,
+    machine_type: MachineType,
+) -> Result<Arc<StateMachine>, RegistryError> {
+    asl::validate(definition, &asl::Config { machine_type })
+        .map(Arc::new)
+        .map_err(RegistryError::InvalidDefinition)
+}
+
+fn compiled(validated: &StateMachine) -> (Arc<Program>, Arc<Tally>) {
+    let program = Arc::new(compile::compile(validated.clone()));
+    let tally = Arc::new(Tally::new(program.clone()));
+    (program, tally)
+}
