@@ -223,7 +223,7 @@ pub struct Run {
     now_ms: u64,
     /// Where task tokens come from, and the current Task attempt's token.
     mint: Option<TokenMint>,
-    task_token: Option<String>,
+    task_token: Option<Box<str>>,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
@@ -615,7 +615,7 @@ impl Run {
         let flow = match &program.block(self.block).states[self.state.index()].kind {
             StateKind::Task(t) => {
                 // Each attempt has its own token, in the Context Object before Parameters.
-                self.task_token = takes_token(&t.resource).then(|| self.mint_token());
+                self.task_token = takes_token(&t.resource).then(|| self.mint_token().into());
                 &t.flow
             }
             StateKind::Parallel(p) => &p.flow,
@@ -672,7 +672,7 @@ impl Run {
                     payload,
                     timeout_seconds,
                     heartbeat_seconds,
-                    task_token: self.task_token.clone(),
+                    task_token: self.task_token.as_deref().map(str::to_owned),
                     progress: Progress::default(),
                 }))
             }
