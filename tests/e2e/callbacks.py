@@ -37,9 +37,10 @@ class Server:
         f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
         json.dump({"functions": functions}, f)
         f.close()
+        self.logs = tempfile.NamedTemporaryFile("w+", suffix=".jsonl", delete=False)
         self.proc = subprocess.Popen(
             [binary, "serve", "--listen", "127.0.0.1:0", "--functions", f.name,
-             "--activity-poll-seconds", "2"],
+             "--logs", self.logs.name, "--activity-poll-seconds", "2"],
             stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
