@@ -5,6 +5,10 @@
 //! A counting global allocator tracks live bytes (and live blocks by size) around
 //! `EXECUTIONS` starts of a one-state `Wait` of an hour, measured twice: once started but not
 //! yet run (what `start` allocates), once every execution is asleep in its Wait.
+//!
+//! Then retained STANDARD executions (`runtime::executions`): the bytes one ended `iot_event`
+//! execution holds while it is kept (its history included), and that live memory stays flat
+//! once the retention bound is reached (`RETAINED` kept, `2 * RETAINED` run).
 
 #[allow(dead_code)]
 mod common;
@@ -157,4 +161,63 @@ fn main() {
     report("started, not yet run", &base, &started);
     report("running to the Wait", &started, &asleep);
     report("suspended in the Wait (total)", &base, &asleep);
+    drop(engine);
+    rt.block_on(retained());
+}
+
+/// How many STANDARD executions the retention bound keeps in the second measurement.
+const RETAINED: usize = 10_000;
+
+/// Bytes per retained ended STANDARD execution of `iot_event`, and live bytes after the bound
+/// is reached and as many again have run (flat: the oldest ended are evicted).
+async fn retained() {
+    use statejet::runtime::engine::StandardStart;
+    use statejet::runtime::executions::Started;
+    let engine = Engine::new(
+        Config {
+            max_retained_executions: RETAINED,
+            ..Config::default()
+        },
+        Functions::default(),
+    );
+    engine.register_handler("echo", common::echo());
+    let w = common::Workload::load("iot_event");
+    engine
+        .register_state_machine("iot", &w.definition, MachineType::Standard)
+        .expect("valid workload");
+    let m = engine.registry().get("iot").expect("registered");
+    let run = |n: usize| {
+        let engine = engine.clone();
+        let m = m.clone();
+        let input = w.input.clone();
+        async move {
+            for _ in 0..n {
+                let start = StandardStart {
+                    name: None,
+                    input: input.clone(),
+                    input_text: input.to_string(),
+                    version_arn: None,
+                    alias_arn: None,
+                };
+                if let Ok(Started::New(e)) = engine.start_standard(m.clone(), start, |_| {}) {
+                    e.finished().await;
+                }
+            }
+        }
+    };
+    run(1).await;
+    let base = ALLOCATOR.snapshot();
+    run(RETAINED - 1).await;
+    let full = ALLOCATOR.snapshot();
+    run(RETAINED).await;
+    let after = ALLOCATOR.snapshot();
+    assert_eq!(engine.executions().len(), RETAINED, "the bound holds");
+    let per = (full.0 - base.0) as f64 / (RETAINED - 1) as f64;
+    println!(
+        "{RETAINED} retained STANDARD iot_event executions (history included): {per:.0} bytes per execution"
+    );
+    println!(
+        "after {RETAINED} more: live bytes changed by {:+.1}% (the oldest ended are evicted)",
+        (after.0 - full.0) as f64 * 100.0 / (full.0 - base.0) as f64
+    );
 }

@@ -55,6 +55,16 @@ impl Scope {
         )
     }
 
+    /// A state machine version's ARN: the machine's with `:N`.
+    pub fn state_machine_version(&self, name: &str, number: u32) -> String {
+        format!("{}:{number}", self.state_machine(name))
+    }
+
+    /// A state machine alias's ARN: the machine's with `:ALIAS`.
+    pub fn state_machine_alias(&self, name: &str, alias: &str) -> String {
+        format!("{}:{alias}", self.state_machine(name))
+    }
+
     /// An execution's ARN: `express:MACHINE:NAME:UUID` for an Express machine (its name need not
     /// be unique), `execution:MACHINE:NAME` for a Standard one.
     pub fn execution(

@@ -1,18 +1,26 @@
-//! Execution operations, as AWS answers them for Express state machines: `StartSyncExecution`
-//! returns the whole result (HTTP 200 even when the execution failed), `StartExecution` returns
-//! the ARN at once and the result goes to the logs, and the operations that need a stored
-//! history (`DescribeExecution`, `StopExecution`, `GetExecutionHistory`, `ListExecutions`) give
-//! AWS's Express refusals.
+//! Execution operations on the wire. Express: `StartSyncExecution` returns the whole result
+//! (HTTP 200 even when the execution failed), `StartExecution` returns the ARN at once and the
+//! result goes to the logs, and the operations that need a stored history give AWS's Express
+//! refusals. Standard: `StartExecution` starts a retained execution (`runtime::executions`),
+//! which `DescribeExecution`, `ListExecutions`, `GetExecutionHistory`,
+//! `DescribeStateMachineForExecution` and `StopExecution` read.
 //!
-//! Invariant: nothing about an execution is kept here; what a caller learns of it comes in the
-//! answer to the call that started it, or from the logs.
+//! Invariant: nothing about an execution is kept here: the engine's store holds the retained
+//! ones, and an Express execution is known only to the call that started it, and the logs.
 
-use serde_json::{json, Value};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
 
 use super::wire::{check_name, timestamp, ApiError, Arn, Input};
 use super::{page, Api};
-use crate::runtime::engine::StartError;
+use crate::asl::MachineType;
+use crate::runtime::engine::{StandardStart, StartError};
+use crate::runtime::executions::{status_name, Execution, Now, Started};
+use crate::runtime::registry::Machine;
 use crate::runtime::Status;
+use crate::vm::run::{EventType, HistoryEvent};
 
 /// The largest execution input, in bytes of UTF-8.
 const MAX_INPUT_BYTES: usize = 262_144;
@@ -23,6 +31,10 @@ const BILLING_STEP_MS: u64 = 100;
 /// What a start request names: the machine, the execution's name and its input.
 struct Start {
     machine: String,
+    /// The revision (or version) the start runs.
+    resolved: Arc<Machine>,
+    version_arn: Option<String>,
+    alias_arn: Option<String>,
     machine_arn: String,
     name: Option<String>,
     input_text: String,
@@ -40,8 +52,8 @@ impl Api {
                 format!("Invalid Arn: a Map Run label cannot be started: '{machine_arn}'"),
             ));
         }
-        // The name is all a start needs: the engine starts what the registry holds then.
-        let machine = self.machine(machine_arn)?.name.clone();
+        let target = self.start_target(machine_arn)?;
+        let machine = target.machine.name.clone();
         let name = i.bounded("name", 80)?;
         if let Some(n) = name {
             check_name(n)?;
@@ -66,6 +78,9 @@ impl Api {
             None => i.bounded("traceHeader", 256)?.map(str::to_owned),
         };
         Ok(Start {
+            resolved: target.machine,
+            version_arn: target.version_arn,
+            alias_arn: target.alias_arn,
             machine_arn: self.scope.state_machine(&machine),
             machine,
             name: name.map(str::to_owned),
@@ -81,13 +96,16 @@ impl Api {
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         let s = self.start_request(i, trace)?;
+        if s.resolved.machine_type == MachineType::Standard {
+            return self.start_standard(s);
+        }
         let start_ms = self.engine.now_ms();
         let (recent, engine, machine) =
             (self.recent.clone(), self.engine.clone(), s.machine.clone());
         let shows_data = self.page_shows_data(&s.machine);
         let arn = self
             .engine
-            .start(&s.machine, s.name, s.input, move |arn, outcome| {
+            .start_of(s.resolved, s.name, s.input, move |arn, outcome| {
                 recent.note(page::Ended {
                     machine: &machine,
                     arn: &arn,
@@ -107,6 +125,12 @@ impl Api {
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         let s = self.start_request(i, trace)?;
+        if s.resolved.machine_type == MachineType::Standard {
+            return Err(ApiError::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
         let included = match i.string("includedData")?.unwrap_or("ALL_DATA") {
             "ALL_DATA" => true,
             "METADATA_ONLY" => false,
@@ -120,7 +144,7 @@ impl Api {
         };
         let r = self
             .engine
-            .start_sync(&s.machine, s.name, s.input)
+            .start_sync_of(s.resolved.clone(), s.name, s.input)
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
         let shows_data = self.page_shows_data(&s.machine);
@@ -166,10 +190,42 @@ impl Api {
         Ok(out)
     }
 
-    /// `DescribeExecution`, `StopExecution`, `GetExecutionHistory` and
-    /// `DescribeStateMachineForExecution`: an Express execution has no stored record, and AWS
-    /// refuses its ARN; no other execution exists here.
-    pub(super) fn execution_record(&self, i: &Input) -> Result<Value, ApiError> {
+    /// A STANDARD start: retained, answered at once (the same name and input of a running
+    /// execution answer it again).
+    fn start_standard(&self, s: Start) -> Result<Value, ApiError> {
+        let (recent, machine) = (self.recent.clone(), s.machine.clone());
+        let shows_data = self.page_shows_data(&s.machine);
+        let start = StandardStart {
+            name: s.name,
+            input: s.input,
+            input_text: s.input_text,
+            version_arn: s.version_arn,
+            alias_arn: s.alias_arn,
+        };
+        let started = self
+            .engine
+            .start_standard(s.resolved, start, move |e| {
+                if let Now::Ended(end) = e.now() {
+                    recent.note(page::Ended {
+                        machine: &machine,
+                        arn: &e.arn,
+                        outcome: &end.outcome,
+                        start_ms: e.start_ms,
+                        stop_ms: end.stop_ms,
+                        execution_data: shows_data,
+                    });
+                }
+            })
+            .map_err(|e| start_error(e, &s.machine_arn))?;
+        let e = match started {
+            Started::New(e) | Started::Again(e) => e,
+        };
+        Ok(json!({"executionArn": e.arn, "startDate": timestamp(e.start_ms)}))
+    }
+
+    /// The retained execution an `executionArn` names: an Express ARN is AWS's `InvalidArn`,
+    /// an unknown one `ExecutionDoesNotExist`.
+    fn retained(&self, i: &Input) -> Result<Arc<Execution>, ApiError> {
         let text = i.required("executionArn")?;
         let arn = Arn::parse(text)?;
         if arn.resource_type == "express" {
@@ -179,34 +235,346 @@ impl Api {
             ));
         }
         arn.expect("execution")?;
-        Err(ApiError::new(
-            "ExecutionDoesNotExist",
-            format!("Execution Does Not Exist: '{text}'"),
-        ))
+        self.engine.executions().get(text).ok_or_else(|| {
+            ApiError::new(
+                "ExecutionDoesNotExist",
+                format!("Execution Does Not Exist: '{text}'"),
+            )
+        })
+    }
+
+    pub(super) fn describe_execution(&self, i: &Input) -> Result<Value, ApiError> {
+        let e = self.retained(i)?;
+        let included = included_data(i)?;
+        let now = e.now();
+        let mut out = json!({
+            "executionArn": e.arn,
+            "stateMachineArn": e.machine.arn.as_str(),
+            "name": e.name,
+            "status": status_name(&now),
+            "startDate": timestamp(e.start_ms),
+        });
+        if let Some(v) = &e.version_arn {
+            out["stateMachineVersionArn"] = v.clone().into();
+        }
+        if let Some(a) = &e.alias_arn {
+            out["stateMachineAliasArn"] = a.clone().into();
+        }
+        if let Now::Ended(end) = &now {
+            out["stopDate"] = timestamp(end.stop_ms);
+        }
+        if included {
+            out["input"] = e.input_text.clone().into();
+        }
+        out["inputDetails"] = json!({ "included": included });
+        if let Now::Ended(end) = &now {
+            let o = &end.outcome;
+            if o.status == Status::Succeeded {
+                if included {
+                    if let Some(v) = &o.output {
+                        out["output"] = v.to_string().into();
+                    }
+                }
+                out["outputDetails"] = json!({ "included": included });
+            }
+            if let Some(f) = &o.failure {
+                if !f.error.is_empty() && o.status != Status::TimedOut {
+                    out["error"] = f.error.clone().into();
+                }
+                if !f.cause.is_empty() && o.status != Status::TimedOut {
+                    out["cause"] = f.cause.clone().into();
+                }
+            }
+        }
+        out["redriveCount"] = 0.into();
+        let (status, reason) = redrive_status(&now);
+        out["redriveStatus"] = status.into();
+        if let Some(r) = reason {
+            out["redriveStatusReason"] = r.into();
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn stop_execution(&self, i: &Input) -> Result<Value, ApiError> {
+        let error = i.bounded("error", 256)?.map(str::to_owned);
+        let cause = i.bounded("cause", 32768)?.map(str::to_owned);
+        let e = self.retained(i)?;
+        if e.request_stop(error, cause) {
+            // The driver's future is dropped at once; the execution is recorded as ended
+            // before this answers, so a DescribeExecution that follows sees ABORTED.
+            e.finished().await;
+        }
+        let stop_ms = match e.now() {
+            Now::Ended(end) => end.stop_ms,
+            Now::Running => self.engine.now_ms(),
+        };
+        Ok(json!({ "stopDate": timestamp(stop_ms) }))
+    }
+
+    pub(super) fn get_execution_history(&self, i: &Input) -> Result<Value, ApiError> {
+        let e = self.retained(i)?;
+        let max = match i.integer("maxResults")? {
+            None | Some(0) => 100,
+            Some(n @ 1..=1000) => n as usize,
+            Some(n) => return Err(max_results(n)),
+        };
+        let reverse = i.bool("reverseOrder")?.unwrap_or(false);
+        let data = i.bool("includeExecutionData")?.unwrap_or(true);
+        let from = match i.bounded("nextToken", 1024)? {
+            None => 0,
+            Some(t) => decode_position(t)?,
+        };
+        let history = e.history();
+        let ordered: Vec<&HistoryEvent> = if reverse {
+            history.iter().rev().collect()
+        } else {
+            history.iter().collect()
+        };
+        let page: Vec<Value> = ordered
+            .iter()
+            .skip(from)
+            .take(max)
+            .map(|ev| history_event(ev, data))
+            .collect();
+        let mut out = json!({ "events": page });
+        if from.saturating_add(max) < ordered.len() {
+            out["nextToken"] = encode_position(from.saturating_add(max)).into();
+        }
+        Ok(out)
+    }
+
+    pub(super) fn describe_state_machine_for_execution(
+        &self,
+        i: &Input,
+    ) -> Result<Value, ApiError> {
+        let e = self.retained(i)?;
+        let m = &e.machine;
+        let mut out = json!({
+            "stateMachineArn": m.arn.as_str(),
+            "name": m.name,
+            "definition": m.definition,
+            "roleArn": m.role_arn,
+            "updateDate": timestamp(m.updated_ms),
+            "loggingConfiguration": super::machines::logging_value(&m.logging),
+            "tracingConfiguration": {"enabled": m.tracing},
+        });
+        if let Some(r) = &m.revision_id {
+            out["revisionId"] = r.clone().into();
+        }
+        Ok(out)
+    }
+
+    /// `RedriveExecution`: statejet does not resume executions from their failed state, so
+    /// every redrive is refused with AWS's `ExecutionNotRedrivable`, saying why.
+    pub(super) fn redrive_execution(&self, i: &Input) -> Result<Value, ApiError> {
+        let e = self.retained(i)?;
+        let message = match e.now() {
+            Now::Running => "Execution is RUNNING and cannot be redriven".to_owned(),
+            Now::Ended(end) if end.outcome.status == Status::Succeeded => {
+                "Execution is SUCCEEDED and cannot be redriven".to_owned()
+            }
+            Now::Ended(end) => format!(
+                "Execution is {} and statejet does not redrive executions: start a new execution with the same input",
+                end.outcome.status.as_str()
+            ),
+        };
+        Err(ApiError::new("ExecutionNotRedrivable", message))
     }
 
     pub(super) fn list_executions(&self, i: &Input) -> Result<Value, ApiError> {
-        match (i.string("stateMachineArn")?, i.string("mapRunArn")?) {
-            (Some(arn), None) => {
-                self.machine(arn)?;
-                Err(ApiError::new(
-                    "StateMachineTypeNotSupported",
-                    "This operation is not supported by this type of state machine",
-                ))
-            }
+        let arn = match (i.string("stateMachineArn")?, i.string("mapRunArn")?) {
+            (Some(arn), None) => arn,
             (None, Some(arn)) => {
                 Arn::parse(arn)?.expect("mapRun")?;
-                Err(ApiError::new(
+                return Err(ApiError::new(
                     "ResourceNotFound",
                     format!("Resource not found: '{arn}'"),
+                ));
+            }
+            _ => {
+                return Err(ApiError::new(
+                    "ValidationException",
+                    "Exactly one of stateMachineArn and mapRunArn must be given",
                 ))
             }
-            _ => Err(ApiError::new(
-                "ValidationException",
-                "Exactly one of stateMachineArn and mapRunArn must be given",
-            )),
+        };
+        let target = self.start_target(arn)?;
+        if target.machine.machine_type != MachineType::Standard {
+            return Err(ApiError::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        let status = match i.string("statusFilter")? {
+            None => None,
+            Some(s @ ("RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED")) => Some(s),
+            Some("PENDING_REDRIVE") => {
+                return Err(ApiError::new(
+                    "ValidationException",
+                    "The PENDING_REDRIVE status filter is only valid with a mapRunArn",
+                ))
+            }
+            Some(other) => {
+                return Err(ApiError::constraint(
+                    &format!("'{other}'"),
+                    "statusFilter",
+                    "Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]",
+                ))
+            }
+        };
+        let max = match i.integer("maxResults")? {
+            None | Some(0) => 100,
+            Some(n @ 1..=1000) => n as usize,
+            Some(n) => return Err(max_results(n)),
+        };
+        let before = match i.bounded("nextToken", 3096)? {
+            None => None,
+            Some(t) => Some(decode_position(t)? as u64),
+        };
+        let qualified = (target.version_arn.clone(), target.alias_arn.clone());
+        let (page, next) = self
+            .engine
+            .executions()
+            .list(&target.machine.name, before, max, |e| {
+                status.is_none_or(|s| status_name(&e.now()) == s)
+                    && match &qualified {
+                        (_, Some(alias)) => e.alias_arn.as_ref() == Some(alias),
+                        (Some(version), None) => e.version_arn.as_ref() == Some(version),
+                        (None, None) => true,
+                    }
+            });
+        let items: Vec<Value> = page
+            .iter()
+            .map(|e| {
+                let now = e.now();
+                let mut item = json!({
+                    "executionArn": e.arn,
+                    "stateMachineArn": e.machine.arn.as_str(),
+                    "name": e.name,
+                    "status": status_name(&now),
+                    "startDate": timestamp(e.start_ms),
+                });
+                if let Now::Ended(end) = &now {
+                    item["stopDate"] = timestamp(end.stop_ms);
+                }
+                if let Some(v) = &e.version_arn {
+                    item["stateMachineVersionArn"] = v.clone().into();
+                }
+                if let Some(a) = &e.alias_arn {
+                    item["stateMachineAliasArn"] = a.clone().into();
+                }
+                item["redriveCount"] = 0.into();
+                item
+            })
+            .collect();
+        let mut out = json!({ "executions": items });
+        if let Some(n) = next {
+            out["nextToken"] = encode_position(n as usize).into();
+        }
+        Ok(out)
+    }
+}
+
+/// `includedData` of DescribeExecution and StartSyncExecution: whether input and output are
+/// included.
+fn included_data(i: &Input) -> Result<bool, ApiError> {
+    match i.string("includedData")?.unwrap_or("ALL_DATA") {
+        "ALL_DATA" => Ok(true),
+        "METADATA_ONLY" => Ok(false),
+        other => Err(ApiError::constraint(
+            &format!("'{other}'"),
+            "includedData",
+            "Member must satisfy enum value set: [ALL_DATA, METADATA_ONLY]",
+        )),
+    }
+}
+
+fn max_results(n: i64) -> ApiError {
+    ApiError::constraint(
+        &format!("'{n}'"),
+        "maxResults",
+        "Member must have value less than or equal to 1000",
+    )
+}
+
+/// `redriveStatus` and `redriveStatusReason` as AWS describes an execution.
+fn redrive_status(now: &Now) -> (&'static str, Option<&'static str>) {
+    match now {
+        Now::Running => (
+            "NOT_REDRIVABLE",
+            Some("Execution is RUNNING and cannot be redriven"),
+        ),
+        Now::Ended(e) if e.outcome.status == Status::Succeeded => (
+            "NOT_REDRIVABLE",
+            Some("Execution is SUCCEEDED and cannot be redriven"),
+        ),
+        // statejet does not redrive (RedriveExecution says so), and says so here too.
+        Now::Ended(_) => (
+            "NOT_REDRIVABLE",
+            Some("statejet does not redrive executions"),
+        ),
+    }
+}
+
+/// A paging token: a position, base64-encoded.
+fn encode_position(n: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(n.to_string())
+}
+
+fn decode_position(token: &str) -> Result<usize, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))
+}
+
+/// The member of a history event that holds its details (`None`: AWS records none).
+fn details_key(kind: EventType) -> Option<String> {
+    use EventType::*;
+    let name = kind.as_str();
+    if name.ends_with("StateEntered") {
+        return Some("stateEnteredEventDetails".into());
+    }
+    if name.ends_with("StateExited") {
+        return Some("stateExitedEventDetails".into());
+    }
+    match kind {
+        ParallelStateStarted
+        | ParallelStateSucceeded
+        | ParallelStateFailed
+        | MapStateSucceeded
+        | MapStateFailed
+        | LambdaFunctionStarted => None,
+        _ => {
+            let mut key = name[..1].to_ascii_lowercase();
+            key.push_str(&name[1..]);
+            key.push_str("EventDetails");
+            Some(key)
         }
     }
+}
+
+/// One history event as `GetExecutionHistory` answers it; without execution data, the
+/// payloads (input, output and their details) are left out, as the logs leave them out.
+fn history_event(e: &HistoryEvent, data: bool) -> Value {
+    let mut out = json!({
+        "timestamp": timestamp(e.timestamp_ms),
+        "type": e.kind.as_str(),
+        "id": e.id,
+        "previousEventId": e.previous_event_id,
+    });
+    if let Some(key) = details_key(e.kind) {
+        let mut details = e.details.as_object().cloned().unwrap_or_else(Map::new);
+        if !data {
+            for k in ["input", "inputDetails", "output", "outputDetails"] {
+                details.remove(k);
+            }
+        }
+        out[key] = Value::Object(details);
+    }
+    out
 }
 
 fn start_error(e: StartError, machine_arn: &str) -> ApiError {
@@ -216,6 +584,10 @@ fn start_error(e: StartError, machine_arn: &str) -> ApiError {
             format!("State Machine Does Not Exist: '{machine_arn}'"),
         ),
         StartError::Throttled(_) => ApiError::new("ThrottlingException", "Rate exceeded"),
+        StartError::ExecutionAlreadyExists(arn) => ApiError::new(
+            "ExecutionAlreadyExists",
+            format!("Execution Already Exists: '{arn}'"),
+        ),
         StartError::ShuttingDown => {
             ApiError::new("ServiceUnavailable", "statejet is shutting down").with_status(503)
         }

@@ -15,6 +15,7 @@ mod page;
 mod prometheus;
 pub mod sigv4;
 mod test_state;
+mod versions;
 pub mod wire;
 
 use std::convert::Infallible;
@@ -121,11 +122,19 @@ impl Api {
             "SendTaskHeartbeat" => self.send_task_heartbeat(input),
             "StartExecution" => self.start_execution(input, trace),
             "StartSyncExecution" => self.start_sync_execution(input, trace).await,
-            "DescribeExecution"
-            | "StopExecution"
-            | "GetExecutionHistory"
-            | "DescribeStateMachineForExecution"
-            | "RedriveExecution" => self.execution_record(input),
+            "DescribeExecution" => self.describe_execution(input),
+            "StopExecution" => self.stop_execution(input).await,
+            "GetExecutionHistory" => self.get_execution_history(input),
+            "DescribeStateMachineForExecution" => self.describe_state_machine_for_execution(input),
+            "RedriveExecution" => self.redrive_execution(input),
+            "PublishStateMachineVersion" => self.publish_state_machine_version(input),
+            "ListStateMachineVersions" => self.list_state_machine_versions(input),
+            "DeleteStateMachineVersion" => self.delete_state_machine_version(input),
+            "CreateStateMachineAlias" => self.create_state_machine_alias(input),
+            "DescribeStateMachineAlias" => self.describe_state_machine_alias(input),
+            "UpdateStateMachineAlias" => self.update_state_machine_alias(input),
+            "DeleteStateMachineAlias" => self.delete_state_machine_alias(input),
+            "ListStateMachineAliases" => self.list_state_machine_aliases(input),
             "ListExecutions" => self.list_executions(input),
             "TestState" => self.test_state(input).await,
             other => Err(ApiError::new(

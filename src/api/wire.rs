@@ -257,9 +257,8 @@ pub fn check_role_arn(role: &str, field: &str) -> Result<(), ApiError> {
 }
 
 /// `publish` and `versionDescription` of `CreateStateMachine`/`UpdateStateMachine`: typed and
-/// bounded as the model says, a description only with `publish` (AWS's rule), and `publish`
-/// refused, because statejet keeps no state machine versions (accepting it would pretend).
-pub fn check_publish(i: &Input) -> Result<(), ApiError> {
+/// bounded as the model says, a description only with `publish` (AWS's rule).
+pub fn check_publish(i: &Input) -> Result<(bool, Option<&str>), ApiError> {
     let publish = i.bool("publish")?.unwrap_or(false);
     let description = i.string("versionDescription")?;
     if let Some(d) = description {
@@ -271,13 +270,7 @@ pub fn check_publish(i: &Input) -> Result<(), ApiError> {
             ));
         }
     }
-    if publish {
-        return Err(ApiError::new(
-            "ValidationException",
-            "statejet keeps no state machine versions: publish must be false",
-        ));
-    }
-    Ok(())
+    Ok((publish, description))
 }
 
 /// `encryptionConfiguration`, typed and bounded as the model says. AWS-owned keys (the default)

@@ -121,10 +121,13 @@ pub fn run(args: &Args) -> ExitCode {
         state_machine_id: scope.state_machine(&sm_name),
         state_machine_name: sm_name,
     });
+    // The machine type's cap: 5 minutes for EXPRESS, a year for STANDARD.
+    let max = runtime::registry::max_duration_seconds(args.machine_type);
+    let limit = machine.timeout_seconds.unwrap_or(max).min(max);
     let program = Arc::new(compile::compile(machine));
     // Through a router without a token store: activities and callbacks say they need serve.
     let resources = crate::tasks::Router::new(functions);
-    let outcome = runtime::execute(program, execution, &resources, &clock);
+    let outcome = runtime::execute_within(program, limit, execution, &resources, &clock);
     let (error, cause) = match &outcome.failure {
         Some(f) => (f.error.clone(), f.cause.clone()),
         None => (String::new(), String::new()),

@@ -25,8 +25,9 @@ pub struct Args {
     listen: SocketAddr,
     /// A folder of definitions to create at start, one state machine per file
     /// (`NAME.asl.json`, or a `NAME.json` holding a definition, becomes state machine NAME, type
-    /// EXPRESS; `*.input.json`, `*.expected.json` and other JSON files that are not definitions,
-    /// such as a functions file, are passed over).
+    /// EXPRESS; `NAME.standard.asl.json` becomes NAME of type STANDARD; `*.input.json`,
+    /// `*.expected.json` and other JSON files that are not definitions, such as a functions
+    /// file, are passed over).
     #[arg(long)]
     definitions: Option<PathBuf>,
     /// Lambda functions, as for `statejet run`.
@@ -56,6 +57,11 @@ pub struct Args {
     /// StateMachineLimitExceeded (AWS's default quota is 10,000 per account and region).
     #[arg(long, default_value_t = Config::default().max_state_machines)]
     max_state_machines: usize,
+    /// STANDARD executions kept for DescribeExecution, ListExecutions and GetExecutionHistory;
+    /// past it the execution that ended first is forgotten (running ones never are). Nothing
+    /// is kept across a restart.
+    #[arg(long, default_value_t = Config::default().max_retained_executions)]
+    max_retained_executions: usize,
     /// Require SigV4-signed requests made with this key (ACCESS_KEY_ID:SECRET_ACCESS_KEY);
     /// repeatable. Also read from STATEJET_CREDENTIALS.
     #[arg(long, env = "STATEJET_CREDENTIALS", value_delimiter = ',')]
@@ -130,6 +136,7 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
     let config = Config {
         max_in_flight: args.max_in_flight.max(1),
         max_state_machines: args.max_state_machines,
+        max_retained_executions: args.max_retained_executions.max(1),
         region: args.region.clone(),
         account: args.account.clone(),
         // Room for as many finished executions' batches as may be in flight: a slow sink then
@@ -255,9 +262,15 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
             .unwrap_or_default();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let name = match file_name.strip_suffix(".asl.json") {
-            Some(name) => name.to_owned(),
-            None if looks_like_definition(&text) => file_name.trim_end_matches(".json").to_owned(),
+        let (name, machine_type) = match file_name.strip_suffix(".asl.json") {
+            Some(stem) => match stem.strip_suffix(".standard") {
+                Some(name) => (name.to_owned(), MachineType::Standard),
+                None => (stem.to_owned(), MachineType::Express),
+            },
+            None if looks_like_definition(&text) => (
+                file_name.trim_end_matches(".json").to_owned(),
+                MachineType::Express,
+            ),
             None => {
                 eprintln!(
                     "statejet serve: {}: not a state machine definition (no \"StartAt\"), passed over",
@@ -272,7 +285,7 @@ fn load_definitions(api: &Api, dir: &Path, args: &Args) -> Result<(), String> {
             role_arn: scope.role("statejet"),
             name,
             definition: text,
-            machine_type: MachineType::Express,
+            machine_type,
             logging,
             tracing: false,
             tags: Default::default(),

@@ -97,11 +97,28 @@ impl Attempt {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The events recorded so far (a running execution's history).
+    pub fn events(&self) -> Vec<crate::vm::run::HistoryEvent> {
+        self.journal().events().to_vec()
+    }
+
     /// Writes the event that ends the execution's history and hands the journal back; `now` is
     /// read only if the journal records.
     pub fn finish(&self, outcome: &Outcome, now: impl FnOnce() -> u64) -> Journal {
+        let last = self.journal().last();
+        self.finish_after(outcome, last, now)
+    }
+
+    /// Like `finish`, the terminal event linked to event `previous` (a `StopExecution` is caused
+    /// by no event of the execution: AWS records its `ExecutionAborted` after event 0).
+    pub fn finish_after(
+        &self,
+        outcome: &Outcome,
+        previous: u64,
+        now: impl FnOnce() -> u64,
+    ) -> Journal {
         let mut j = self.journal();
-        let last = j.last();
+        let last = previous;
         let now = if j.records() { now() } else { 0 };
         j.emit(terminal_kind(outcome), last, now, || {
             terminal_details(outcome)

@@ -2,17 +2,19 @@
 //! synchronously (await the result) or fire-and-forget (the result goes to the caller's sink).
 //!
 //! Lifecycle of an execution:
-//! 1. `start`/`start_sync` takes an admission permit or refuses at once (`Throttled`): the
-//!    engine never queues work without bound.
+//! 1. `start`/`start_sync` (Express) and `start_standard` take an admission permit or refuse at
+//!    once (`Throttled`): the engine never queues work without bound.
 //! 2. A task drives the execution's `Run` with the one driver core (`driver`), the engine
 //!    being its host: `Sleep` is a tokio timer (no thread is held), `Invoke` awaits the
 //!    resource's answer (a blocking one on tokio's blocking pool), `Fork` drives the children
 //!    concurrently (at most `MaxConcurrency` at a time); the execution's deadline (its
-//!    `TimeoutSeconds`, at most 5 minutes) bounds every wait.
-//! 3. A panic in a step or a handler is caught. A synchronous execution then fails with a clear
-//!    error (at-most-once); a fire-and-forget one is run again from the start, up to
-//!    `Config::redelivery_attempts` times (at-least-once).
-//! 4. The permit is released when the execution ends; nothing about it is kept.
+//!    `TimeoutSeconds`, at most its type's cap: 5 minutes, or a year) bounds every wait.
+//! 3. A panic in a step or a handler is caught. A synchronous or STANDARD execution then fails
+//!    with a clear error (at-most-once; exactly-once for STANDARD); an Express fire-and-forget
+//!    one is run again from the start, up to `Config::redelivery_attempts` times
+//!    (at-least-once).
+//! 4. The permit is released when the execution ends; nothing about an Express execution is
+//!    kept, a STANDARD one is retained (`executions`) until the bound evicts it.
 //!
 //! Invariant: every accepted fire-and-forget execution reports exactly one `Outcome`.
 
@@ -27,6 +29,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::driver::{self, Attempt, Host, Panicked};
+use super::executions::{Conflict, Execution, Executions, NewExecution, Started};
 use super::logs::{self, Level, LogWriter, LoggingConfiguration};
 use super::metrics::Snapshot;
 use super::registry::{Logging, Machine, Registry, RegistryError};
@@ -48,6 +51,9 @@ pub struct Config {
     /// State machines that may be registered through the API at once; past it, creates are
     /// refused with `StateMachineLimitExceeded` (AWS's default quota per account and region).
     pub max_state_machines: usize,
+    /// Ended STANDARD executions retained (for Describe, List, history); past it the oldest
+    /// ended is evicted. Running executions are never evicted.
+    pub max_retained_executions: usize,
     /// How many times a fire-and-forget execution whose step panicked is run again.
     pub redelivery_attempts: u32,
     pub region: String,
@@ -75,6 +81,7 @@ impl Default for Config {
         Config {
             max_in_flight: 100_000,
             max_state_machines: 10_000,
+            max_retained_executions: super::executions::DEFAULT_MAX_RETAINED,
             redelivery_attempts: 3,
             region,
             account,
@@ -93,12 +100,16 @@ pub enum StartError {
     Throttled(usize),
     #[error("The engine is shutting down")]
     ShuttingDown,
+    #[error("Execution Already Exists: '{0}'")]
+    ExecutionAlreadyExists(String),
 }
 
 struct Inner {
     config: Config,
     /// The state machines: the one registry (the API reads and changes it too).
     registry: Registry,
+    /// The retained executions of STANDARD machines.
+    executions: Executions,
     /// What Tasks call: in-process handlers, then the functions file.
     router: Router,
     admission: Arc<Semaphore>,
@@ -150,6 +161,7 @@ impl Engine {
                 router: Router::new(functions.in_scope(scope.clone()))
                     .with_callbacks(Callbacks::default()),
                 registry: Registry::new(scope.clone(), config.max_state_machines),
+                executions: Executions::new(config.max_retained_executions),
                 scope,
                 config,
                 admission,
@@ -273,15 +285,18 @@ impl Engine {
         }
     }
 
-    fn admit(
-        &self,
-        machine: &str,
-    ) -> Result<(Arc<Machine>, tokio::sync::OwnedSemaphorePermit), StartError> {
-        let m = self
-            .inner
+    /// The machine registered as `machine`.
+    fn machine(&self, machine: &str) -> Result<Arc<Machine>, StartError> {
+        self.inner
             .registry
             .get(machine)
-            .ok_or_else(|| StartError::StateMachineDoesNotExist(machine.to_owned()))?;
+            .ok_or_else(|| StartError::StateMachineDoesNotExist(machine.to_owned()))
+    }
+
+    fn admit(
+        &self,
+        m: Arc<Machine>,
+    ) -> Result<(Arc<Machine>, tokio::sync::OwnedSemaphorePermit), StartError> {
         if !self
             .inner
             .accepting
@@ -332,7 +347,18 @@ impl Engine {
         name: Option<String>,
         input: Value,
     ) -> Result<SyncResult, StartError> {
-        let (m, permit) = self.admit(machine)?;
+        let m = self.machine(machine)?;
+        self.start_sync_of(m, name, input).await
+    }
+
+    /// `start_sync` of a given revision or version of a machine.
+    pub async fn start_sync_of(
+        &self,
+        m: Arc<Machine>,
+        name: Option<String>,
+        input: Value,
+    ) -> Result<SyncResult, StartError> {
+        let (m, permit) = self.admit(m)?;
         let execution = self.execution(&m, name, input, true);
         let (execution_arn, execution_name) = (execution.id.clone(), execution.name.clone());
         let start_ms = self.now_ms();
@@ -381,7 +407,19 @@ impl Engine {
         input: Value,
         done: impl FnOnce(String, Outcome) + Send + 'static,
     ) -> Result<String, StartError> {
-        let (m, permit) = self.admit(machine)?;
+        let m = self.machine(machine)?;
+        self.start_of(m, name, input, done)
+    }
+
+    /// `start` of a given revision or version of a machine.
+    pub fn start_of(
+        &self,
+        m: Arc<Machine>,
+        name: Option<String>,
+        input: Value,
+        done: impl FnOnce(String, Outcome) + Send + 'static,
+    ) -> Result<String, StartError> {
+        let (m, permit) = self.admit(m)?;
         let execution = self.execution(&m, name, input, false);
         let arn = execution.id.clone();
         let engine = self.clone();
@@ -461,17 +499,117 @@ impl Engine {
         let mut abort = self.inner.abort.subscribe();
         let outcome = tokio::select! {
             driven = driver::drive(self.clone(), run, attempt.clone()) => Outcome::of(driven.ok()),
-            _ = abort.wait_for(|aborted| *aborted) => Outcome {
-                status: super::Status::Aborted,
-                output: None,
-                failure: Some(Failure::new(
-                    "States.Aborted",
-                    "The engine shut down before the execution finished",
-                )),
-            },
+            _ = abort.wait_for(|aborted| *aborted) => shutdown_abort(),
         };
         let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
+    }
+
+    /// Starts an execution of a STANDARD machine (`m`: the revision or version it runs) and
+    /// retains it; `done` is called once it has ended and is retained as ended. Exactly once: a
+    /// panicking step or handler fails it, nothing is run again. The same name and input of a
+    /// running execution answers that execution (`Started::Again`), as AWS does.
+    pub fn start_standard(
+        &self,
+        m: Arc<Machine>,
+        start: StandardStart,
+        done: impl FnOnce(&Execution) + Send + 'static,
+    ) -> Result<Started, StartError> {
+        if !self.inner.accepting.load(Ordering::SeqCst) {
+            return Err(StartError::ShuttingDown);
+        }
+        let name = start.name.unwrap_or_else(new_uuid);
+        let arn = self
+            .inner
+            .scope
+            .execution(MachineType::Standard, &m.name, &name, "");
+        let start_ms = self.now_ms();
+        let new = NewExecution {
+            arn,
+            name,
+            machine: m.clone(),
+            version_arn: start.version_arn,
+            alias_arn: start.alias_arn,
+            input: start.input,
+            input_text: start.input_text,
+            start_ms,
+        };
+        let e = match self.inner.executions.start(new) {
+            Ok(Started::New(e)) => e,
+            Ok(again) => return Ok(again),
+            Err(Conflict::AlreadyExists(arn)) => {
+                return Err(StartError::ExecutionAlreadyExists(arn))
+            }
+        };
+        let permit = match self.inner.admission.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                self.inner.executions.forget(&e);
+                m.metrics.throttled();
+                return Err(StartError::Throttled(self.inner.config.max_in_flight));
+            }
+        };
+        m.metrics.started();
+        let info = Arc::new(ExecutionInfo {
+            id: e.arn.clone(),
+            name: e.name.clone(),
+            input: e.input.clone(),
+            role_arn: m.role_arn.clone(),
+            start_time: context::timestamp(start_ms),
+            state_machine_id: m.arn.to_string(),
+            state_machine_name: m.name.clone(),
+            redrive_count: Some(0),
+        });
+        let engine = self.clone();
+        let retained = e.clone();
+        tokio::spawn(async move {
+            let e = retained;
+            let began = tokio::time::Instant::now();
+            let mut journal = Journal::recording(&info, start_ms).with_tally(m.tally.clone());
+            if let Some(v) = &e.version_arn {
+                journal.note_started("stateMachineVersionArn", v);
+            }
+            if let Some(a) = &e.alias_arn {
+                journal.note_started("stateMachineAliasArn", a);
+            }
+            let deadline = start_ms + m.time_limit_seconds() * 1000;
+            let attempt = Attempt::new(journal, deadline);
+            e.running(attempt.clone());
+            let run = Run::top(m.program.clone(), info.clone(), engine.random());
+            let mut abort = engine.inner.abort.subscribe();
+            let (outcome, stopped) = tokio::select! {
+                driven = driver::drive(engine.clone(), run, attempt.clone()) => (Outcome::of(driven.ok()), false),
+                _ = abort.wait_for(|aborted| *aborted) => (shutdown_abort(), false),
+                (error, cause) = e.stopped() => (stopped_outcome(error, cause), true),
+            };
+            let journal = if stopped {
+                attempt.finish_after(&outcome, 0, || engine.now_ms())
+            } else {
+                attempt.finish(&outcome, || engine.now_ms())
+            };
+            let config = m.logging.configuration();
+            if engine.inner.config.log_writer.is_some() && config.level != Level::Off {
+                let lines = logs::events(journal.events(), &info.id, 0, config)
+                    .iter()
+                    .map(json_text)
+                    .collect();
+                engine.write_log(&m, lines).await;
+            }
+            let stop_ms = engine.now_ms();
+            m.metrics
+                .ended(outcome.status, began.elapsed().as_micros() as u64);
+            let mut journal = journal;
+            let events = journal.take_events();
+            engine.inner.executions.end(&e, outcome, stop_ms, events);
+            done(&e);
+            drop(permit);
+        });
+        Ok(Started::New(e))
+    }
+
+    /// The retained executions of STANDARD machines.
+    pub fn executions(&self) -> &Executions {
+        &self.inner.executions
     }
 
     /// Runs one execution of a compiled program outside the registry (no admission, metrics or
@@ -567,6 +705,41 @@ impl Host for Engine {
             step()
         }
     }
+}
+
+/// How an execution ends when the engine shuts down under it.
+fn shutdown_abort() -> Outcome {
+    Outcome {
+        status: super::Status::Aborted,
+        output: None,
+        failure: Some(Failure::new(
+            "States.Aborted",
+            "The engine shut down before the execution finished",
+        )),
+    }
+}
+
+/// How an execution ends when `StopExecution` stops it (error and cause as given, if given).
+fn stopped_outcome(error: Option<String>, cause: Option<String>) -> Outcome {
+    Outcome {
+        status: super::Status::Aborted,
+        output: None,
+        failure: Some(Failure::new(
+            error.unwrap_or_default(),
+            cause.unwrap_or_default(),
+        )),
+    }
+}
+
+/// What a STANDARD start names besides the machine.
+#[derive(Debug, Clone)]
+pub struct StandardStart {
+    pub name: Option<String>,
+    pub input: Value,
+    /// The input as the caller wrote it (DescribeExecution answers it so).
+    pub input_text: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
 }
 
 /// A random (version 4) UUID: execution ids, and the API's request and revision ids.

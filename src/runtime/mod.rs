@@ -8,6 +8,7 @@
 
 pub mod driver;
 pub mod engine;
+pub mod executions;
 pub mod logs;
 pub mod metrics;
 pub mod registry;
@@ -91,25 +92,48 @@ pub fn execute_with(
     inspection: Option<Inspection>,
 ) -> (Outcome, Vec<HistoryEvent>) {
     let journal = Journal::recording(&execution, clock.now_ms());
-    let (outcome, journal) = run_sequential(program, execution, resources, clock, journal, |run| {
-        let run = run.with_variables(variables);
-        match inspection {
-            Some(i) => run.inspected(i),
-            None => run,
-        }
-    });
+    let limit = program.time_limit_seconds();
+    let (outcome, journal) = run_sequential(
+        program,
+        limit,
+        execution,
+        resources,
+        clock,
+        journal,
+        |run| {
+            let run = run.with_variables(variables);
+            match inspection {
+                Some(i) => run.inspected(i),
+                None => run,
+            }
+        },
+    );
     (outcome, journal.events().to_vec())
 }
 
-/// Runs one execution to its end on the calling thread.
+/// Runs one execution to its end on the calling thread (within Express's time cap, or the
+/// definition's `TimeoutSeconds`).
 pub fn execute(
     program: Arc<Program>,
     execution: Arc<ExecutionInfo>,
     resources: &dyn Resource,
     clock: &dyn Clock,
 ) -> Outcome {
+    let limit = program.time_limit_seconds();
+    execute_within(program, limit, execution, resources, clock)
+}
+
+/// Like `execute`, within `limit_seconds` (a machine type's cap: `registry::Machine`'s).
+pub fn execute_within(
+    program: Arc<Program>,
+    limit_seconds: u64,
+    execution: Arc<ExecutionInfo>,
+    resources: &dyn Resource,
+    clock: &dyn Clock,
+) -> Outcome {
     run_sequential(
         program,
+        limit_seconds,
         execution,
         resources,
         clock,
@@ -139,6 +163,7 @@ pub fn execute_recorded(
 
 fn run_sequential(
     program: Arc<Program>,
+    limit_seconds: u64,
     execution: Arc<ExecutionInfo>,
     resources: &dyn Resource,
     clock: &dyn Clock,
@@ -146,7 +171,7 @@ fn run_sequential(
     prepare: impl FnOnce(Run) -> Run,
 ) -> (Outcome, Journal) {
     let start = clock.now_ms();
-    let deadline = start + program.time_limit_seconds() * 1000;
+    let deadline = start + limit_seconds * 1000;
     let host = Sequential::new(clock, resources, start ^ 0x9E37_79B9_7F4A_7C15);
     let run = prepare(Run::top(program, execution, host.random()));
     let attempt = Attempt::new(journal, deadline);
@@ -173,9 +198,22 @@ pub fn terminal_details(outcome: &Outcome) -> Value {
         (Status::Succeeded, _) => serde_json::json!({
             "output": text(outcome.output.as_ref().unwrap_or(&Value::Null)),
             "outputDetails": {"truncated": false}}),
-        (Status::Aborted | Status::TimedOut, f) => serde_json::json!({
+        (Status::TimedOut, f) => serde_json::json!({
             "error": f.as_ref().map(|f| f.error.as_str()),
             "cause": f.as_ref().map(|f| f.cause.as_str())}),
+        // A StopExecution without error or cause is recorded as `{}`, as AWS records it.
+        (Status::Aborted, f) => {
+            let mut d = serde_json::Map::new();
+            if let Some(f) = f {
+                if !f.error.is_empty() {
+                    d.insert("error".into(), Value::from(f.error.clone()));
+                }
+                if !f.cause.is_empty() {
+                    d.insert("cause".into(), Value::from(f.cause.clone()));
+                }
+            }
+            Value::Object(d)
+        }
         (Status::Failed, f) => {
             let mut d = serde_json::Map::new();
             if let Some(f) = f {

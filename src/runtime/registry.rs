@@ -7,6 +7,7 @@
 //! so an execution keeps the program and settings it started with across updates and deletes;
 //! only a new definition is validated and compiled again.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
@@ -112,6 +113,8 @@ pub struct Machine {
     pub tracing: bool,
     pub role_arn: String,
     pub creation_ms: u64,
+    /// When this revision was made (its creation, or the update that made it).
+    pub updated_ms: u64,
     pub tags: IndexMap<String, String>,
     /// Counters of every execution of the name (kept across updates).
     pub metrics: Arc<MachineMetrics>,
@@ -171,6 +174,8 @@ pub enum RegistryError {
 pub struct Registry {
     machines: DashMap<String, Arc<Machine>>,
     writes: Mutex<()>,
+    /// Versions and aliases, per machine name (deleted with their machine).
+    published: Mutex<HashMap<String, Published>>,
     scope: Scope,
     max_machines: usize,
 }
@@ -180,6 +185,7 @@ impl Registry {
         Registry {
             machines: DashMap::new(),
             writes: Mutex::new(()),
+            published: Mutex::default(),
             scope,
             max_machines,
         }
@@ -255,6 +261,7 @@ impl Registry {
             tracing: spec.tracing,
             role_arn: spec.role_arn,
             creation_ms: now_ms,
+            updated_ms: now_ms,
             tags: spec.tags,
             metrics: Arc::default(),
             tally,
@@ -282,7 +289,7 @@ impl Registry {
                 logging: Some(logging),
                 ..Update::default()
             };
-            return self.update(name, change, new_revision());
+            return self.update(name, change, new_revision(), now_ms);
         }
         self.machines.remove(name);
         self.create(
@@ -306,6 +313,7 @@ impl Registry {
         name: &str,
         change: Update,
         revision_id: String,
+        now_ms: u64,
     ) -> Result<Arc<Machine>, RegistryError> {
         let missing = || RegistryError::DoesNotExist(name.to_owned());
         let machine_type = self.get(name).ok_or_else(missing)?.machine_type;
@@ -334,6 +342,7 @@ impl Registry {
             next.tracing = t;
         }
         next.revision_id = Some(revision_id);
+        next.updated_ms = now_ms;
         let next = Arc::new(next);
         self.machines.insert(name.to_owned(), next.clone());
         Ok(next)
@@ -342,6 +351,7 @@ impl Registry {
     /// Forgets a machine; its executions in flight run to their end. Whether it was there.
     pub fn delete(&self, name: &str) -> bool {
         let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        self.published().remove(name);
         self.machines.remove(name).is_some()
     }
 
@@ -400,4 +410,240 @@ fn compiled(validated: &StateMachine) -> (Arc<Program>, Arc<Tally>) {
     let program = Arc::new(compile::compile(validated.clone()));
     let tally = Arc::new(Tally::new(program.clone()));
     (program, tally)
+}
+
+/// The most versions a machine may have, and aliases (AWS's quotas).
+pub const MAX_VERSIONS: usize = 1000;
+pub const MAX_ALIASES: usize = 100;
+
+/// A published version: a snapshot of one revision, numbered from 1, never reused.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub number: u32,
+    pub arn: String,
+    pub machine: Arc<Machine>,
+    pub description: Option<String>,
+    pub creation_ms: u64,
+}
+
+/// An alias: a name routing starts to one or two versions by weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    pub name: String,
+    pub arn: String,
+    pub description: Option<String>,
+    /// (version number, weight); the weights add up to 100.
+    pub routing: Vec<(u32, u32)>,
+    pub creation_ms: u64,
+    pub update_ms: u64,
+}
+
+/// A machine's versions and aliases.
+#[derive(Debug, Default)]
+struct Published {
+    next: u32,
+    versions: std::collections::BTreeMap<u32, Arc<Version>>,
+    aliases: IndexMap<String, Alias>,
+}
+
+/// Why a version or alias operation was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PublishError {
+    #[error("State Machine Does Not Exist: '{0}'")]
+    MachineDoesNotExist(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+}
+
+impl Registry {
+    fn published(&self) -> std::sync::MutexGuard<'_, HashMap<String, Published>> {
+        self.published.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes the machine's current revision as a version (the latest version again when it
+    /// is of this revision). `revision_id`, when given, must be the current one (`INITIAL`: the
+    /// machine was never updated).
+    pub fn publish(
+        &self,
+        name: &str,
+        revision_id: Option<&str>,
+        description: Option<String>,
+        now_ms: u64,
+    ) -> Result<Arc<Version>, PublishError> {
+        let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self
+            .get(name)
+            .ok_or_else(|| PublishError::MachineDoesNotExist(name.to_owned()))?;
+        let current_revision = current.revision_id.as_deref().unwrap_or("INITIAL");
+        if let Some(r) = revision_id {
+            if r != current_revision {
+                return Err(PublishError::Conflict(format!("Failed to publish the State Machine version for revision {r}. The current State Machine revision is {current_revision}.")));
+            }
+        }
+        let mut all = self.published();
+        let p = all.entry(name.to_owned()).or_default();
+        if let Some((_, latest)) = p.versions.iter().next_back() {
+            if Arc::ptr_eq(&latest.machine, &current) {
+                return Ok(latest.clone());
+            }
+        }
+        if p.versions.len() >= MAX_VERSIONS {
+            return Err(PublishError::LimitExceeded(format!(
+                "a state machine may have at most {MAX_VERSIONS} versions"
+            )));
+        }
+        p.next += 1;
+        let number = p.next;
+        let v = Arc::new(Version {
+            number,
+            arn: self.scope.state_machine_version(name, number),
+            machine: current,
+            description,
+            creation_ms: now_ms,
+        });
+        p.versions.insert(number, v.clone());
+        Ok(v)
+    }
+
+    /// A version of a machine.
+    pub fn version(&self, name: &str, number: u32) -> Option<Arc<Version>> {
+        self.published()
+            .get(name)
+            .and_then(|p| p.versions.get(&number).cloned())
+    }
+
+    /// A machine's versions, newest first.
+    pub fn versions(&self, name: &str) -> Vec<Arc<Version>> {
+        self.published()
+            .get(name)
+            .map(|p| p.versions.values().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Deletes a version (an unknown one is already gone); refused while an alias routes to it.
+    /// Executions of it run on.
+    pub fn delete_version(&self, name: &str, number: u32) -> Result<(), PublishError> {
+        let mut all = self.published();
+        let Some(p) = all.get_mut(name) else {
+            return Ok(());
+        };
+        let referencing: Vec<&str> = p
+            .aliases
+            .values()
+            .filter(|a| a.routing.iter().any(|(v, _)| *v == number))
+            .map(|a| a.name.as_str())
+            .collect();
+        if !referencing.is_empty() {
+            return Err(PublishError::Conflict(format!("Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [{}]", referencing.join(", "))));
+        }
+        p.versions.remove(&number);
+        Ok(())
+    }
+
+    /// Checks that every routed version exists.
+    fn check_routing(p: Option<&Published>, routing: &[(u32, u32)]) -> Result<(), PublishError> {
+        for (v, _) in routing {
+            if p.is_none_or(|p| !p.versions.contains_key(v)) {
+                return Err(PublishError::NotFound(
+                    "Request references a resource that does not exist.".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates an alias (the same one again is no error; the same name routed otherwise is).
+    pub fn create_alias(
+        &self,
+        machine: &str,
+        alias: &str,
+        description: Option<String>,
+        routing: Vec<(u32, u32)>,
+        now_ms: u64,
+    ) -> Result<Alias, PublishError> {
+        if self.get(machine).is_none() {
+            return Err(PublishError::MachineDoesNotExist(machine.to_owned()));
+        }
+        let mut all = self.published();
+        Self::check_routing(all.get(machine), &routing)?;
+        let p = all.entry(machine.to_owned()).or_default();
+        if let Some(existing) = p.aliases.get(alias) {
+            if existing.description == description && existing.routing == routing {
+                return Ok(existing.clone());
+            }
+            return Err(PublishError::Conflict("Failed to create alias because an alias with the same name and a different routing configuration already exists.".into()));
+        }
+        if p.aliases.len() >= MAX_ALIASES {
+            return Err(PublishError::LimitExceeded(format!(
+                "a state machine may have at most {MAX_ALIASES} aliases"
+            )));
+        }
+        let a = Alias {
+            name: alias.to_owned(),
+            arn: self.scope.state_machine_alias(machine, alias),
+            description,
+            routing,
+            creation_ms: now_ms,
+            update_ms: now_ms,
+        };
+        p.aliases.insert(alias.to_owned(), a.clone());
+        Ok(a)
+    }
+
+    /// An alias of a machine.
+    pub fn alias(&self, machine: &str, alias: &str) -> Option<Alias> {
+        self.published()
+            .get(machine)
+            .and_then(|p| p.aliases.get(alias).cloned())
+    }
+
+    /// A machine's aliases, in creation order.
+    pub fn aliases(&self, machine: &str) -> Vec<Alias> {
+        self.published()
+            .get(machine)
+            .map(|p| p.aliases.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Changes an alias's description and/or routing.
+    pub fn update_alias(
+        &self,
+        machine: &str,
+        alias: &str,
+        description: Option<String>,
+        routing: Option<Vec<(u32, u32)>>,
+        now_ms: u64,
+    ) -> Result<Alias, PublishError> {
+        let mut all = self.published();
+        let not_found =
+            || PublishError::NotFound("Request references a resource that does not exist.".into());
+        if let Some(r) = &routing {
+            Self::check_routing(all.get(machine), r)?;
+        }
+        let a = all
+            .get_mut(machine)
+            .and_then(|p| p.aliases.get_mut(alias))
+            .ok_or_else(not_found)?;
+        if let Some(d) = description {
+            a.description = Some(d);
+        }
+        if let Some(r) = routing {
+            a.routing = r;
+        }
+        a.update_ms = now_ms;
+        Ok(a.clone())
+    }
+
+    /// Deletes an alias (an unknown one is already gone).
+    pub fn delete_alias(&self, machine: &str, alias: &str) {
+        if let Some(p) = self.published().get_mut(machine) {
+            p.aliases.shift_remove(alias);
+        }
+    }
 }

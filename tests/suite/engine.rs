@@ -476,3 +476,108 @@ async fn a_cpu_heavy_step_times_out_and_starves_no_other_execution() {
         assert!(took.as_secs_f64() < 6.0, "{name}: ended after {took:?}");
     }
 }
+
+/// A STANDARD execution runs exactly once: a panicking handler fails it and nothing runs again.
+/// A stop drops the execution's driver, and with it a call still pending (its future is
+/// dropped); the resource saw the execution's ARN in its invocation.
+#[tokio::test(start_paused = true)]
+async fn a_standard_execution_runs_once_and_a_stop_drops_its_pending_call() {
+    use statejet::runtime::engine::StandardStart;
+    use statejet::runtime::executions::{Now, Started};
+    use statejet::tasks::{Answer as Answered, Resource};
+    use statejet::vm::run::Invocation;
+    use std::sync::atomic::AtomicBool;
+
+    let e = engine(Config::default());
+    let calls = counted(&e, "boom", |_, _| {
+        Box::pin(async move { panic!("handler bug") })
+    });
+    let task = |f: &str| {
+        format!(
+            r#"{{"StartAt": "T", "States": {{"T": {{"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:{f}", "End": true}}}}}}"#
+        )
+    };
+    e.register_state_machine("boom", &task("boom"), MachineType::Standard)
+        .unwrap();
+    let start = |name: &str| StandardStart {
+        name: Some(name.into()),
+        input: json!({}),
+        input_text: "{}".into(),
+        version_arn: None,
+        alias_arn: None,
+    };
+    let m = e.registry().get("boom").unwrap();
+    let Ok(Started::New(x)) = e.start_standard(m, start("once"), |_| {}) else {
+        panic!("a new execution")
+    };
+    assert_eq!(
+        x.arn,
+        "arn:aws:states:us-east-1:123456789012:execution:boom:once"
+    );
+    x.finished().await;
+    let Now::Ended(end) = x.now() else {
+        panic!("ended")
+    };
+    assert_eq!(end.outcome.status, Status::Failed);
+    assert_eq!(end.outcome.failure.unwrap().error, "States.Runtime");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        1,
+        "exactly once: no redelivery"
+    );
+    assert_eq!(e.metrics("boom").unwrap().redelivered, 0);
+
+    struct Guard(Arc<AtomicBool>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    struct Hang {
+        seen: Mutex<Option<String>>,
+        dropped: Arc<AtomicBool>,
+    }
+    impl Resource for Hang {
+        fn call(&self, invocation: Invocation, _limit: std::time::Duration) -> Answered {
+            *self.seen.lock().unwrap() = Some(invocation.execution.id.clone());
+            let guard = Guard(self.dropped.clone());
+            Answered::Later(Box::pin(async move {
+                let _guard = guard;
+                std::future::pending().await
+            }))
+        }
+    }
+    let hang = Arc::new(Hang {
+        seen: Mutex::new(None),
+        dropped: Arc::new(AtomicBool::new(false)),
+    });
+    e.register_resource("hang", hang.clone());
+    e.register_state_machine("hang", &task("hang"), MachineType::Standard)
+        .unwrap();
+    let m = e.registry().get("hang").unwrap();
+    let Ok(Started::New(x)) = e.start_standard(m, start("waits"), |_| {}) else {
+        panic!("a new execution")
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    assert!(
+        matches!(x.now(), Now::Running),
+        "a STANDARD call may wait an hour"
+    );
+    assert_eq!(hang.seen.lock().unwrap().as_deref(), Some(x.arn.as_str()));
+    assert!(!hang.dropped.load(Ordering::SeqCst));
+    assert!(x.request_stop(Some("Stopped".into()), None));
+    x.finished().await;
+    assert!(
+        hang.dropped.load(Ordering::SeqCst),
+        "the pending call is dropped"
+    );
+    let Now::Ended(end) = x.now() else {
+        panic!("ended")
+    };
+    assert_eq!(end.outcome.status, Status::Aborted);
+    let last = end.history.last().unwrap();
+    assert_eq!(last.kind.as_str(), "ExecutionAborted");
+    assert_eq!(last.previous_event_id, 0);
+    assert_eq!(last.details, json!({"error": "Stopped"}));
+}

@@ -107,7 +107,15 @@ fn boto3_and_the_aws_cli_drive_every_operation() {
 /// timeouts, spent tokens, SendTaskFailure caught by Catch (tests/e2e/callbacks.py).
 #[test]
 fn boto3_drives_activities_and_task_tokens() {
-    e2e_script("callbacks.py", &["--activities-only"]);
+    e2e_script("callbacks.py", &[]);
+}
+
+/// STANDARD machines through boto3: retained executions and their history (compared whole with
+/// AWS's recording), names and the idempotent restart, stop, paging, the retention bound,
+/// versions, aliases and qualified ARNs (tests/e2e/standard.py).
+#[test]
+fn standard_workflows_keep_their_executions_within_the_bound() {
+    e2e_script("standard.py", &[]);
 }
 
 /// `/metrics` parsed by prometheus_client's parser: families, types, histograms, bounded labels,

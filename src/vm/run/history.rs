@@ -401,6 +401,21 @@ impl Journal {
         self.emit(kind, previous, now, || json!({"name": map, "index": index}))
     }
 
+    /// Adds `key: value` to the recorded `ExecutionStarted` event's details (the version and
+    /// alias a STANDARD execution was started through).
+    pub fn note_started(&mut self, key: &str, value: &str) {
+        if let Some(first) = self.events.as_mut().and_then(|e| e.first_mut()) {
+            if first.kind == EventType::ExecutionStarted {
+                first.details[key] = Value::from(value);
+            }
+        }
+    }
+
+    /// The recorded events, taken out of the journal.
+    pub fn take_events(&mut self) -> Vec<HistoryEvent> {
+        self.events.take().unwrap_or_default()
+    }
+
     /// The recorded events so far.
     pub fn events(&self) -> &[HistoryEvent] {
         self.events.as_deref().unwrap_or_default()

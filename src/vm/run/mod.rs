@@ -66,6 +66,9 @@ pub struct Invocation {
     /// The Task's timeout, if any: past it the driver answers `States.Timeout` (for an
     /// activity, its resource does: see `Invocation::timed_by_resource`).
     pub timeout_seconds: Option<u64>,
+    /// The execution that calls (its ARN: what a resource that answers later, a task token's
+    /// holder, needs to know whose task it is).
+    pub execution: Arc<ExecutionInfo>,
     /// The Task's `HeartbeatSeconds`, if any: how long an activity or a `.waitForTaskToken`
     /// task may go without a `SendTaskHeartbeat`.
     pub heartbeat_seconds: Option<u64>,
@@ -674,6 +677,7 @@ impl Run {
                     heartbeat_seconds,
                     task_token: self.task_token.as_deref().map(str::to_owned),
                     progress: Progress::default(),
+                    execution: self.execution.clone(),
                 }))
             }
             StateKind::Parallel(_) => {
