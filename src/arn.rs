@@ -129,6 +129,22 @@ pub fn region(arn: &str) -> Option<&str> {
     arn.split(':').nth(3).filter(|r| !r.is_empty())
 }
 
+/// Whether a state machine or execution name is one AWS accepts: 1 to 80 characters, none of
+/// the characters it forbids (so a name never breaks an ARN, or a NATS subject token apart
+/// from `.`).
+pub fn valid_name(name: &str) -> bool {
+    let forbidden = |c: char| {
+        c.is_whitespace()
+            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+            || ('\u{0}'..='\u{1f}').contains(&c)
+            || ('\u{7f}'..='\u{9f}').contains(&c)
+            || c == '\u{fffe}'
+            || c == '\u{ffff}'
+    };
+    let n = name.chars().count();
+    (1..=80).contains(&n) && !name.chars().any(forbidden)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

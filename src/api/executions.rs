@@ -16,8 +16,9 @@ use serde_json::{json, Map, Value};
 use super::wire::{check_name, timestamp, ApiError, Arn, Input};
 use super::{page, Api};
 use crate::asl::MachineType;
-use crate::runtime::engine::{StandardStart, StartError};
+use crate::runtime::engine::{Ended, StandardStart, StartError};
 use crate::runtime::executions::{status_name, Execution, Now, Started};
+use crate::runtime::intake::Observer;
 use crate::runtime::registry::Machine;
 use crate::runtime::Status;
 use crate::vm::run::{EventType, HistoryEvent};
@@ -90,7 +91,7 @@ impl Api {
         })
     }
 
-    pub(super) fn start_execution(
+    pub(super) async fn start_execution(
         &self,
         i: &Input,
         trace: Option<&str>,
@@ -100,6 +101,24 @@ impl Api {
             return self.start_standard(s);
         }
         let start_ms = self.engine.now_ms();
+        if let (Some(_), Some(qualified)) = (
+            &self.intake,
+            s.alias_arn.as_ref().or(s.version_arn.as_ref()),
+        ) {
+            // A replica pulling the message runs the machine by name: its latest revision.
+            return Err(ApiError::new(
+                "ValidationException",
+                format!("statejet serve --intake runs the latest revision of a state machine; a start of the version or alias '{qualified}' cannot go through the intake: start the unqualified state machine ARN"),
+            ));
+        }
+        if let Some(intake) = &self.intake {
+            // Stored in JetStream before the answer; a replica pulls and runs it.
+            let arn = intake
+                .start(&self.engine, &s.machine, s.name.as_deref(), &s.input_text)
+                .await
+                .map_err(|e| ApiError::new("ServiceUnavailable", e.to_string()).with_status(503))?;
+            return Ok(json!({"executionArn": arn, "startDate": timestamp(start_ms)}));
+        }
         let (recent, engine, machine) =
             (self.recent.clone(), self.engine.clone(), s.machine.clone());
         let shows_data = self.page_shows_data(&s.machine);
@@ -188,6 +207,24 @@ impl Api {
         out["billingDetails"] =
             json!({"billedDurationInMilliseconds": billed, "billedMemoryUsedInMB": 64});
         Ok(out)
+    }
+
+    /// What the durable intake reports of each execution it pulled and ran: the live page's
+    /// last executions, as for those started here.
+    pub fn intake_observer(self: &Arc<Api>) -> Observer {
+        let api = Arc::downgrade(self);
+        Arc::new(move |ended: &Ended| {
+            let Some(api) = api.upgrade() else { return };
+            let machine = &ended.execution.state_machine_name;
+            api.recent.note(page::Ended {
+                machine,
+                arn: &ended.execution.id,
+                outcome: &ended.outcome,
+                start_ms: ended.start_ms,
+                stop_ms: ended.stop_ms,
+                execution_data: api.page_shows_data(machine),
+            });
+        })
     }
 
     /// A STANDARD start: retained, answered at once (the same name and input of a running

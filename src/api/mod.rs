@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 
 use crate::arn::Scope;
 use crate::runtime::engine::{new_uuid, Engine};
+use crate::runtime::intake::Intake;
 use crate::runtime::logs::Level;
 use sigv4::Credentials;
 use wire::{ApiError, Input};
@@ -58,6 +59,8 @@ pub struct Api {
     page_execution_data: bool,
     /// The API requests answered, for /metrics.
     requests: prometheus::Requests,
+    /// The durable intake, when `StartExecution` goes through JetStream.
+    intake: Option<Intake>,
     /// The logging of a machine created without a `loggingConfiguration`: AWS's (`OFF`) unless
     /// the server says otherwise (`statejet serve --log-level`).
     default_logging: (Level, bool),
@@ -73,8 +76,15 @@ impl Api {
             recent: Arc::default(),
             page_execution_data: false,
             requests: prometheus::Requests::default(),
+            intake: None,
             default_logging: (Level::Off, false),
         }
+    }
+
+    /// Sends `StartExecution` through the durable intake: answered once JetStream stored it.
+    pub fn with_intake(mut self, intake: Intake) -> Api {
+        self.intake = Some(intake);
+        self
     }
 
     /// Shows failures' errors and causes on the live page whatever the machines' logging says.
@@ -120,7 +130,7 @@ impl Api {
             "SendTaskSuccess" => self.send_task_success(input),
             "SendTaskFailure" => self.send_task_failure(input),
             "SendTaskHeartbeat" => self.send_task_heartbeat(input),
-            "StartExecution" => self.start_execution(input, trace),
+            "StartExecution" => self.start_execution(input, trace).await,
             "StartSyncExecution" => self.start_sync_execution(input, trace).await,
             "DescribeExecution" => self.describe_execution(input),
             "StopExecution" => self.stop_execution(input).await,
@@ -190,7 +200,7 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
             return Ok(text_response(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
-                prometheus::render(&api.engine, &api.requests),
+                prometheus::render(&api.engine, &api.requests, api.intake.as_ref()),
             ))
         }
         (&Method::GET, "/") => {

@@ -12,6 +12,7 @@ mod requests;
 use std::fmt::Write as _;
 
 use crate::runtime::engine::Engine;
+use crate::runtime::intake::{self, Intake};
 use crate::runtime::metrics::{DurationCounts, Snapshot, DURATION_BUCKETS_US};
 pub use requests::{Operation, Requests};
 
@@ -54,8 +55,9 @@ fn histogram(out: &mut String, name: &str, labels: &str, h: &DurationCounts) {
     );
 }
 
-/// The exposition text: every registered state machine, the API's requests, the process.
-pub fn render(engine: &Engine, requests: &Requests) -> String {
+/// The exposition text: every registered state machine, the API's requests, the durable
+/// intake (when there is one), the process.
+pub fn render(engine: &Engine, requests: &Requests, intake: Option<&Intake>) -> String {
     let snapshots: Vec<_> = engine
         .state_machines()
         .into_iter()
@@ -77,7 +79,7 @@ pub fn render(engine: &Engine, requests: &Requests) -> String {
         ),
         (
             "statejet_executions_redelivered_total",
-            "Fire-and-forget executions run again after a panic.",
+            "Fire-and-forget executions run again: after a panic, or delivered again by the durable intake.",
             "counter",
             |s| s.redelivered,
         ),
@@ -128,6 +130,9 @@ pub fn render(engine: &Engine, requests: &Requests) -> String {
         );
     }
     render_requests(&mut out, requests);
+    if let Some(intake) = intake {
+        render_intake(&mut out, &intake.stats());
+    }
     render_process(&mut out, &process::Process::read());
     family(
         &mut out,
@@ -187,6 +192,71 @@ fn render_requests(out: &mut String, requests: &Requests) {
             "statejet_api_request_duration_seconds",
             &format!("operation=\"{}\",code=\"{code}\"", op.name()),
             h,
+        );
+    }
+}
+
+/// The durable intake's counters: one sample per family, the rejections by reason.
+fn render_intake(out: &mut String, s: &intake::Stats) {
+    let figures: [(&str, &str, &str, u64); 7] = [
+        (
+            "statejet_intake_stored_total",
+            "counter",
+            "StartExecution requests that JetStream confirmed storing.",
+            s.stored,
+        ),
+        (
+            "statejet_intake_store_failures_total",
+            "counter",
+            "StartExecution requests refused because JetStream did not confirm storing them.",
+            s.store_failures,
+        ),
+        (
+            "statejet_intake_deliveries_total",
+            "counter",
+            "Messages this replica received from the durable consumer (every delivery).",
+            s.delivered,
+        ),
+        (
+            "statejet_intake_redeliveries_total",
+            "counter",
+            "Of those, deliveries after the first (a replica stopped or did not ack in time).",
+            s.redelivered,
+        ),
+        (
+            "statejet_intake_acked_total",
+            "counter",
+            "Messages acknowledged once their execution's terminal log event was written and flushed.",
+            s.acked,
+        ),
+        (
+            "statejet_intake_deliveries_exhausted_total",
+            "counter",
+            "Executions ended as failed (Statejet.DeliveryLimitReached) at their last delivery.",
+            s.exhausted,
+        ),
+        (
+            "statejet_intake_connected",
+            "gauge",
+            "Whether this replica is connected to NATS now (1) or not (0).",
+            u64::from(s.connected),
+        ),
+    ];
+    for (name, kind, help, value) in figures {
+        family(out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    family(
+        out,
+        "statejet_intake_rejected_total",
+        "counter",
+        "Messages that started no execution, by reason; they are not delivered again.",
+    );
+    for (why, n) in intake::Rejected::ALL.iter().zip(s.rejected) {
+        let _ = writeln!(
+            out,
+            "statejet_intake_rejected_total{{reason=\"{}\"}} {n}",
+            why.as_str()
         );
     }
 }

@@ -381,16 +381,7 @@ impl<'a> Arn<'a> {
 /// Checks a state machine or execution name as AWS does: 1 to 80 characters, none of the
 /// characters AWS forbids.
 pub fn check_name(name: &str) -> Result<(), ApiError> {
-    let forbidden = |c: char| {
-        c.is_whitespace()
-            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
-            || ('\u{0}'..='\u{1f}').contains(&c)
-            || ('\u{7f}'..='\u{9f}').contains(&c)
-            || c == '\u{fffe}'
-            || c == '\u{ffff}'
-    };
-    let n = name.chars().count();
-    if n == 0 || n > 80 || name.chars().any(forbidden) {
+    if !crate::arn::valid_name(name) {
         return Err(ApiError::new(
             "InvalidName",
             format!("Invalid Name: '{name}'"),

@@ -34,7 +34,8 @@ enum Command {
     /// Print the compiled program as a numbered listing.
     Explain(explain::Args),
     /// Serve the Step Functions API (AWS JSON 1.0) for the AWS CLI, boto3 and the SDKs.
-    Serve(serve::Args),
+    // Boxed: its flags (the intake's among them) make it several times the others' size.
+    Serve(Box<serve::Args>),
     /// Draw the definition: Mermaid, Graphviz DOT, or SVG.
     Graph(graph::Args),
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).

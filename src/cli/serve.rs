@@ -14,6 +14,7 @@ use crate::api::sigv4::Credentials;
 use crate::api::Api;
 use crate::asl::MachineType;
 use crate::runtime::engine::{Config, Engine};
+use crate::runtime::intake;
 use crate::runtime::logs::LogWriter;
 use crate::runtime::registry::{Logging, NewMachine};
 use crate::tasks::Functions;
@@ -90,7 +91,64 @@ pub struct Args {
     #[arg(long, default_value_t = crate::tasks::activities::POLL_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=crate::tasks::activities::POLL_SECONDS))]
     activity_poll_seconds: u64,
+    #[command(flatten)]
+    intake: IntakeArgs,
 }
+
+/// The durable intake on NATS JetStream (README, "Scaling out").
+#[derive(clap::Args)]
+struct IntakeArgs {
+    /// Store every StartExecution in NATS JetStream before answering it, and run the executions
+    /// pulled from its durable consumer, shared by every replica started with the same intake
+    /// (nats://HOST:PORT). Devices may publish executions straight to the stream.
+    #[arg(long, value_name = "nats://HOST:PORT")]
+    intake: Option<String>,
+    /// The JetStream stream that stores the executions (created when missing).
+    #[arg(long, default_value_t = intake::Config::new("").stream, requires = "intake")]
+    intake_stream: String,
+    /// Executions of state machine M are messages on PREFIX.M (the stream captures PREFIX.>).
+    #[arg(long, default_value_t = intake::Config::new("").subject_prefix, requires = "intake")]
+    intake_subject_prefix: String,
+    /// The durable pull consumer the replicas share (created when missing).
+    #[arg(long, default_value_t = intake::Config::new("").consumer, requires = "intake")]
+    intake_consumer: String,
+    /// Seconds a delivered execution may go unacknowledged (a running one signals progress)
+    /// before JetStream delivers it again.
+    #[arg(long, default_value_t = intake::Config::new("").ack_wait.as_secs_f64(), requires = "intake")]
+    intake_ack_wait_seconds: f64,
+    /// How many times JetStream delivers an execution; the last delivery runs nothing and ends
+    /// it with a logged ExecutionFailed (Statejet.DeliveryLimitReached). At least 2.
+    #[arg(long, default_value_t = intake::Config::new("").max_deliveries, requires = "intake")]
+    intake_max_deliveries: u32,
+    /// Also publish each pulled execution's end to this NATS subject, as one JSON object
+    /// (executionArn, status, output or error and cause, ...).
+    #[arg(long, requires = "intake")]
+    results_subject: Option<String>,
+}
+
+impl IntakeArgs {
+    fn config(&self) -> Option<Result<intake::Config, String>> {
+        let url = self.intake.as_deref()?;
+        let seconds = self.intake_ack_wait_seconds;
+        if !(seconds.is_finite() && seconds >= 0.1) {
+            return Some(Err(format!(
+                "--intake-ack-wait-seconds must be at least 0.1, not {seconds}"
+            )));
+        }
+        Some(Ok(intake::Config {
+            url: url.to_owned(),
+            stream: self.intake_stream.clone(),
+            subject_prefix: self.intake_subject_prefix.clone(),
+            consumer: self.intake_consumer.clone(),
+            ack_wait: Duration::from_secs_f64(seconds),
+            max_deliveries: self.intake_max_deliveries,
+            results_subject: self.results_subject.clone(),
+        }))
+    }
+}
+
+/// The most a shutdown waits, after the engine's, for the intake's last acks to go out.
+const INTAKE_CLOSE: Duration = Duration::from_secs(2);
 
 fn fail(message: String) -> ExitCode {
     eprintln!("statejet serve: {message}");
@@ -153,13 +211,38 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         .callbacks()
         .activities
         .set_poll(std::time::Duration::from_secs(args.activity_poll_seconds));
-    let api = Api::new(engine.clone(), args.credentials.clone())
+    let mut api = Api::new(engine.clone(), args.credentials.clone())
         .with_default_logging(args.log_level, args.include_execution_data)
         .with_page_execution_data(args.page_execution_data);
     if let Some(dir) = &args.definitions {
         if let Err(e) = load_definitions(&api, dir, args) {
             return fail(e);
         }
+    }
+    // Connected before listening: a replica that cannot store starts does not come up.
+    let intake = match args.intake.config() {
+        None => None,
+        Some(Err(e)) => return fail(e),
+        Some(Ok(config)) => match intake::Intake::connect(config).await {
+            Ok(i) => Some(i),
+            Err(e) => return fail(format!("intake: {e}")),
+        },
+    };
+    if let Some(i) = &intake {
+        api = api.with_intake(i.clone());
+    }
+    let api = Arc::new(api);
+    if let Some(i) = &intake {
+        let c = i.config();
+        eprintln!(
+            "statejet serve: intake: stream {} (subjects {}.>), consumer {}, ack wait {} s, at most {} deliveries",
+            c.stream,
+            c.subject_prefix,
+            c.consumer,
+            c.ack_wait.as_secs_f64(),
+            c.max_deliveries
+        );
+        i.spawn_pulling(engine.clone(), api.intake_observer());
     }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
@@ -177,7 +260,13 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         shutdown_signal().await;
         tokio::spawn(report_drain(engine, grace));
     };
-    match crate::api::serve(listener, Arc::new(api), signal, grace).await {
+    let served = crate::api::serve(listener, api, signal, grace).await;
+    if let Some(i) = &intake {
+        // Every execution has ended: the acks (and the requests to deliver aborted ones
+        // again) go out before the process exits.
+        i.close(INTAKE_CLOSE).await;
+    }
+    match served {
         Ok(()) => {
             eprintln!("statejet serve: stopped");
             ExitCode::SUCCESS
@@ -212,16 +301,17 @@ async fn shutdown_signal() {
 /// Says what a shutdown is doing while it drains, once a second, so a person watching knows it
 /// has not hung: how many executions are still in flight, and when the rest will be aborted.
 async fn report_drain(engine: Engine, grace: Duration) {
-    let run_on = grace.saturating_sub(crate::api::shutdown_reserve(grace, engine.in_flight()));
+    let running = usize::try_from(engine.running()).unwrap_or(usize::MAX);
+    let run_on = grace.saturating_sub(crate::api::shutdown_reserve(grace, running));
     eprintln!(
         "statejet serve: shutting down: new starts are refused; {} executions in flight may run for up to {:.1} s, then the rest are aborted",
-        engine.in_flight(),
+        running,
         run_on.as_secs_f64()
     );
     let started = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let left = engine.in_flight();
+        let left = engine.running();
         if left == 0 {
             eprintln!("statejet serve: every execution has ended; writing the last log lines");
             return;

@@ -345,6 +345,11 @@ fn children<'r, H: Host + 'r>(
         };
         let mut started = 0;
         while started < count.min(limit) {
+            // Selecting items is work the deadline bounds too: a fork of many thousand
+            // iterations starts them in one go.
+            if started % 1024 == 1023 && host.now_ms() >= attempt.deadline {
+                return Err(TimedOut);
+            }
             match next_child(started) {
                 Some(Ok(child)) => running.push(start(started, child)),
                 Some(Err(f)) => return Ok(Err(f)),

@@ -104,6 +104,61 @@ pub enum StartError {
     ExecutionAlreadyExists(String),
 }
 
+/// Admission slots reserved for executions the durable intake is about to pull (one each);
+/// dropping them frees what is not used.
+pub struct Slots(tokio::sync::OwnedSemaphorePermit);
+
+impl Slots {
+    /// How many slots are held.
+    pub fn len(&self) -> usize {
+        self.0.num_permits()
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One of the slots, for one execution; `None` when none is left.
+    pub fn take(&mut self) -> Option<Slots> {
+        self.0.split(1).map(Slots)
+    }
+}
+
+/// An execution the durable intake delivers: who it is (the ARN its starter was told is made
+/// of these), its input, and how many deliveries came before this one.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub id: String,
+    pub name: String,
+    pub input: Value,
+    pub redeliveries: u32,
+    /// Set on a delivery that must not run (the last one JetStream makes): the execution ends
+    /// with this failure.
+    pub give_up: Option<Failure>,
+}
+
+/// How a fire-and-forget execution came: started here, or delivered by the durable intake.
+enum Delivery {
+    First,
+    Intake {
+        redeliveries: u32,
+        give_up: Option<Failure>,
+    },
+}
+
+/// How a fire-and-forget execution ended, for the one who started it.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// Its ARN (`id`), name, input and state machine.
+    pub execution: Arc<ExecutionInfo>,
+    pub outcome: Outcome,
+    pub start_ms: u64,
+    pub stop_ms: u64,
+    /// Whether its log lines were written and flushed (always, unless the output failed).
+    pub logged: bool,
+}
+
 struct Inner {
     config: Config,
     /// The state machines: the one registry (the API reads and changes it too).
@@ -262,6 +317,24 @@ impl Engine {
         self.inner.registry.get(machine).map(|m| m.tally.snapshot())
     }
 
+    /// Whether the engine still admits executions (false once shutdown has begun).
+    pub fn accepting(&self) -> bool {
+        self.inner.accepting.load(Ordering::SeqCst)
+    }
+
+    /// How many executions have started and not ended, counted per machine: unlike
+    /// `in_flight`, neither a shutdown's drain (which holds admission while it waits) nor the
+    /// intake's reserved slots count.
+    pub fn running(&self) -> u64 {
+        let registry = &self.inner.registry;
+        registry
+            .names()
+            .iter()
+            .filter_map(|n| registry.get(n))
+            .map(|m| m.metrics.in_flight())
+            .sum()
+    }
+
     /// How many executions are in flight.
     pub fn in_flight(&self) -> usize {
         self.inner.config.max_in_flight - self.inner.admission.available_permits()
@@ -318,11 +391,11 @@ impl Engine {
     fn execution(
         &self,
         m: &Machine,
+        id: String,
         name: Option<String>,
         input: Value,
         sync: bool,
     ) -> Arc<ExecutionInfo> {
-        let id = new_uuid();
         let name = name.unwrap_or_else(|| id.clone());
         Arc::new(ExecutionInfo {
             id: self
@@ -359,7 +432,7 @@ impl Engine {
         input: Value,
     ) -> Result<SyncResult, StartError> {
         let (m, permit) = self.admit(m)?;
-        let execution = self.execution(&m, name, input, true);
+        let execution = self.execution(&m, new_uuid(), name, input, true);
         let (execution_arn, execution_name) = (execution.id.clone(), execution.name.clone());
         let start_ms = self.now_ms();
         let began = tokio::time::Instant::now();
@@ -367,7 +440,9 @@ impl Engine {
         // The execution is a task of its own: a caller that goes away (a dropped connection)
         // drops only its wait, and the execution still runs to its end, is logged and counted.
         let run = tokio::spawn(async move {
-            let (outcome, log, _) = engine.drive_execution(&m, execution.clone()).await;
+            let (outcome, log, _) = engine
+                .drive_execution(&m, execution.clone(), &Delivery::First)
+                .await;
             engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
@@ -420,9 +495,97 @@ impl Engine {
         done: impl FnOnce(String, Outcome) + Send + 'static,
     ) -> Result<String, StartError> {
         let (m, permit) = self.admit(m)?;
-        let execution = self.execution(&m, name, input, false);
+        let execution = self.execution(&m, new_uuid(), name, input, false);
         let arn = execution.id.clone();
+        self.spawn_fire_and_forget(m, permit, execution, Delivery::First, move |ended| {
+            done(ended.execution.id.clone(), ended.outcome)
+        });
+        Ok(arn)
+    }
+
+    /// Waits for room in admission and reserves it: at least one slot and at most `most`, as
+    /// many as are free. The durable intake pulls only as many messages as it holds slots.
+    pub async fn reserve(&self, most: usize) -> Result<Slots, StartError> {
+        if !self.inner.accepting.load(Ordering::SeqCst) {
+            return Err(StartError::ShuttingDown);
+        }
+        let mut permit = self
+            .inner
+            .admission
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StartError::ShuttingDown)?;
+        let more = self
+            .inner
+            .admission
+            .available_permits()
+            .min(most.max(1) - 1);
+        if let Ok(p) = self
+            .inner
+            .admission
+            .clone()
+            .try_acquire_many_owned(more as u32)
+        {
+            permit.merge(p);
+        }
+        if !self.inner.accepting.load(Ordering::SeqCst) {
+            return Err(StartError::ShuttingDown);
+        }
+        Ok(Slots(permit))
+    }
+
+    /// Starts a fire-and-forget execution delivered by the durable intake in a slot reserved
+    /// with `reserve`, under the given id and name (the ARN its starter was told). `done` is
+    /// called once its terminal log event is written and flushed (`Ended::logged` says whether
+    /// that worked); a delivery with `give_up` runs nothing and ends with that failure.
+    pub fn start_delivered(
+        &self,
+        slot: Slots,
+        machine: &str,
+        delivered: Delivered,
+        done: impl FnOnce(Ended) + Send + 'static,
+    ) -> Result<String, StartError> {
+        let m = self
+            .inner
+            .registry
+            .get(machine)
+            .ok_or_else(|| StartError::StateMachineDoesNotExist(machine.to_owned()))?;
+        if !self.inner.accepting.load(Ordering::SeqCst) {
+            return Err(StartError::ShuttingDown);
+        }
+        m.metrics.started();
+        if delivered.redeliveries > 0 {
+            m.metrics.redelivered();
+        }
+        let execution = self.execution(
+            &m,
+            delivered.id,
+            Some(delivered.name),
+            delivered.input,
+            false,
+        );
+        let arn = execution.id.clone();
+        let delivery = Delivery::Intake {
+            redeliveries: delivered.redeliveries,
+            give_up: delivered.give_up,
+        };
+        self.spawn_fire_and_forget(m, slot.0, execution, delivery, done);
+        Ok(arn)
+    }
+
+    /// The task of one fire-and-forget execution: drives it (again after a panic, up to
+    /// `redelivery_attempts` times), writes its log, counts it, reports it, then frees its slot.
+    fn spawn_fire_and_forget(
+        &self,
+        m: Arc<Machine>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        execution: Arc<ExecutionInfo>,
+        delivery: Delivery,
+        done: impl FnOnce(Ended) + Send + 'static,
+    ) {
         let engine = self.clone();
+        let start_ms = self.now_ms();
         tokio::spawn(async move {
             let attempts = engine.inner.config.redelivery_attempts + 1;
             let began = tokio::time::Instant::now();
@@ -433,7 +596,9 @@ impl Engine {
                 if attempt > 0 {
                     m.metrics.redelivered();
                 }
-                let (o, log, panicked) = engine.drive_execution(&m, execution.clone()).await;
+                let (o, log, panicked) = engine
+                    .drive_execution(&m, execution.clone(), &delivery)
+                    .await;
                 attempt += 1;
                 // Only a panic is redelivered: an ASL failure would fail the same way again.
                 if !panicked || attempt == attempts {
@@ -441,14 +606,28 @@ impl Engine {
                 }
             };
             // Only the attempt that counts is logged: one terminal event per execution.
-            engine.write_log(&m, log).await;
+            let logged = match (&delivery, &engine.inner.config.log_writer) {
+                (Delivery::Intake { .. }, Some(w)) => {
+                    w.write_flushed(m.logging.log_group(), log).await
+                }
+                (Delivery::Intake { .. }, None) => true,
+                (Delivery::First, _) => {
+                    engine.write_log(&m, log).await;
+                    true
+                }
+            };
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             // Report before releasing the permit: when shutdown returns, every callback has run.
-            done(execution.id.clone(), outcome);
+            done(Ended {
+                execution,
+                outcome,
+                start_ms,
+                stop_ms: engine.now_ms(),
+                logged,
+            });
             drop(permit);
         });
-        Ok(arn)
     }
 
     /// Drives one execution to its end within its deadline; with its log lines if its machine
@@ -457,6 +636,7 @@ impl Engine {
         &self,
         m: &Machine,
         execution: Arc<ExecutionInfo>,
+        delivery: &Delivery,
     ) -> (Outcome, Vec<String>, bool) {
         let config = m.logging.configuration();
         let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
@@ -465,20 +645,42 @@ impl Engine {
         } else {
             Journal::started()
         };
-        let (outcome, journal, panicked) = self
-            .run(
-                m.program.clone(),
-                m.time_limit_seconds(),
-                execution.clone(),
-                journal.with_tally(m.tally.clone()),
-            )
-            .await;
+        let (outcome, journal, panicked) = match delivery {
+            Delivery::Intake {
+                give_up: Some(failure),
+                ..
+            } => {
+                let outcome = Outcome {
+                    status: super::Status::Failed,
+                    output: None,
+                    failure: Some(failure.clone()),
+                };
+                let journal = Attempt::new(journal, 0).finish(&outcome, || self.now_ms());
+                (outcome, journal, false)
+            }
+            _ => {
+                self.run(
+                    m.program.clone(),
+                    m.time_limit_seconds(),
+                    execution.clone(),
+                    journal.with_tally(m.tally.clone()),
+                )
+                .await
+            }
+        };
         let mut lines = Vec::new();
         if logging {
             let redrive = execution.redrive_count.unwrap_or(0);
+            let redeliveries = match delivery {
+                Delivery::Intake { redeliveries, .. } => *redeliveries,
+                Delivery::First => 0,
+            };
             lines = logs::events(journal.events(), &execution.id, redrive, config)
-                .iter()
-                .map(json_text)
+                .into_iter()
+                .map(|mut e| {
+                    logs::mark_redelivered(&mut e, redeliveries);
+                    json_text(&e)
+                })
                 .collect();
         }
         (outcome, lines, panicked)

@@ -150,6 +150,15 @@ pub fn events(
         .collect()
 }
 
+/// Marks a log event of an execution that the durable intake delivered again
+/// (`redeliveries` times before this delivery), after AWS's keys, so that a redelivered
+/// execution's lines say so; a first delivery's lines keep AWS's shape exactly.
+pub fn mark_redelivered(event: &mut Value, redeliveries: u32) {
+    if let (Value::Object(m), true) = (event, redeliveries > 0) {
+        m.insert("redelivery_count".into(), redeliveries.to_string().into());
+    }
+}
+
 /// Writes log lines (one JSON object each) to an output on a thread of its own, so executions
 /// never wait on I/O; the channel is bounded, so a slow output makes finishing executions wait
 /// for room (holding their admission permits) instead of losing lines. An execution's lines go
@@ -164,8 +173,13 @@ pub struct LogWriter {
 
 /// What the writer thread receives.
 enum Message {
-    /// One execution's lines, and the log group they belong to (if its machine names one).
-    Lines(Option<Arc<str>>, Vec<String>),
+    /// One execution's lines, the log group they belong to (if its machine names one), and
+    /// whom to tell once they are written and flushed.
+    Lines(
+        Option<Arc<str>>,
+        Vec<String>,
+        Option<tokio::sync::oneshot::Sender<()>>,
+    ),
     /// Flush the outputs, then answer.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -227,13 +241,15 @@ impl Outputs {
         }
     }
 
-    fn flush(&mut self) {
-        let _ = self.default.flush();
+    /// Flushes every output; whether all of them took it.
+    fn flush(&mut self) -> bool {
+        let mut ok = self.default.flush().is_ok();
         if let Some(groups) = &mut self.groups {
             for f in groups.open.values_mut() {
-                let _ = f.flush();
+                ok &= f.flush().is_ok();
             }
         }
+        ok
     }
 }
 
@@ -308,29 +324,46 @@ impl LogWriter {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(capacity.max(1));
         std::thread::spawn(move || {
             let mut text = String::new();
+            // Writers waiting for their lines to be flushed: told at the next flush, so a
+            // busy output still flushes once per queue-emptying, not once per execution.
+            let mut waiting: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
             while let Some(message) = rx.blocking_recv() {
                 match message {
-                    Message::Lines(group, batch) => {
+                    Message::Lines(group, batch, flushed) => {
                         text.clear();
                         for line in batch {
                             text.push_str(&line);
                             text.push('\n');
                         }
-                        // A broken output cannot be reported anywhere better than here.
+                        // A broken output cannot be reported anywhere better than here; a writer
+                        // waiting for these lines is told nothing (its sender dropped), so a
+                        // durable intake leaves their message unacknowledged.
                         if outputs
                             .output(group.as_ref())
                             .write_all(text.as_bytes())
                             .is_err()
                         {
                             eprintln!("statejet: cannot write execution logs");
+                        } else {
+                            waiting.extend(flushed);
                         }
                         // Flushing once the queue is empty keeps a busy output's writes large.
                         if rx.is_empty() {
-                            outputs.flush();
+                            let ok = outputs.flush();
+                            for w in waiting.drain(..) {
+                                if ok {
+                                    let _ = w.send(());
+                                }
+                            }
                         }
                     }
                     Message::Flush(done) => {
-                        outputs.flush();
+                        let ok = outputs.flush();
+                        for w in waiting.drain(..) {
+                            if ok {
+                                let _ = w.send(());
+                            }
+                        }
                         let _ = done.send(());
                     }
                 }
@@ -345,8 +378,27 @@ impl LogWriter {
     pub async fn write(&self, group: Option<Arc<str>>, lines: Vec<String>) {
         if !lines.is_empty() {
             // Fails only when the writer thread is gone, which ends the process's logging anyway.
-            let _ = self.tx.send(Message::Lines(group, lines)).await;
+            let _ = self.tx.send(Message::Lines(group, lines, None)).await;
         }
+    }
+
+    /// Like `write`, and returns once the lines are written and the output flushed (to the
+    /// operating system: a killed process loses none of them); false when that failed or the
+    /// writer is gone, so they may be lost.
+    pub async fn write_flushed(&self, group: Option<Arc<str>>, lines: Vec<String>) -> bool {
+        if lines.is_empty() {
+            return true;
+        }
+        let (tx, flushed) = tokio::sync::oneshot::channel();
+        if self
+            .tx
+            .send(Message::Lines(group, lines, Some(tx)))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        flushed.await.is_ok()
     }
 
     /// Waits until every line queued before this call is written and the outputs flushed.

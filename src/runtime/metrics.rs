@@ -189,6 +189,16 @@ impl MachineMetrics {
         .saturating_record(latency_us.max(1));
     }
 
+    /// Executions started and not yet ended (the snapshot's figure, without copying it).
+    pub fn in_flight(&self) -> u64 {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let ended = load(&self.succeeded)
+            + load(&self.failed)
+            + load(&self.timed_out)
+            + load(&self.aborted);
+        load(&self.started).saturating_sub(ended)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let (succeeded, failed, timed_out, aborted) = (

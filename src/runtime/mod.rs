@@ -9,6 +9,7 @@
 pub mod driver;
 pub mod engine;
 pub mod executions;
+pub mod intake;
 pub mod logs;
 pub mod metrics;
 pub mod registry;

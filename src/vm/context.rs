@@ -7,6 +7,8 @@ use std::cell::OnceCell;
 
 use serde_json::{json, Value};
 
+use crate::asl::path::Segment;
+
 /// What an execution knows about itself, fixed when it starts.
 #[derive(Debug, Clone)]
 pub struct ExecutionInfo {
@@ -26,13 +28,15 @@ pub struct ExecutionInfo {
 
 /// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map,
 /// `Map.Item` only while a Map evaluates its `ItemSelector`, and `Task.Token` only in a Task
-/// that waits for a task token (`.waitForTaskToken`).
+/// that waits for a task token (`.waitForTaskToken`). Without `with_input`,
+/// `Execution.Input` is `null`: for reads that never reach it (`Lazy::reference_root`).
 pub fn object(
     execution: &ExecutionInfo,
     state_name: &str,
     entered_time: &str,
     retry_count: Option<u32>,
     map_item: Option<(usize, &Value)>,
+    with_input: bool,
     task_token: Option<&str>,
 ) -> Value {
     let mut state = json!({"EnteredTime": entered_time, "Name": state_name});
@@ -42,7 +46,7 @@ pub fn object(
     let mut ctx = json!({
         "Execution": {
             "Id": execution.id,
-            "Input": execution.input,
+            "Input": if with_input { execution.input.clone() } else { Value::Null },
             "Name": execution.name,
             "RoleArn": execution.role_arn,
             "StartTime": execution.start_time,
@@ -103,30 +107,69 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
 }
 
 /// The Context Object of one state, built the first time a `$$` path reads it: most states never
-/// do, and building it copies the execution's input.
+/// do. Building it whole copies the execution's input, so a Reference Path into
+/// `$$.Execution.Input` reads the input where it is, and one elsewhere reads a context built
+/// without it: a Map whose `ItemSelector` reads `$$.Map.Item` costs no copy of the input per
+/// item (which made a large Map's selection quadratic).
 pub struct Lazy<'a> {
-    value: OnceCell<Value>,
-    make: Box<dyn Fn() -> Value + 'a>,
+    whole: OnceCell<Value>,
+    without_input: OnceCell<Value>,
+    /// Builds the context, with or without `Execution.Input`.
+    make: Box<dyn Fn(bool) -> Value + 'a>,
+    /// The execution whose input `Execution.Input` is (absent for a context given whole).
+    execution: Option<std::sync::Arc<ExecutionInfo>>,
 }
 
 impl<'a> Lazy<'a> {
-    pub fn new(make: impl Fn() -> Value + 'a) -> Lazy<'a> {
+    /// A context `make` builds (with or without the input) for `execution`.
+    pub fn new(
+        execution: std::sync::Arc<ExecutionInfo>,
+        make: impl Fn(bool) -> Value + 'a,
+    ) -> Lazy<'a> {
         Lazy {
-            value: OnceCell::new(),
+            whole: OnceCell::new(),
+            without_input: OnceCell::new(),
             make: Box::new(make),
+            execution: Some(execution),
         }
     }
 
     /// A context that is already built.
     pub fn ready(value: Value) -> Lazy<'a> {
         Lazy {
-            value: OnceCell::from(value),
-            make: Box::new(|| Value::Null),
+            whole: OnceCell::from(value),
+            without_input: OnceCell::new(),
+            make: Box::new(|_| Value::Null),
+            execution: None,
         }
     }
 
+    /// The whole context.
     pub fn get(&self) -> &Value {
-        self.value.get_or_init(|| (self.make)())
+        self.whole.get_or_init(|| (self.make)(true))
+    }
+
+    /// Where a Reference Path of `segments` (after `$$`) starts reading, and how many of its
+    /// segments that start has consumed: the execution's own input for `Execution.Input...`,
+    /// the context without its input for any other path that goes below `Execution`, else the
+    /// whole context.
+    pub fn reference_root(&self, segments: &[Segment]) -> (&Value, usize) {
+        let field = |i: usize| match segments.get(i) {
+            Some(Segment::Field(f)) => Some(f.as_str()),
+            _ => None,
+        };
+        let Some(execution) = &self.execution else {
+            return (self.get(), 0);
+        };
+        if self.whole.get().is_some() {
+            return (self.get(), 0);
+        }
+        match (field(0), field(1)) {
+            (Some("Execution"), Some("Input")) => (&execution.input, 2),
+            (Some("Execution"), None) if segments.len() == 1 => (self.get(), 0),
+            (Some(_), _) => (self.without_input.get_or_init(|| (self.make)(false)), 0),
+            _ => (self.get(), 0),
+        }
     }
 }
 

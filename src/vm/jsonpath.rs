@@ -53,6 +53,10 @@ pub fn read(path: &Path, roots: &Roots) -> Result<Value, Miss> {
     if let Path::Uncompilable(u) = path {
         return Err(Miss::Uncompilable(u.message.clone()));
     }
+    if let (Path::Reference(r), Root::Context) = (path, path.root()) {
+        let (root, consumed) = roots.context.reference_root(&r.segments);
+        return get_from(root, r, consumed).cloned();
+    }
     let root = root_value(path.root(), roots)?;
     match path {
         Path::Reference(r) => get(root, r).cloned(),
@@ -76,8 +80,14 @@ fn root_value<'a>(root: &Root, roots: &Roots<'a>) -> Result<&'a Value, Miss> {
 
 /// Follows a Reference Path's steps from `root`.
 pub fn get<'v>(root: &'v Value, path: &ReferencePath) -> Result<&'v Value, Miss> {
-    let mut at = root;
-    for (i, segment) in path.segments.iter().enumerate() {
+    get_from(root, path, 0)
+}
+
+/// Follows a Reference Path's steps after its first `consumed` from `at` (where those led);
+/// misses name the whole path.
+fn get_from<'v>(at: &'v Value, path: &ReferencePath, consumed: usize) -> Result<&'v Value, Miss> {
+    let mut at = at;
+    for (i, segment) in path.segments.iter().enumerate().skip(consumed) {
         let next = match (segment, at) {
             (Segment::Field(name), Value::Object(m)) => m.get(name),
             (Segment::Index(n), Value::Array(a)) => a.get(*n),

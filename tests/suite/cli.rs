@@ -269,3 +269,42 @@ fn graph_of_an_invalid_definition_prints_its_diagnostics() {
         )
     );
 }
+
+/// A Map over 100,000 items whose ItemSelector reads the Context Object, with the execution's
+/// input (about 200 KB) beside them: each item's context must not copy that input (which made
+/// the selection quadratic: minutes, past any TimeoutSeconds). The run ends, either done or at
+/// its 5 s timeout on a slow machine, and when done every item was selected from its context.
+#[test]
+fn a_large_map_reading_the_context_object_ends() {
+    let def = temp_file(
+        "bigmap.json",
+        r#"{"TimeoutSeconds": 5, "StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+            "ItemSelector": {"value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index",
+                             "name.$": "$$.Execution.Name", "first.$": "$$.Execution.Input.items[0]"},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "OutputPath": "$.value", "End": true}}},
+            "ResultSelector": {"count.$": "States.ArrayLength($)", "last.$": "$[99999]"},
+            "End": true}}}"#,
+    );
+    let items = vec!["7"; 100_000].join(",");
+    let input = temp_file("bigmap-input.json", &format!("{{\"items\": [{items}]}}"));
+    let (code, out, err) = statejet(&[
+        "run",
+        s(&def),
+        "--input-file",
+        s(&input),
+        "--name",
+        "big",
+        "--result",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let result: Value = serde_json::from_str(&out).unwrap();
+    match result["status"].as_str() {
+        Some("SUCCEEDED") => assert_eq!(
+            result["output"],
+            serde_json::json!({"count": 100000, "last": 7}),
+            "{result}"
+        ),
+        Some("TIMED_OUT") => assert_eq!(result["error"], "States.Timeout", "{result}"),
+        _ => panic!("{result}"),
+    }
+}

@@ -7,6 +7,7 @@ mod engine;
 mod explain;
 mod fuzz;
 mod graph;
+mod intake;
 mod run;
 mod sdk;
 mod serve;

@@ -201,7 +201,7 @@ fn definitions_folder_passes_over_files_that_are_not_definitions() {
 // Faults: command functions, SIGTERM, dropped callers. Real processes, real sockets (loopback).
 
 /// A scratch folder of its own for one test.
-fn scratch(name: &str) -> PathBuf {
+pub(super) fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target/tmp/serve")
         .join(format!("{name}-{}", std::process::id()));
@@ -211,16 +211,21 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// A `statejet serve` process on a free loopback port.
-struct Served {
-    child: Child,
-    addr: String,
-    logs: PathBuf,
+pub(super) struct Served {
+    pub(super) child: Child,
+    pub(super) addr: String,
+    pub(super) logs: PathBuf,
 }
 
 impl Served {
     /// Starts a server with `functions` (the functions file's object), the definitions of
     /// `machines` (name, definition) logged at ALL, and `args`.
-    fn start(dir: &Path, functions: Value, machines: &[(&str, Value)], args: &[&str]) -> Served {
+    pub(super) fn start(
+        dir: &Path,
+        functions: Value,
+        machines: &[(&str, Value)],
+        args: &[&str],
+    ) -> Served {
         let defs = dir.join("definitions");
         std::fs::create_dir_all(&defs).unwrap();
         for (name, def) in machines {
@@ -265,11 +270,11 @@ impl Served {
         Served { child, addr, logs }
     }
 
-    fn connect(&self) -> Conn {
+    pub(super) fn connect(&self) -> Conn {
         Conn::new(&self.addr)
     }
 
-    fn arn(&self, machine: &str) -> String {
+    pub(super) fn arn(&self, machine: &str) -> String {
         format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine}")
     }
 
@@ -297,7 +302,7 @@ impl Served {
     }
 
     /// The log file's events; every line must be a whole JSON object.
-    fn log_events(&self) -> Vec<Value> {
+    pub(super) fn log_events(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.logs).unwrap_or_default();
         assert!(
             text.is_empty() || text.ends_with('\n'),
@@ -318,12 +323,12 @@ impl Drop for Served {
 }
 
 /// One keep-alive HTTP/1.1 connection speaking the API.
-struct Conn {
+pub(super) struct Conn {
     reader: BufReader<TcpStream>,
 }
 
 impl Conn {
-    fn new(addr: &str) -> Conn {
+    pub(super) fn new(addr: &str) -> Conn {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).unwrap();
         stream
@@ -364,7 +369,7 @@ impl Conn {
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 
-    fn call(&mut self, operation: &str, body: &Value) -> std::io::Result<(u16, Value)> {
+    pub(super) fn call(&mut self, operation: &str, body: &Value) -> std::io::Result<(u16, Value)> {
         let body = body.to_string();
         let request = format!(
             "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\n\r\n{body}",
@@ -374,14 +379,14 @@ impl Conn {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
-    fn get(&mut self, path: &str) -> (u16, String) {
+    pub(super) fn get(&mut self, path: &str) -> (u16, String) {
         self.raw(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
             .unwrap()
     }
 }
 
 /// The terminal events of a log, by execution ARN.
-fn terminal_events(events: &[Value]) -> HashMap<String, Vec<String>> {
+pub(super) fn terminal_events(events: &[Value]) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for e in events {
         let kind = e["type"].as_str().unwrap_or("");

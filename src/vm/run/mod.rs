@@ -481,13 +481,14 @@ impl Run {
         };
         let (program, execution) = (self.program.clone(), self.execution.clone());
         let (block, state, entered_ms) = (self.block, self.state, self.entered_ms);
-        Lazy::new(move || {
+        Lazy::new(execution.clone(), move |with_input| {
             context::object(
                 &execution,
                 &program.block(block).states[state.index()].name,
                 &context::timestamp(entered_ms),
                 retry_count,
                 map_item,
+                with_input,
                 token.as_deref(),
             )
         })
