@@ -106,6 +106,14 @@ impl Scope {
             self.region, self.account
         )
     }
+
+    /// `arn:aws:states:REGION:ACCOUNT:activity:NAME`.
+    pub fn activity(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:activity:{name}",
+            self.region, self.account
+        )
+    }
 }
 
 /// The name in a log group ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME`, with or without

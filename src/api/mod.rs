@@ -7,6 +7,7 @@
 //! Invariant: no request can stop the server: every failure is an answer to that request alone,
 //! and any `Host` is accepted (SDKs put `sync-` in front of it for `StartSyncExecution`).
 
+mod activities;
 mod executions;
 mod framing;
 mod machines;
@@ -113,9 +114,22 @@ impl Api {
             "UpdateStateMachine" => self.update_state_machine(input),
             "DeleteStateMachine" => self.delete_state_machine(input),
             "ValidateStateMachineDefinition" => self.validate_definition(input),
+            "TagResource" | "UntagResource" | "ListTagsForResource"
+                if activities::names_activity(input) =>
+            {
+                self.activity_tags(operation, input)
+            }
             "TagResource" => self.tag_resource(input),
             "UntagResource" => self.untag_resource(input),
             "ListTagsForResource" => self.list_tags(input),
+            "CreateActivity" => self.create_activity(input),
+            "DescribeActivity" => self.describe_activity(input),
+            "ListActivities" => self.list_activities(input),
+            "DeleteActivity" => self.delete_activity(input),
+            "GetActivityTask" => self.get_activity_task(input).await,
+            "SendTaskSuccess" => self.send_task_success(input),
+            "SendTaskFailure" => self.send_task_failure(input),
+            "SendTaskHeartbeat" => self.send_task_heartbeat(input),
             "StartExecution" => self.start_execution(input, trace).await,
             "StartSyncExecution" => self.start_sync_execution(input, trace).await,
             "DescribeExecution" => self.describe_execution(input),

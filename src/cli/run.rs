@@ -126,6 +126,7 @@ pub fn run(args: &Args) -> ExitCode {
     let max = runtime::registry::max_duration_seconds(args.machine_type);
     let limit = machine.timeout_seconds.unwrap_or(max).min(max);
     let program = Arc::new(compile::compile(machine));
+    // Through a router without a token store: activities and callbacks say they need serve.
     let router = crate::tasks::Router::new(functions);
     router.set_aws(crate::tasks::aws::Aws::from_env());
     let outcome = runtime::execute_within(program, limit, execution, &router, &clock);

@@ -87,6 +87,10 @@ pub struct Args {
     /// timeout).
     #[arg(long, default_value_t = crate::tasks::functions::DEFAULT_MAX_PROCESSES)]
     max_processes: usize,
+    /// How long a GetActivityTask waits for a task before answering without one (AWS: 60).
+    #[arg(long, default_value_t = crate::tasks::activities::POLL_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=crate::tasks::activities::POLL_SECONDS))]
+    activity_poll_seconds: u64,
     #[command(flatten)]
     intake: IntakeArgs,
 }
@@ -204,6 +208,10 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
     let functions = functions.with_max_processes(args.max_processes);
     let engine = Engine::new(config, functions);
     engine.set_aws(crate::tasks::aws::Aws::from_env());
+    engine
+        .callbacks()
+        .activities
+        .set_poll(std::time::Duration::from_secs(args.activity_poll_seconds));
     let mut api = Api::new(engine.clone(), args.credentials.clone())
         .with_default_logging(args.log_level, args.include_execution_data)
         .with_page_execution_data(args.page_execution_data);

@@ -115,6 +115,7 @@ impl Lowering {
                     lambda: program::is_lambda(&t.resource),
                     resource: t.resource.clone(),
                     timeout_seconds: t.timeout_seconds.clone(),
+                    heartbeat_seconds: t.heartbeat_seconds.clone(),
                 });
                 work(task, &t.flow, (&t.retry, &t.catch), &t.assign, t.transition)
             }

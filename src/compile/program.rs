@@ -200,6 +200,8 @@ pub struct Task {
     /// Whether the resource is a Lambda function (its history events are `LambdaFunction*`).
     pub lambda: bool,
     pub timeout_seconds: Option<Dynamic<u64>>,
+    /// `HeartbeatSeconds`: how long a task may go without a heartbeat (activities, task tokens).
+    pub heartbeat_seconds: Option<Dynamic<u64>>,
 }
 
 #[derive(Debug)]

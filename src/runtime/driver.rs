@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,8 +22,8 @@ use super::{terminal_details, terminal_kind, Outcome};
 use crate::tasks::{Answer, Resource, TaskResult};
 use crate::vm::failure::{self, Failure};
 use crate::vm::run::{
-    data_limit_exceeded, json_size_within, Action, Child, Children, Event, EventType, Fork,
-    Invocation, Journal, Run, MAX_PAYLOAD_BYTES,
+    data_limit_exceeded, json_size_within, takes_token, Action, Child, Children, Event, EventType,
+    Fork, Invocation, Journal, Progress, Run, TokenMint, MAX_PAYLOAD_BYTES,
 };
 
 /// How a driver's runs meet the outside world: a clock, timers, and a way to await answers.
@@ -49,7 +49,20 @@ pub trait Host: Clone + Send + Sync {
         let _ = long;
         step()
     }
+    /// Where task tokens come from (a host with a token store); `None`: the run makes its own,
+    /// which no resource of this host can answer.
+    fn token_mint(&self) -> Option<TokenMint> {
+        None
+    }
+    /// The host's clock as a value a resource may keep, so that it can record a Task's events
+    /// while it works (`Progress`); `None`: resources record nothing.
+    fn clock(&self) -> Option<HostClock> {
+        None
+    }
 }
+
+/// A host's clock a resource may keep: milliseconds since the Unix epoch.
+pub type HostClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// A resource (or a step) panicked.
 #[derive(Debug)]
@@ -125,7 +138,9 @@ pub type Driven<'h> =
 /// Drives a run (and, recursively, its children) to its end.
 pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driven<'h> {
     Box::pin(async move {
-        let mut run = run.with_deadline(attempt.deadline);
+        let mut run = run
+            .with_deadline(attempt.deadline)
+            .with_token_mint(host.token_mint());
         let long = run.may_run_long();
         let mut event = Event::Start;
         loop {
@@ -142,8 +157,16 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
                 Action::Done(Err(f)) if f.is_deadline() => return Err(TimedOut),
                 Action::Done(result) => return Ok(result),
                 Action::Sleep { until_ms } => Wait::Until(until_ms.min(attempt.deadline)),
-                Action::Invoke(inv) => {
-                    Wait::Call(Box::pin(call(host.clone(), inv, attempt.clone(), now)))
+                Action::Invoke(mut inv) => {
+                    // A Task answered through a token records events while it waits.
+                    let clock = takes_token(&inv.resource).then(|| host.clock()).flatten();
+                    let chain = clock.map(|clock| {
+                        let chain = Arc::new(AtomicU64::new(run.last_event()));
+                        inv.progress = progress(attempt.clone(), chain.clone(), clock);
+                        chain
+                    });
+                    let call = Box::pin(call(host.clone(), inv, attempt.clone(), now));
+                    Wait::Call(call, chain)
                 }
                 Action::Fork(fork) => Wait::Fork(Box::new(fork)),
             };
@@ -152,10 +175,16 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
                     host.sleep_until(until_ms).await;
                     Event::Woke
                 }
-                Wait::Call(call) => Event::TaskDone(match call.await {
-                    Ok(result) => result,
-                    Err(Panicked) => Err(panicked(&attempt, run.state_name())),
-                }),
+                Wait::Call(call, chain) => {
+                    let result = call.await;
+                    if let Some(chain) = chain {
+                        run.follow(chain.load(Ordering::SeqCst));
+                    }
+                    Event::TaskDone(match result {
+                        Ok(result) => result,
+                        Err(Panicked) => Err(panicked(&attempt, run.state_name())),
+                    })
+                }
                 Wait::Fork(fork) => {
                     // The children borrow the run (which selects a Map's items as they start).
                     let children = Box::pin(children(host.clone(), &attempt, &mut run, *fork));
@@ -169,11 +198,22 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
     })
 }
 
-/// What a run's driver awaits: a time, a task's call, or child runs.
+/// What a run's driver awaits: a time, a task's call (with the latest event it recorded, for
+/// a Task that records while it works), or child runs.
 enum Wait<C> {
     Until(u64),
-    Call(C),
+    Call(C, Option<Arc<AtomicU64>>),
     Fork(Box<Fork>),
+}
+
+/// A Task's `Progress`: its events follow one another from the Task's latest, in the
+/// execution's journal, stamped with the host's clock.
+fn progress(attempt: Arc<Attempt>, chain: Arc<AtomicU64>, clock: HostClock) -> Progress {
+    Progress::new(move |kind, details| {
+        let mut journal = attempt.journal();
+        let id = journal.emit(kind, chain.load(Ordering::SeqCst), clock(), || details);
+        chain.store(id, Ordering::SeqCst);
+    })
 }
 
 /// Resumes a run with `event`; a panic in the step becomes the execution's failure.
@@ -200,7 +240,10 @@ async fn call<H: Host>(
     started: u64,
 ) -> Result<TaskResult, Panicked> {
     let to_deadline = attempt.deadline.saturating_sub(started);
-    let task_ms = inv.timeout_seconds.map(|t| t.saturating_mul(1000));
+    let task_ms = match inv.timed_by_resource() {
+        true => None,
+        false => inv.timeout_seconds.map(|t| t.saturating_mul(1000)),
+    };
     let limit = Duration::from_millis(task_ms.map_or(to_deadline, |t| t.min(to_deadline)));
     let answer = std::panic::catch_unwind(AssertUnwindSafe(|| host.resources().call(inv, limit)));
     let result = match answer {

@@ -38,7 +38,7 @@ use crate::arn::Scope;
 use crate::asl::MachineType;
 use crate::compile::Program;
 pub use crate::tasks::Handler;
-use crate::tasks::{Answer, Functions, Resource, Router, TaskResult};
+use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
 use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run};
@@ -213,7 +213,8 @@ impl Engine {
         );
         Engine {
             inner: Arc::new(Inner {
-                router: Router::new(functions.in_scope(scope.clone())),
+                router: Router::new(functions.in_scope(scope.clone()))
+                    .with_callbacks(Callbacks::default()),
                 registry: Registry::new(scope.clone(), config.max_state_machines),
                 executions: Executions::new(config.max_retained_executions),
                 scope,
@@ -266,6 +267,14 @@ impl Engine {
     /// The names of the registered state machines, sorted.
     pub fn state_machines(&self) -> Vec<String> {
         self.inner.registry.names()
+    }
+
+    /// The task tokens and activities of this engine's Tasks.
+    pub fn callbacks(&self) -> &Callbacks {
+        self.inner
+            .router
+            .callbacks()
+            .expect("an engine's router answers task tokens")
     }
 
     /// The functions of the functions file the engine was built with.
@@ -881,6 +890,15 @@ impl Host for Engine {
 
     fn random(&self) -> Box<dyn FnMut() -> u64 + Send> {
         super::random_stream(now_ms())
+    }
+
+    fn token_mint(&self) -> Option<crate::vm::run::TokenMint> {
+        Some(self.callbacks().mint.clone())
+    }
+
+    fn clock(&self) -> Option<driver::HostClock> {
+        let engine = self.clone();
+        Some(Arc::new(move || engine.now_ms()))
     }
 
     /// A step that may compute for long runs with `block_in_place` on a multi-thread runtime:

@@ -74,7 +74,9 @@ pub fn logs(level: Level, kind: EventType) -> bool {
             fatal
                 || matches!(
                     kind,
-                    FailStateEntered
+                    ActivityFailed
+                        | ActivityTimedOut
+                        | FailStateEntered
                         | LambdaFunctionFailed
                         | LambdaFunctionTimedOut
                         | MapIterationFailed

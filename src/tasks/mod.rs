@@ -7,9 +7,11 @@
 //! an error that says so; nothing pretends to succeed. The driver, not the resource, decides
 //! which thread awaits an answer.
 
+pub mod activities;
 pub mod aws;
 pub mod command;
 pub mod functions;
+pub mod tokens;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,8 +22,9 @@ use dashmap::DashMap;
 use serde_json::Value;
 
 pub use functions::Functions;
+pub use tokens::Callbacks;
 
-use crate::asl::machine::ResourceKind;
+use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
 
@@ -99,6 +102,9 @@ pub struct Router {
     registered: DashMap<String, Arc<dyn Resource>>,
     functions: Functions,
     aws: std::sync::OnceLock<aws::Aws>,
+    /// What answers activities and `.waitForTaskToken` tasks (`statejet serve` has it;
+    /// `statejet run` does not, and says so).
+    callbacks: Option<Callbacks>,
 }
 
 impl Router {
@@ -107,6 +113,7 @@ impl Router {
             registered: DashMap::new(),
             functions,
             aws: std::sync::OnceLock::new(),
+            callbacks: None,
         }
     }
 
@@ -114,6 +121,17 @@ impl Router {
     /// the first configuration staying in force for the process).
     pub fn set_aws(&self, aws: aws::Aws) {
         let _ = self.aws.set(aws);
+    }
+
+    /// This router, answering activities and `.waitForTaskToken` tasks through `callbacks`.
+    pub fn with_callbacks(mut self, callbacks: Callbacks) -> Router {
+        self.callbacks = Some(callbacks);
+        self
+    }
+
+    /// The token store and activities, if this router answers through them.
+    pub fn callbacks(&self) -> Option<&Callbacks> {
+        self.callbacks.as_ref()
     }
 
     /// Makes `resource` answer the Tasks that name `key`: a Lambda function name or a resource
@@ -140,12 +158,46 @@ impl Router {
 
 impl Resource for Router {
     fn call(&self, invocation: Invocation, limit: Duration) -> Answer {
-        match self.registered(&invocation) {
-            Some(r) => r.call(invocation, limit),
-            None => match self.aws.get() {
-                Some(aws) if aws.takes(&invocation, &self.functions) => aws.call(invocation, limit),
-                _ => self.functions.call(invocation, limit),
+        let callback = match &invocation.resource.kind {
+            ResourceKind::Activity { .. } => Some(true),
+            ResourceKind::Service {
+                pattern: IntegrationPattern::WaitForTaskToken,
+                ..
+            } => Some(false),
+            _ => None,
+        };
+        match (callback, &self.callbacks) {
+            (Some(true), Some(c)) => c.activity(invocation),
+            (Some(false), Some(c)) => c.wait_for_token(invocation, |inv| self.call(inv, limit)),
+            (Some(_), None) => Answer::Now(Err(needs_serve(&invocation))),
+            (None, _) => match self.registered(&invocation) {
+                Some(r) => r.call(invocation, limit),
+                None => match self.aws.get() {
+                    Some(aws) if aws.takes(&invocation, &self.functions) => {
+                        aws.call(invocation, limit)
+                    }
+                    _ => self.functions.call(invocation, limit),
+                },
             },
         }
     }
+}
+
+/// Where nothing can answer a task token (`statejet run`): the execution fails at once
+/// (`States.Runtime`, which no Catch takes) rather than wait for a send that cannot come.
+fn needs_serve(inv: &Invocation) -> Failure {
+    let (what, how) = match inv.resource.kind {
+        ResourceKind::Activity { .. } => (
+            "is an activity task",
+            "GetActivityTask, then SendTaskSuccess or SendTaskFailure",
+        ),
+        _ => (
+            "waits for a task token",
+            "SendTaskSuccess or SendTaskFailure",
+        ),
+    };
+    Failure::runtime(format!(
+        "The state '{}' {what} ({}), which only `statejet serve` can answer ({how}): run the machine there as a STANDARD state machine",
+        inv.state, inv.resource.arn
+    ))
 }

@@ -29,8 +29,9 @@ pub struct ExecutionInfo {
     pub redrive_count: Option<u32>,
 }
 
-/// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map, and
-/// `Map.Item` only while a Map evaluates its `ItemSelector`. Without `with_input`,
+/// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map,
+/// `Map.Item` only while a Map evaluates its `ItemSelector`, and `Task.Token` only in a Task
+/// that waits for a task token (`.waitForTaskToken`). Without `with_input`,
 /// `Execution.Input` is `null`: for reads that never reach it (`Lazy::reference_root`).
 pub fn object(
     execution: &ExecutionInfo,
@@ -39,6 +40,7 @@ pub fn object(
     retry_count: Option<u32>,
     map_item: Option<(usize, &Value)>,
     with_input: bool,
+    task_token: Option<&str>,
 ) -> Value {
     let mut state = json!({"EnteredTime": entered_time, "Name": state_name});
     if let Some(n) = retry_count {
@@ -60,6 +62,9 @@ pub fn object(
     }
     if let Some((index, value)) = map_item {
         ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+    }
+    if let Some(token) = task_token {
+        ctx["Task"] = json!({"Token": token});
     }
     ctx
 }

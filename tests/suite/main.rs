@@ -2,6 +2,7 @@
 //! and the shared conformance corpus, each module one harness.
 
 mod aws;
+mod callbacks;
 mod cli;
 mod engine;
 mod explain;

@@ -103,6 +103,13 @@ fn boto3_and_the_aws_cli_drive_every_operation() {
     e2e(&[]);
 }
 
+/// Activities and task tokens through boto3: every operation and its errors, heartbeat
+/// timeouts, spent tokens, SendTaskFailure caught by Catch (tests/e2e/callbacks.py).
+#[test]
+fn boto3_drives_activities_and_task_tokens() {
+    e2e_script("callbacks.py", &[]);
+}
+
 /// STANDARD machines through boto3: retained executions and their history (compared whole with
 /// AWS's recording), names and the idempotent restart, stop, paging, the retention bound,
 /// versions, aliases and qualified ARNs (tests/e2e/standard.py).

@@ -66,6 +66,13 @@ pub enum EventType {
     TaskSucceeded,
     TaskFailed,
     TaskTimedOut,
+    /// A `.waitForTaskToken` task's call was made; the task waits for its token.
+    TaskSubmitted,
+    ActivityScheduled,
+    ActivityStarted,
+    ActivitySucceeded,
+    ActivityFailed,
+    ActivityTimedOut,
     LambdaFunctionScheduled,
     LambdaFunctionStarted,
     LambdaFunctionSucceeded,
@@ -112,6 +119,12 @@ impl EventType {
             TaskSucceeded => "TaskSucceeded",
             TaskFailed => "TaskFailed",
             TaskTimedOut => "TaskTimedOut",
+            TaskSubmitted => "TaskSubmitted",
+            ActivityScheduled => "ActivityScheduled",
+            ActivityStarted => "ActivityStarted",
+            ActivitySucceeded => "ActivitySucceeded",
+            ActivityFailed => "ActivityFailed",
+            ActivityTimedOut => "ActivityTimedOut",
             LambdaFunctionScheduled => "LambdaFunctionScheduled",
             LambdaFunctionStarted => "LambdaFunctionStarted",
             LambdaFunctionSucceeded => "LambdaFunctionSucceeded",
@@ -252,6 +265,35 @@ impl Tally {
     }
 }
 
+/// Records the events of a Task while its resource works on it (`ActivityScheduled`,
+/// `ActivityStarted`, `TaskSubmitted`), on the Task's thread of control: the driver makes one
+/// per call over the execution's journal; the default one records nothing.
+#[derive(Clone, Default)]
+pub struct Progress(Option<Arc<dyn Fn(EventType, Value) + Send + Sync>>);
+
+impl Progress {
+    pub fn new(record: impl Fn(EventType, Value) + Send + Sync + 'static) -> Progress {
+        Progress(Some(Arc::new(record)))
+    }
+
+    /// Writes an event of the Task, after its latest one.
+    pub fn record(&self, kind: EventType, details: Value) {
+        if let Some(r) = &self.0 {
+            r(kind, details);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress"
+        } else {
+            "Progress(none)"
+        })
+    }
+}
+
 /// A payload in event details: JSON text, as AWS writes it.
 pub fn text(v: &Value) -> Value {
     Value::String(json_text(v))
@@ -383,12 +425,16 @@ impl Journal {
     }
 }
 
-/// `resourceType` and `resource` of a service integration's Task events.
-fn service(r: &Resource) -> (String, String) {
+/// `resourceType` and `resource` of a service integration's Task events: the resource keeps
+/// its pattern (`invoke.waitForTaskToken`), as AWS records it.
+pub fn task_resource(r: &Resource) -> (String, String) {
     match &r.kind {
-        ResourceKind::Service {
-            service, action, ..
-        } => (service.clone(), action.clone()),
+        ResourceKind::Service { service, .. } => {
+            let prefix = format!("{service}:");
+            let tail = r.arn.splitn(6, ':').nth(5).unwrap_or_default();
+            let resource = tail.strip_prefix(&prefix).unwrap_or(tail);
+            (service.clone(), resource.to_owned())
+        }
         _ => ("unknown".into(), r.arn.clone()),
     }
 }
@@ -443,9 +489,14 @@ impl Run {
         now: u64,
         task: &Task,
         payload: &Value,
-        timeout_seconds: Option<u64>,
+        (timeout_seconds, heartbeat_seconds): (Option<u64>, Option<u64>),
     ) {
         let (resource, lambda) = (&task.resource, task.lambda);
+        // An activity's resource records `ActivityScheduled` itself, once it knows the activity
+        // exists (AWS records nothing for a missing one).
+        if matches!(resource.kind, ResourceKind::Activity { .. }) {
+            return;
+        }
         let execution = self.execution.clone();
         let (scheduled, started) = if lambda {
             (
@@ -460,7 +511,7 @@ impl Run {
                 json!({"resource": resource.arn, "input": text(payload),
                     "inputDetails": {"truncated": false}})
             } else {
-                let (resource_type, action) = service(resource);
+                let (resource_type, action) = task_resource(resource);
                 let region = crate::arn::region(&execution.state_machine_id);
                 json!({"resourceType": resource_type, "resource": action,
                     "region": region, "parameters": json_text(payload)})
@@ -468,13 +519,16 @@ impl Run {
             if let Some(t) = timeout_seconds {
                 d["timeoutInSeconds"] = json!(t);
             }
+            if let (Some(h), false) = (heartbeat_seconds, lambda) {
+                d["heartbeatInSeconds"] = json!(h);
+            }
             d
         });
         self.record(journal, now, started, || {
             if lambda {
                 json!({})
             } else {
-                let (resource_type, action) = service(resource);
+                let (resource_type, action) = task_resource(resource);
                 json!({"resourceType": resource_type, "resource": action})
             }
         });
@@ -491,6 +545,10 @@ impl Run {
         let Some(WorkKind::Task(t)) = this.current().work().map(|w| &w.kind) else {
             return;
         };
+        if matches!(t.resource.kind, ResourceKind::Activity { .. }) {
+            return self.record_activity_done(journal, now, result);
+        }
+        let callback = super::takes_token(&t.resource);
         let lambda = t.lambda;
         let timed_out = matches!(result, Err(f) if f.error == crate::vm::failure::TIMEOUT);
         let kind = match (lambda, result.is_ok(), timed_out) {
@@ -505,7 +563,7 @@ impl Run {
             let mut d = if lambda {
                 serde_json::Map::new()
             } else {
-                let (resource_type, action) = service(&t.resource);
+                let (resource_type, action) = task_resource(&t.resource);
                 let mut m = serde_json::Map::new();
                 m.insert("resourceType".into(), json!(resource_type));
                 m.insert("resource".into(), json!(action));
@@ -516,12 +574,51 @@ impl Run {
                     d.insert("output".into(), text(v));
                     d.insert("outputDetails".into(), json!({"truncated": false}));
                 }
+                // A callback's failure has the keys `SendTaskFailure` gave (none, if neither),
+                // and its timeout only the error, as AWS records them.
+                Err(f) if callback => {
+                    if !f.error.is_empty() {
+                        d.insert("error".into(), json!(f.error));
+                    }
+                    if !f.cause.is_empty() {
+                        d.insert("cause".into(), json!(f.cause));
+                    }
+                }
                 Err(f) => {
                     d.insert("error".into(), json!(f.error));
                     d.insert("cause".into(), json!(f.cause));
                 }
             }
             Value::Object(d)
+        });
+        self.last_event = id;
+    }
+
+    /// `ActivitySucceeded`, `ActivityFailed` (with the keys the worker gave) or
+    /// `ActivityTimedOut` (`States.Timeout`, no cause).
+    fn record_activity_done(
+        &mut self,
+        journal: &mut Journal,
+        now: u64,
+        result: &Result<Value, crate::vm::Failure>,
+    ) {
+        let kind = match result {
+            Ok(_) => EventType::ActivitySucceeded,
+            Err(f) if f.error == crate::vm::failure::TIMEOUT => EventType::ActivityTimedOut,
+            Err(_) => EventType::ActivityFailed,
+        };
+        let id = journal.emit(kind, self.last_event, now, || match result {
+            Ok(v) => json!({"output": text(v), "outputDetails": {"truncated": false}}),
+            Err(f) => {
+                let mut d = serde_json::Map::new();
+                if !f.error.is_empty() {
+                    d.insert("error".into(), json!(f.error));
+                }
+                if !f.cause.is_empty() {
+                    d.insert("cause".into(), json!(f.cause));
+                }
+                Value::Object(d)
+            }
         });
         self.last_event = id;
     }

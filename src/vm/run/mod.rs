@@ -13,7 +13,9 @@ mod terminal;
 
 use flow::check_size;
 pub use flow::{data_limit_exceeded, json_size_within, larger_than};
-pub use history::{json_text, text, EventType, HistoryEvent, Journal, Tallied, Tally};
+pub use history::{
+    json_text, task_resource, text, EventType, HistoryEvent, Journal, Progress, Tallied, Tally,
+};
 
 use std::sync::Arc;
 
@@ -26,8 +28,9 @@ use super::jsonpath::{self, Roots};
 use super::query;
 use super::template;
 use crate::asl::machine::{
-    Assign, CatchOutput, Condition, Dynamic, Expr, FailField, Flow, ItemSelector, Items, Jitter,
-    Resource, ResourceKind, ResultPath, Retrier, Select, Template, WaitFor,
+    Assign, CatchOutput, Condition, Dynamic, Expr, FailField, Flow, IntegrationPattern,
+    ItemSelector, Items, Jitter, Resource, ResourceKind, ResultPath, Retrier, Select, Template,
+    WaitFor,
 };
 use crate::asl::path::Path;
 use crate::compile::{BlockId, Catcher, Instruction, Op, Program, StateId, Transition, WorkKind};
@@ -60,11 +63,57 @@ pub struct Invocation {
     pub state: String,
     pub resource: Resource,
     pub payload: Value,
-    /// The Task's timeout, if any: past it the driver answers `States.Timeout`.
+    /// The Task's timeout, if any: past it the driver answers `States.Timeout` (for an
+    /// activity, its resource does: see `Invocation::timed_by_resource`).
     pub timeout_seconds: Option<u64>,
     /// The execution that calls (its ARN: what a resource that answers later, a task token's
     /// holder, needs to know whose task it is).
     pub execution: Arc<ExecutionInfo>,
+    /// The Task's `HeartbeatSeconds`, if any: how long an activity or a `.waitForTaskToken`
+    /// task may go without a `SendTaskHeartbeat`.
+    pub heartbeat_seconds: Option<u64>,
+    /// The task token of an activity or `.waitForTaskToken` task: a fresh one each attempt.
+    pub task_token: Option<String>,
+    /// Where the resource records the Task's events while it works (`ActivityStarted`,
+    /// `TaskSubmitted`); the driver sets it, the VM leaves it recording nothing.
+    pub progress: Progress,
+}
+
+impl Invocation {
+    /// Whether the resource, not the driver, keeps the Task's `TimeoutSeconds`: an activity's
+    /// counts from when a worker takes the task (`ActivityStarted`), not from its scheduling.
+    pub fn timed_by_resource(&self) -> bool {
+        matches!(self.resource.kind, ResourceKind::Activity { .. })
+    }
+}
+
+/// Makes task tokens: the runtime's (unguessable, known to its token store); a run without
+/// one makes tokens from its random stream.
+pub type TokenMint = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Whether a Task's resource is answered through a task token: an activity, or a
+/// `.waitForTaskToken` integration.
+pub fn takes_token(r: &Resource) -> bool {
+    matches!(
+        r.kind,
+        ResourceKind::Activity { .. }
+            | ResourceKind::Service {
+                pattern: IntegrationPattern::WaitForTaskToken,
+                ..
+            }
+    )
+}
+
+/// Whether a Task's Context Object shows its token (`$$.Task.Token`): only for a
+/// `.waitForTaskToken` integration (an activity's worker gets it from `GetActivityTask`).
+fn shows_token(r: &Resource) -> bool {
+    matches!(
+        r.kind,
+        ResourceKind::Service {
+            pattern: IntegrationPattern::WaitForTaskToken,
+            ..
+        }
+    )
 }
 
 #[derive(Debug)]
@@ -175,6 +224,9 @@ pub struct Run {
     /// current resume: what bounds a step's long evaluations, with no clock read.
     deadline_ms: u64,
     now_ms: u64,
+    /// Where task tokens come from, and the current Task attempt's token.
+    mint: Option<TokenMint>,
+    task_token: Option<Box<str>>,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
@@ -221,6 +273,8 @@ impl Run {
             fixed_context: None,
             deadline_ms: u64::MAX,
             now_ms: 0,
+            mint: None,
+            task_token: None,
         }
     }
 
@@ -246,6 +300,20 @@ impl Run {
     pub fn with_deadline(mut self, deadline_ms: u64) -> Run {
         self.deadline_ms = deadline_ms;
         self
+    }
+
+    /// This run making its task tokens with `mint` (its children too).
+    pub fn with_token_mint(mut self, mint: Option<TokenMint>) -> Run {
+        self.mint = mint;
+        self
+    }
+
+    /// A token for the current Task attempt.
+    fn mint_token(&mut self) -> String {
+        match &self.mint {
+            Some(mint) => mint(),
+            None => format!("{:016x}{:016x}", (self.random)(), (self.random)()),
+        }
     }
 
     /// Milliseconds left to the deadline, as of the current resume.
@@ -288,6 +356,7 @@ impl Run {
         );
         // A branch's first event points back to the Parallel's (or the iteration's) start.
         run.last_event = self.last_event;
+        run.mint = self.mint.clone();
         run
     }
 
@@ -313,7 +382,17 @@ impl Run {
         let mut step = match (pending, event) {
             (Pending::None, Event::Start) => self.enter(now, journal),
             (Pending::Task, Event::TaskDone(result)) => {
-                self.record_task_done(journal, now, &result);
+                let result = match result {
+                    // An activity that could not be scheduled (it does not exist) fails its
+                    // state with no Activity event, as AWS records it.
+                    Err(f) if f.error == failure::RUNTIME && self.is_activity() => {
+                        Err(self.runtime(f))
+                    }
+                    result => {
+                        self.record_task_done(journal, now, &result);
+                        result
+                    }
+                };
                 self.after_work(result, now, journal)
             }
             // A driver that stands in for the children as a whole (TestState's mock of a
@@ -386,6 +465,10 @@ impl Run {
         matches!(self.current().work(), Some(w) if matches!(w.kind, WorkKind::Parallel(_)))
     }
 
+    fn is_activity(&self) -> bool {
+        matches!(self.current().work(), Some(w) if matches!(&w.kind, WorkKind::Task(t) if matches!(t.resource.kind, ResourceKind::Activity { .. })))
+    }
+
     /// The current state's Context Object, built only if a `$$` path reads it.
     fn context<'v>(&self, retry: bool, map_item: Option<(usize, &'v Value)>) -> Lazy<'v> {
         if let Some(fixed) = &self.fixed_context {
@@ -394,6 +477,10 @@ impl Run {
         // `State.RetryCount` belongs to Task, Parallel and Map alone.
         let retry_count = match self.current().op {
             Op::Work(_) if retry => Some(self.retry_count),
+            _ => None,
+        };
+        let token = match self.current().work().map(|w| &w.kind) {
+            Some(WorkKind::Task(t)) if shows_token(&t.resource) => self.task_token.clone(),
             _ => None,
         };
         let (program, execution) = (self.program.clone(), self.execution.clone());
@@ -406,6 +493,7 @@ impl Run {
                 retry_count,
                 map_item,
                 with_input,
+                token.as_deref(),
             )
         })
     }
@@ -527,6 +615,10 @@ impl Run {
         let Some(w) = program.instruction(self.block, self.state).work() else {
             return Step::Fail(not_work());
         };
+        if let WorkKind::Task(t) = &w.kind {
+            // Each attempt has its own token, in the Context Object before Parameters.
+            self.task_token = takes_token(&t.resource).then(|| self.mint_token().into());
+        }
         match self.input_stage(&w.flow) {
             Ok(eff) => {
                 self.effective = eff;
@@ -556,16 +648,27 @@ impl Run {
                         Err(f) => return Step::Fail(self.runtime(f)),
                     },
                 };
+                let heartbeat_seconds = match &t.heartbeat_seconds {
+                    None => None,
+                    Some(d) => match self.dynamic_u64(d, "HeartbeatSecondsPath") {
+                        Ok(v) => Some(v),
+                        Err(f) => return Step::Fail(self.runtime(f)),
+                    },
+                };
                 // The payload is the effective input itself: nothing reads it after this (a
                 // retry computes it again).
                 let payload = std::mem::take(&mut self.effective);
-                self.record_task_started(journal, _now, t, &payload, timeout_seconds);
+                let limits = (timeout_seconds, heartbeat_seconds);
+                self.record_task_started(journal, _now, t, &payload, limits);
                 self.pending = Pending::Task;
                 Step::Wait(Action::Invoke(Invocation {
                     state: state.name.clone(),
                     resource: t.resource.clone(),
                     payload,
                     timeout_seconds,
+                    heartbeat_seconds,
+                    task_token: self.task_token.as_deref().map(str::to_owned),
+                    progress: Progress::default(),
                     execution: self.execution.clone(),
                 }))
             }
