@@ -237,28 +237,9 @@ fn decode_token(token: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))
 }
 
-/// Tags as given: `[{"key", "value"}]`, keys 1 to 128 characters, values up to 256.
+/// Tags as given, read as `CreateStateMachine`'s are (`machines::tags`).
 fn tags(given: Option<&Vec<Value>>) -> Result<Vec<(String, String)>, ApiError> {
-    let mut out = Vec::new();
-    for t in given.into_iter().flatten() {
-        let key = t.get("key").and_then(Value::as_str);
-        let value = t.get("value").and_then(Value::as_str).unwrap_or("");
-        let Some(key) = key else {
-            return Err(ApiError::new(
-                "SerializationException",
-                "each tag must be {\"key\": string, \"value\": string}",
-            ));
-        };
-        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
-            return Err(ApiError::constraint(
-                &format!("'{key}'"),
-                "tags.member.key",
-                "Member must have length between 1 and 128 (and value at most 256)",
-            ));
-        }
-        out.push((key.to_owned(), value.to_owned()));
-    }
-    Ok(out)
+    Ok(super::machines::tags(given)?.into_iter().collect())
 }
 
 /// Adds `new` to an activity's tags (a key given again takes the new value), within AWS's

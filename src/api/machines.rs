@@ -461,7 +461,7 @@ fn too_many_tags(arn: &str) -> ApiError {
 }
 
 /// Reads `[{"key", "value"}]` into an ordered map (a repeated key keeps its last value).
-fn tags(given: Option<&Vec<Value>>) -> Result<IndexMap<String, String>, ApiError> {
+pub(super) fn tags(given: Option<&Vec<Value>>) -> Result<IndexMap<String, String>, ApiError> {
     let mut out = IndexMap::new();
     for t in given.into_iter().flatten() {
         let key = t.get("key").and_then(Value::as_str);
