@@ -7,6 +7,8 @@
 //! the last executions this API saw end (status and times; error and cause only where the
 //! machine's logging, or `--page-execution-data`, allows them); no execution's history is kept.
 
+mod execution;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -14,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::wire::timestamp;
 use super::Api;
+use crate::asl::StateMachine;
 use crate::graph::layout;
 use crate::runtime::{Outcome, Status};
 
@@ -141,6 +144,7 @@ impl Api {
                 let last_ended = executions.first().map_or(Value::Null, |e| e["at"].clone());
                 json!({
                     "name": name,
+                    "type": machine.machine_type.as_str(),
                     "revision": revision.unwrap_or_else(|| "0".into()),
                     "started": m.started, "in_flight": m.in_flight, "succeeded": m.succeeded,
                     "failed": m.failed, "timed_out": m.timed_out, "aborted": m.aborted,
@@ -156,13 +160,14 @@ impl Api {
     }
 
     /// `GET /ui/diagram?machine=NAME`: the machine's diagram as SVG, with room in each state's
-    /// box for the count badge the page fills.
+    /// box for the badge the page fills.
     pub(super) fn page_diagram(&self, machine: &str) -> Option<String> {
-        let validated = self.engine.registry().get(machine)?.validated.clone();
-        let config = layout::Config { badges: true };
-        Some(crate::graph::svg::render_with(
-            &crate::graph::build(&validated),
-            &config,
-        ))
+        Some(diagram(&self.engine.registry().get(machine)?.validated))
     }
+}
+
+/// A validated machine's diagram as SVG, with room in each state's box for a badge.
+fn diagram(validated: &StateMachine) -> String {
+    let config = layout::Config { badges: true };
+    crate::graph::svg::render_with(&crate::graph::build(validated), &config)
 }
