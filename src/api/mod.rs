@@ -54,8 +54,8 @@ pub struct Api {
     credentials: Vec<Credentials>,
     /// The last executions this API started that ended, and the last failures, for the page.
     recent: Arc<page::Recent>,
-    /// Whether the page shows failures' errors and causes for every machine, not only for those
-    /// whose logging includes execution data.
+    /// Whether the page shows execution data (errors, causes, inputs, outputs) for every
+    /// machine, not only for those whose logging includes it.
     page_execution_data: bool,
     /// The API requests answered, for /metrics.
     requests: prometheus::Requests,
@@ -87,7 +87,6 @@ impl Api {
         self
     }
 
-    /// Shows failures' errors and causes on the live page whatever the machines' logging says.
     /// Machines created without a `loggingConfiguration` log at `level` (to a log group named
     /// `/statejet/NAME`), with their inputs and outputs if `include_execution_data`.
     pub fn with_default_logging(mut self, level: Level, include_execution_data: bool) -> Api {
@@ -95,6 +94,8 @@ impl Api {
         self
     }
 
+    /// Shows execution data on the live page (failures' errors and causes, the execution
+    /// view's inputs and outputs) whatever the machines' logging says.
     pub fn with_page_execution_data(mut self, show: bool) -> Api {
         self.page_execution_data = show;
         self

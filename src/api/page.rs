@@ -1,11 +1,12 @@
 //! The live page at `/`: the state machines, each one's diagram with per-state count badges,
 //! its execution counts by status, its recent executions and its recent failures, refreshed
-//! every second by the page.
+//! every second by the page; and, for a STANDARD execution, the execution view (`execution`).
 //!
 //! Invariant: the page is one self-contained HTML file (no build step, nothing fetched from
-//! elsewhere), and what it shows comes from the engine's counters and a small bounded ring of
+//! elsewhere), and what it shows comes from the engine's counters, a small bounded ring of
 //! the last executions this API saw end (status and times; error and cause only where the
-//! machine's logging, or `--page-execution-data`, allows them); no execution's history is kept.
+//! machine's logging, or `--page-execution-data`, allows them), and the retained STANDARD
+//! executions' histories, read when asked; the page keeps no history of its own.
 
 mod execution;
 
