@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import tempfile
+import time
 import urllib.parse
 
 from sfn_clients import ACCOUNT, REGION, ROLE, Browser, Server, client, get
@@ -86,6 +87,51 @@ def check_events(browser, sfn, arn):
     return rows
 
 
+def edge_cases(sfn, url, counter):
+    """Statuses the history alone must tell: a retry's wait (running) and its success, a Map
+    whose iteration failed (the other iterations cut off), nested Parallels failing outwards,
+    and a stop."""
+    def machine(name, states, start):
+        definition = json.dumps({"StartAt": start, "States": states})
+        return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type="STANDARD",
+                                        loggingConfiguration=WITH_DATA)["stateMachineArn"]
+
+    def states(arn):
+        return {k: (v["status"], v["entries"]) for k, v in execution_feed(url, arn)["states"].items()}
+
+    flaky = machine("flaky", {"T": {"Type": "Task", "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flaky",
+                                    "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                                    "End": True}}, "T")
+    items = machine("items", {"M": {"Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
+        "StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Bad"}], "Default": "W"},
+            "Bad": {"Type": "Fail", "Error": "Bad"},
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
+            "P": {"Type": "Pass", "End": True}}}}}, "M")
+    nested = machine("nested", {"O": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "I", "States": {"I": {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "X"}}}]}}}]}}, "O")
+    waits = machine("waits", {"W": {"Type": "Wait", "Seconds": 100, "End": True}}, "W")
+    retried = sfn.start_execution(stateMachineArn=flaky)["executionArn"]
+    cut = sfn.start_execution(stateMachineArn=items, input=json.dumps({"items": [1, 2]}))["executionArn"]
+    inner = sfn.start_execution(stateMachineArn=nested)["executionArn"]
+    stopped = sfn.start_execution(stateMachineArn=waits)["executionArn"]
+    deadline = time.time() + 10
+    while not os.path.exists(counter) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert states(retried) == {"T": ("running", 1)}, "a Task waiting to retry runs"
+    assert states(stopped) == {"W": ("running", 1)}
+    sfn.stop_execution(executionArn=stopped)
+    assert states(stopped) == {"W": ("aborted", 1)}
+    for arn in (retried, cut, inner):
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            time.sleep(0.05)
+    assert states(retried) == {"T": ("succeeded", 1)}, states(retried)
+    assert states(cut) == {"M": ("failed", 1), "C": ("succeeded", 2), "Bad": ("failed", 1), "W": ("aborted", 1)}, states(cut)
+    assert states(inner) == {"O": ("failed", 1), "I": ("failed", 1), "F": ("failed", 1)}, states(inner)
+
+
 def run(binary, chromium, artifacts):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(root, "examples/order.asl.json")) as f:
@@ -94,11 +140,15 @@ def run(binary, chromium, artifacts):
         approval = f.read()
     # A machine from --definitions logs without execution data: its data stays off the page.
     definitions = tempfile.mkdtemp()
+    counter = os.path.join(definitions, "flaky-called")
     with open(os.path.join(definitions, "quiet.standard.asl.json"), "w") as f:
         f.write(order)
     functions = {"reserve": {"return": {"reservationId": "r-1", "held": True}},
                  "bill": {"return": {"invoiceId": "inv-1"}},
-                 "decline": {"throw": {"error": "Billing.Declined", "cause": "card declined for " + SECRET_ID}}}
+                 "decline": {"throw": {"error": "Billing.Declined", "cause": "card declined for " + SECRET_ID}},
+                 # Fails its first call, then succeeds.
+                 "flaky": {"command": ["sh", "-c", f"cat >/dev/null; if [ -e {counter} ]; then echo '{{}}';"
+                                       f" else touch {counter}; echo '{{\"errorType\": \"Flaky\"}}'; exit 1; fi"]}}
     server = Server(binary, "--definitions", definitions, "--credentials", f"{KEY}:{SECRET}", functions=functions)
     os.makedirs(artifacts, exist_ok=True)
     try:
@@ -118,7 +168,7 @@ def run(binary, chromium, artifacts):
                 d = sfn.describe_execution(executionArn=arn)
                 if d["status"] != "RUNNING":
                     return d
-                __import__("time").sleep(0.05)
+                time.sleep(0.05)
             raise AssertionError(f"{arn} did not end")
 
         good = sfn.start_execution(stateMachineArn=MACHINE + "orders", name="good", input=json.dumps(GOOD))["executionArn"]
@@ -131,6 +181,8 @@ def run(binary, chromium, artifacts):
         assert finished(bad)["status"] == "FAILED"
         assert finished(quiet)["status"] == "SUCCEEDED"
         assert sfn.describe_execution(executionArn=waiting)["status"] == "RUNNING"
+
+        edge_cases(sfn, server.url, counter)
 
         # The feeds need the server's credentials, as GetExecutionHistory does.
         for path in ("/ui/execution?arn=" + urllib.parse.quote(good, safe=""), "/ui/executions?machine=orders",
