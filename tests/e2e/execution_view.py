@@ -285,6 +285,15 @@ def run(binary, chromium, artifacts):
             assert "Billing.Declined" in next(r for r in rows if r["type"] == "ExecutionFailed")["details"]
             browser.screenshot(os.path.join(artifacts, "execution-failed.png"))
 
+            # The overview's recent failures of a Standard machine open their execution.
+            browser.eval("location.hash = 'machine=orders-declined'")
+            browser.until("!document.getElementById('overview').hidden"
+                          " && document.querySelector('#failures tbody a.exec') !== null", "a linked failure")
+            browser.eval("document.querySelector('#failures tbody a.exec').click()")
+            browser.until("!document.getElementById('execution').hidden"
+                          " && document.getElementById('exec-name').textContent === 'declined'"
+                          " && document.querySelector('#exec-diagram g.st-caught') !== null", "the failure's execution view")
+
             # A machine whose logging leaves out execution data: statuses and events, no data.
             open_execution(browser, server.url, "quiet", quiet, state="Report")
             assert statuses(browser)["Report"] == "succeeded"
