@@ -19,65 +19,13 @@ use serde_json::{json, Map, Value};
 use super::aws::client::{self, Request};
 use super::aws::{models, protocol, Aws, CallError};
 use super::TaskResult;
+pub use crate::asl::http_task::{forbidden_header, ARRAY_FORMATS, BODY_ENCODINGS, METHODS};
 use crate::vm::Failure;
 
-/// The methods an HTTP Task may use.
-pub const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
-/// `Transform.RequestBodyEncoding`'s values.
-pub const BODY_ENCODINGS: &[&str] = &["NONE", "URL_ENCODED"];
-/// `Transform.RequestEncodingOptions.ArrayFormat`'s values (INDICES by default).
-pub const ARRAY_FORMATS: &[&str] = &["BRACKETS", "COMMAS", "INDICES", "REPEAT"];
 /// How much of a response Step Functions asks for (its `Range` header) and keeps.
 const MAX_RESPONSE: usize = 262_144;
 const SOCKET: &str = "States.Http.Socket";
 const CONNECTION: &str = "Events.ConnectionResource";
-
-/// Whether an HTTP Task may not set header `name` (Step Functions sets or forbids these:
-/// hop-by-hop and caching headers, the authorization the connection owns, AWS's own).
-pub fn forbidden_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    const NAMES: &[&str] = &[
-        "a-im",
-        "accept-charset",
-        "accept-datetime",
-        "accept-encoding",
-        "authorization",
-        "cache-control",
-        "connection",
-        "content-encoding",
-        "content-length",
-        "content-md5",
-        "date",
-        "expect",
-        "forwarded",
-        "from",
-        "host",
-        "http2-settings",
-        "if-match",
-        "if-modified-since",
-        "if-none-match",
-        "if-range",
-        "if-unmodified-since",
-        "max-forwards",
-        "origin",
-        "pragma",
-        "proxy-authorization",
-        "range",
-        "referer",
-        "server",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "user-agent",
-        "via",
-        "warning",
-    ];
-    NAMES.contains(&n.as_str())
-        || n.starts_with("x-forwarded-")
-        || n.starts_with("x-amz-")
-        || n.starts_with("x-amzn-")
-}
 
 /// A secret value: its `Debug` never shows it.
 #[derive(Clone)]
@@ -107,7 +55,7 @@ enum Auth {
         username: String,
         password: Secret,
     },
-    OAuth {
+    ClientCredentials {
         endpoint: String,
         method: String,
         client_id: String,
@@ -291,7 +239,7 @@ impl Connection {
                 if !["GET", "POST", "PUT"].contains(&method.as_str()) {
                     return Err(format!("{at}/HttpMethod must be GET, POST or PUT"));
                 }
-                Auth::OAuth {
+                Auth::ClientCredentials {
                     endpoint: text(p, "AuthorizationEndpoint", &at)?,
                     method,
                     client_id: text(client, "ClientID", &cat)?,
@@ -608,7 +556,7 @@ pub(crate) async fn invoke(aws: &Aws, payload: &Value, limit: Duration) -> TaskR
                 .encode(format!("{username}:{}", password.0));
             set(&mut headers, "Authorization", format!("Basic {token}"));
         }
-        Auth::OAuth { .. } => {
+        Auth::ClientCredentials { .. } => {
             let token = oauth_token(&connection.auth, &call.connection_arn, limit).await?;
             set(&mut headers, "Authorization", format!("Bearer {token}"));
         }
@@ -696,7 +644,7 @@ fn result(r: &client::Response) -> TaskResult {
 /// An OAuth client-credentials token from the connection's authorization endpoint: the client
 /// id and secret as HTTP Basic, the connection's OAuth parameters added, `access_token` read.
 async fn oauth_token(auth: &Auth, arn: &str, limit: Duration) -> Result<String, Failure> {
-    let Auth::OAuth {
+    let Auth::ClientCredentials {
         endpoint,
         method,
         client_id,
