@@ -343,3 +343,82 @@ fn bad_mock_configurations_name_the_place() {
         "Invalid mock test case name 'Nope' for state machine 'M'.Either the test case is not defined or the mock configuration file could not be loaded. See logs for details."
     );
 }
+
+/// Runs `tests/e2e/<script>` with `python` against the statejet binary.
+fn e2e(python: std::path::PathBuf, script: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(python)
+        .arg(root.join("tests/e2e").join(script))
+        .args(["--bin", env!("CARGO_BIN_EXE_statejet")])
+        .current_dir(root)
+        .output()
+        .expect("the end-to-end script runs");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An EventBridge connection in moto: DescribeConnection, its secret from Secrets Manager, the
+/// call to a loopback server (tests/e2e/http_moto.py).
+#[test]
+fn http_task_reads_an_eventbridge_connection_from_moto() {
+    e2e(crate::aws::python(), "http_moto.py");
+}
+
+/// boto3 against `statejet serve --mock-config`, starting `arn#TestCase`
+/// (tests/e2e/mocks_serve.py).
+#[test]
+fn boto3_starts_mock_test_cases_through_serve() {
+    e2e(crate::serve::python(), "mocks_serve.py");
+}
+
+/// `statejet run --mock-config FILE --test-case NAME`: the machine's name is the definition
+/// file's; an unknown test case stops the run before it starts (exit 2).
+#[test]
+fn statejet_run_takes_a_test_case() {
+    let dir = std::env::temp_dir().join(format!("statejet-mock-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let def = dir.join("checkout.asl.json");
+    std::fs::write(
+        &def,
+        r#"{"StartAt": "Pay", "States": {"Pay": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "pay"}, "OutputPath": "$.Payload", "End": true}}}"#,
+    )
+    .unwrap();
+    let mocks = dir.join("MockConfigFile.json");
+    std::fs::write(
+        &mocks,
+        r#"{"StateMachines": {"checkout": {"TestCases": {"Paid": {"Pay": "Ok"}}}},
+            "MockedResponses": {"Ok": {"0": {"Return": {"Payload": {"paid": true}}}}}}"#,
+    )
+    .unwrap();
+    let run = |case: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_statejet"))
+            .arg("run")
+            .arg(&def)
+            .arg("--mock-config")
+            .arg(&mocks)
+            .args(["--test-case", case])
+            .env_remove("SFN_MOCK_CONFIG")
+            .output()
+            .expect("statejet runs")
+    };
+    let ok = run("Paid");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout).trim(),
+        r#"{"paid":true}"#
+    );
+    let bad = run("Unpaid");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("Invalid mock test case name 'Unpaid' for state machine 'checkout'"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
