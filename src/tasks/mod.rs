@@ -95,7 +95,8 @@ impl Resource for Handler {
     }
 }
 
-/// Maps each Task's resource to the implementation that answers it: one registered under the
+/// Maps each Task's resource to the implementation that answers it: a mocked response when the
+/// execution runs a mock test case that names the state (`mock`), else one registered under the
 /// Lambda function's name or the resource's ARN, else the AWS integrations when set (service
 /// integrations, and Lambda functions the functions file lacks: `aws::Aws::takes`), else the
 /// functions file.
