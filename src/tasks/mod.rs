@@ -11,6 +11,8 @@ pub mod activities;
 pub mod aws;
 pub mod command;
 pub mod functions;
+pub mod http;
+pub mod mock;
 pub mod tokens;
 
 use std::future::Future;
@@ -93,7 +95,8 @@ impl Resource for Handler {
     }
 }
 
-/// Maps each Task's resource to the implementation that answers it: one registered under the
+/// Maps each Task's resource to the implementation that answers it: a mocked response when the
+/// execution runs a mock test case that names the state (`mock`), else one registered under the
 /// Lambda function's name or the resource's ARN, else the AWS integrations when set (service
 /// integrations, and Lambda functions the functions file lacks: `aws::Aws::takes`), else the
 /// functions file.
@@ -105,6 +108,8 @@ pub struct Router {
     /// What answers activities and `.waitForTaskToken` tasks (`statejet serve` has it;
     /// `statejet run` does not, and says so).
     callbacks: Option<Callbacks>,
+    /// Step Functions Local's mocked responses, asked before anything else.
+    mocks: std::sync::OnceLock<Arc<mock::Mocks>>,
 }
 
 impl Router {
@@ -114,7 +119,18 @@ impl Router {
             functions,
             aws: std::sync::OnceLock::new(),
             callbacks: None,
+            mocks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets a mock configuration answer the states its test cases name (once, as `set_aws`).
+    pub fn set_mocks(&self, mocks: Arc<mock::Mocks>) {
+        let _ = self.mocks.set(mocks);
+    }
+
+    /// The mock configuration, if one was set.
+    pub fn mocks(&self) -> Option<&Arc<mock::Mocks>> {
+        self.mocks.get()
     }
 
     /// Lets the AWS integrations answer service integrations (once; a second call is ignored,
@@ -158,6 +174,10 @@ impl Router {
 
 impl Resource for Router {
     fn call(&self, invocation: Invocation, limit: Duration) -> Answer {
+        // A mocked state answers at once, whatever its resource (`.waitForTaskToken` too).
+        if let Some(answer) = self.mocks.get().and_then(|m| m.answer(&invocation)) {
+            return answer;
+        }
         let callback = match &invocation.resource.kind {
             ResourceKind::Activity { .. } => Some(true),
             ResourceKind::Service {

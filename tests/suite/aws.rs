@@ -12,7 +12,7 @@ use std::process::Command;
 const MOTO: &str = "moto[server]==5.2.5";
 
 /// A Python with moto's server, made once per target folder.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target/moto-venv");
     let python = venv.join("bin/python");

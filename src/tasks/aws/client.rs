@@ -40,6 +40,9 @@ pub struct Request {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
+    /// The status line's reason phrase as the server sent it (HTTP/1), else the status's
+    /// standard one (`OK`, `Not Found`), else empty.
+    pub reason: String,
     /// Header names as sent (lower case on HTTP/1 as hyper reads them), in order.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
@@ -122,10 +125,44 @@ pub async fn send(
         .body(Full::new(Bytes::from(request.body.clone())))
         .map_err(|e| fail(&e))?;
     sign(&request, signing, &mut http).map_err(|e| fail(&e))?;
+    exchange(http, url, limit).await
+}
+
+/// Sends `request` unsigned (the HTTP Task: its authentication is the connection's headers),
+/// waiting at most `limit` (and `READ_TIMEOUT`) for the whole answer.
+pub async fn send_plain(request: Request, limit: Duration) -> Result<Response, Error> {
+    let url = request.url.clone();
+    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
+    let mut http = http::Request::builder()
+        .method(request.method.as_str())
+        .uri(request.url.as_str());
+    for (k, v) in &request.headers {
+        http = http.header(k.as_str(), v.as_str());
+    }
+    let http = http
+        .body(Full::new(Bytes::from(request.body)))
+        .map_err(|e| fail(&e))?;
+    exchange(http, url, limit).await
+}
+
+async fn exchange(
+    http: http::Request<Full<Bytes>>,
+    url: String,
+    limit: Duration,
+) -> Result<Response, Error> {
+    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
     let wait = limit.min(READ_TIMEOUT);
     let exchange = async {
         let response = pool().request(http).await.map_err(|e| fail(&chain(&e)))?;
         let status = response.status().as_u16();
+        let reason = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+            Some(r) => String::from_utf8_lossy(r.as_bytes()).into_owned(),
+            None => response
+                .status()
+                .canonical_reason()
+                .unwrap_or_default()
+                .to_owned(),
+        };
         let headers = response
             .headers()
             .iter()
@@ -144,6 +181,7 @@ pub async fn send(
             .to_bytes();
         Ok(Response {
             status,
+            reason,
             headers,
             body,
         })

@@ -31,6 +31,8 @@ use models::service::Service;
 #[derive(Clone)]
 pub struct Aws {
     config: Arc<Config>,
+    /// The HTTP Task's connections file (`--connections`): read before EventBridge is asked.
+    connections: Arc<super::http::Connections>,
 }
 
 impl std::fmt::Debug for Aws {
@@ -54,7 +56,18 @@ impl Aws {
     pub fn new(config: Config) -> Aws {
         Aws {
             config: Arc::new(config),
+            connections: Arc::default(),
         }
+    }
+
+    /// These integrations, with the HTTP Task's connections file.
+    pub fn with_connections(mut self, connections: super::http::Connections) -> Aws {
+        self.connections = Arc::new(connections);
+        self
+    }
+
+    pub(crate) fn connections(&self) -> &super::http::Connections {
+        &self.connections
     }
 
     /// The integrations as the process's environment and shared files configure them.
@@ -95,6 +108,9 @@ impl Aws {
             } => {
                 if *pattern != IntegrationPattern::RequestResponse {
                     return Err(no_handler(&inv, "statejet calls AWS services request-response only (no .sync or .waitForTaskToken)"));
+                }
+                if service == "http" {
+                    return super::http::invoke(&self, &inv.payload, limit).await;
                 }
                 match service.strip_prefix("aws-sdk:") {
                     Some(sdk) => self.sdk(sdk, action, &inv.payload, limit).await,
