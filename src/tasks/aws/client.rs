@@ -110,6 +110,19 @@ pub async fn send(
     signing: &Signing<'_>,
     limit: Duration,
 ) -> Result<Response, Error> {
+    send_with(request, Some(signing), limit).await
+}
+
+/// Sends `request` unsigned (an API Gateway endpoint that takes no AWS authentication).
+pub async fn send_unsigned(request: Request, limit: Duration) -> Result<Response, Error> {
+    send_with(request, None, limit).await
+}
+
+async fn send_with(
+    request: Request,
+    signing: Option<&Signing<'_>>,
+    limit: Duration,
+) -> Result<Response, Error> {
     let url = request.url.clone();
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
     let mut http = http::Request::builder()
@@ -121,7 +134,9 @@ pub async fn send(
     let mut http = http
         .body(Full::new(Bytes::from(request.body.clone())))
         .map_err(|e| fail(&e))?;
-    sign(&request, signing, &mut http).map_err(|e| fail(&e))?;
+    if let Some(signing) = signing {
+        sign(&request, signing, &mut http).map_err(|e| fail(&e))?;
+    }
     let wait = limit.min(READ_TIMEOUT);
     let exchange = async {
         let response = pool().request(http).await.map_err(|e| fail(&chain(&e)))?;
