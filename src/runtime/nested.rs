@@ -94,16 +94,25 @@ impl Resource for Children {
             Ok(child) => child,
             Err(f) => return Answer::Now(Err(f)),
         };
-        // StartExecution's answer, as this server's API gives it.
+        // StartExecution's answer, with the headers this server's API would send with it.
+        let body = json!({"executionArn": child.arn, "startDate": child.start_ms as f64 / 1000.0});
+        let date = chrono::DateTime::from_timestamp_millis(child.start_ms as i64)
+            .map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+            .unwrap_or_default();
         let started = nested::started(
             &child.arn,
             child.start_ms,
             &[
+                ("x-amzn-RequestId".to_owned(), child.request_id.clone()),
+                (
+                    "Content-Length".to_owned(),
+                    body.to_string().len().to_string(),
+                ),
+                ("Date".to_owned(), date),
                 (
                     "Content-Type".to_owned(),
                     "application/x-amz-json-1.0".to_owned(),
                 ),
-                ("x-amzn-RequestId".to_owned(), child.request_id.clone()),
             ],
         );
         match &inv.resource.kind {

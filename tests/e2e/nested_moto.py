@@ -21,6 +21,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,11 @@ from aws_moto import free_port, start_moto  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/statejet"
 B_ACCOUNT = "210987654321"
+
+
+def moto_api_at(url, path, body):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST")
+    urllib.request.urlopen(req).read()
 
 
 class Serve:
@@ -114,6 +120,7 @@ def main():
 
     moto, moto_url = start_moto()
     home = tempfile.mkdtemp(prefix="statejet-home-")
+    tmp = tempfile.mkdtemp(prefix="statejet-nested-")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     base_env.update({"HOME": home, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_REGION": "us-east-1"})
@@ -128,8 +135,7 @@ def main():
                               config=botocore.config.Config(inject_host_prefix=False, retries={"max_attempts": 0}))
 
     def moto_api(path, body):
-        req = urllib.request.Request(moto_url + path, data=json.dumps(body).encode(), method="POST")
-        urllib.request.urlopen(req).read()
+        moto_api_at(moto_url, path, body)
 
     def transition(model, times):
         moto_api("/moto-api/state-manager/set-transition",
@@ -290,7 +296,6 @@ def main():
                 and cause.get("Error") == "Far" and cause.get("Status") == "FAILED", d)
 
         # statejet run: B's machine through the endpoint; no credentials: a clear failure.
-        tmp = tempfile.mkdtemp(prefix="statejet-nested-")
         path = os.path.join(tmp, "parent.asl.json")
         with open(path, "w") as fh:
             json.dump(task("arn:aws:states:::states:startExecution.sync:2",
@@ -341,22 +346,81 @@ def main():
                 d["status"] == "FAILED" and d.get("error") == "States.Timeout" and state == "CANCELLED", [d, state])
         transition("athena::execution", 1)
 
-        batch = moto_client("batch")
-        moto_api("/moto-api/config", {"batch": {"use_docker": False}})
-        iam = moto_client("iam")
-        role = iam.create_role(RoleName="batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        env_arn = batch.create_compute_environment(computeEnvironmentName="cenv", type="UNMANAGED",
-                                                   state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
-        batch.create_job_queue(jobQueueName="q", state="ENABLED", priority=1,
-                               computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env_arn}])
-        batch.register_job_definition(jobDefinitionName="jd", type="container",
-                                      containerProperties={"image": "busybox", "vcpus": 1, "memory": 128,
-                                                           "command": ["true"]})
+        def batch_setup(url):
+            moto_api_at(url, "/moto-api/config", {"batch": {"use_docker": False}})
+            batch = session.client("batch", endpoint_url=url)
+            role = session.client("iam", endpoint_url=url).create_role(
+                RoleName="batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            env_arn = batch.create_compute_environment(computeEnvironmentName="cenv", type="UNMANAGED",
+                                                       state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
+            batch.create_job_queue(jobQueueName="q", state="ENABLED", priority=1,
+                                   computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env_arn}])
+            batch.register_job_definition(jobDefinitionName="jd", type="container",
+                                          containerProperties={"image": "busybox", "vcpus": 1, "memory": 128,
+                                                               "command": ["true"]})
+
+        batch_setup(moto_url)
         e, d = run(task("arn:aws:states:::batch:submitJob.sync",
                         {"JobName": "j1", "JobQueue": "q", "JobDefinition": "jd"}))
         out = output(d)
         c.check("batch:submitJob.sync waits for SUCCEEDED", d["status"] == "SUCCEEDED"
                 and out.get("Status") == "SUCCEEDED" and out.get("JobName") == "j1" and "JobId" in out, d)
+
+        # A failing job (moto's simple batch fails every job when MOTO_SIMPLE_BATCH_FAIL_AFTER is
+        # set): `statejet run` with Batch alone pointed at a second moto.
+        os.environ["MOTO_SIMPLE_BATCH_FAIL_AFTER"] = "0"
+        try:
+            moto2, moto2_url = start_moto()
+        finally:
+            del os.environ["MOTO_SIMPLE_BATCH_FAIL_AFTER"]
+        try:
+            batch_setup(moto2_url)
+            path = os.path.join(tmp, "batch.asl.json")
+            with open(path, "w") as fh:
+                json.dump(task("arn:aws:states:::batch:submitJob.sync",
+                               {"JobName": "j2", "JobQueue": "q", "JobDefinition": "jd"}), fh)
+            got = json.loads(subprocess.run([args.bin, "run", path, "--type", "STANDARD", "--result"],
+                                            env=dict(base_env, AWS_ENDPOINT_URL_BATCH=moto2_url),
+                                            capture_output=True, text=True, timeout=60).stdout)
+            cause = json.loads(got.get("cause") or "{}")
+            c.check("a failed batch job is States.TaskFailed with the job as the cause",
+                    got.get("error") == "States.TaskFailed" and cause.get("Status") == "FAILED"
+                    and cause.get("JobName") == "j2", got)
+        finally:
+            moto2.kill()
+            moto2.wait()
+
+        # A .sync job's token: heartbeats keep HeartbeatSeconds' clock, SendTaskSuccess ends it
+        # early (and the query it waited for is stopped); without heartbeats it times out.
+        transition("athena::execution", 100000)
+        arn = machine(sfa, task("arn:aws:states:::athena:startQueryExecution.sync", {
+            "QueryString": "SELECT 3", "WorkGroup": "primary", "ClientRequestToken.$": "$$.Task.Token"},
+            HeartbeatSeconds=2))
+        e = sfa.start_execution(stateMachineArn=arn)["executionArn"]
+        token, qid = None, None
+        deadline = time.time() + 10
+        while time.time() < deadline and not (token and qid):
+            for ev in history(e):
+                if ev["type"] == "TaskScheduled":
+                    token = json.loads(ev["taskScheduledEventDetails"]["parameters"])["ClientRequestToken"]
+                if ev["type"] == "TaskSubmitted":
+                    qid = json.loads(ev["taskSubmittedEventDetails"]["output"])["QueryExecutionId"]
+            time.sleep(0.2)
+        began = time.time()
+        while token and time.time() - began < 3.5:
+            sfa.send_task_heartbeat(taskToken=token)
+            time.sleep(0.7)
+        if token:
+            sfa.send_task_success(taskToken=token, output='{"early":true}')
+        d = finished(sfa, e)
+        time.sleep(1)
+        state = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] if qid else None
+        c.check("a .sync job's token takes heartbeats and SendTaskSuccess", d["status"] == "SUCCEEDED"
+                and output(d) == {"early": True} and state == "CANCELLED", [d, state])
+        e, d = run(task("arn:aws:states:::athena:startQueryExecution.sync",
+                        {"QueryString": "SELECT 4", "WorkGroup": "primary"}, HeartbeatSeconds=1))
+        c.check("a .sync job without heartbeats times out at HeartbeatSeconds", d.get("error") == "States.Timeout", d)
+        transition("athena::execution", 1)
 
         ecs = moto_client("ecs")
         cluster = ecs.create_cluster(clusterName="c")["cluster"]["clusterArn"]
@@ -407,6 +471,25 @@ def main():
         c.check("sns:publish.waitForTaskToken ends with the token sent back", d["status"] == "SUCCEEDED"
                 and output(d) == {"answered": "sns"}, d)
 
+        events = moto_client("events")
+        q3 = sqs.create_queue(QueueName="bus-sub")["QueueUrl"]
+        q3_arn = sqs.get_queue_attributes(QueueUrl=q3, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="jobs", EventPattern=json.dumps({"source": ["statejet.nested"]}))
+        events.put_targets(Rule="jobs", Targets=[{"Id": "q", "Arn": q3_arn}])
+        arn = machine(sfa, task("arn:aws:states:::events:putEvents.waitForTaskToken", {"Entries": [{
+            "Source": "statejet.nested", "DetailType": "job", "Detail": {"job": "events", "token.$": "$$.Task.Token"}}]}))
+        e = sfa.start_execution(stateMachineArn=arn)["executionArn"]
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            msgs = sqs.receive_message(QueueUrl=q3, WaitTimeSeconds=1).get("Messages", [])
+            if msgs:
+                detail = json.loads(msgs[0]["Body"])["detail"]
+                sfa.send_task_success(taskToken=detail["token"], output=json.dumps({"answered": detail["job"]}))
+                break
+        d = finished(sfa, e)
+        c.check("events:putEvents.waitForTaskToken ends with the token sent back", d["status"] == "SUCCEEDED"
+                and output(d) == {"answered": "events"}, d)
+
         # apigateway:invoke against the local HTTP server.
         e, d = run(task("arn:aws:states:::apigateway:invoke", {
             "ApiEndpoint": "abc123.execute-api.us-east-1.amazonaws.com", "Method": "GET", "Stage": "prod",
@@ -450,6 +533,8 @@ def main():
         echo.shutdown()
         moto.kill()
         moto.wait()
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     if c.failures:
         raise SystemExit("%d check(s) failed" % c.failures)
 
