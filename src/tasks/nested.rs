@@ -213,3 +213,66 @@ pub fn start_failure(code: &str, message: &str, request_id: &str) -> Failure {
         format!("{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; Request ID: {request_id}; Proxy: null)"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(status: &str) -> Described {
+        Described {
+            execution_arn: "arn:aws:states:us-east-1:111111111111:execution:child:TestStartTarget"
+                .into(),
+            state_machine_arn: "arn:aws:states:us-east-1:111111111111:stateMachine:child".into(),
+            name: "TestStartTarget".into(),
+            status: status.into(),
+            start_ms: 1_790_676_767_025,
+            stop_ms: Some(1_790_676_767_999),
+            input: Some("{}".into()),
+            ..Described::default()
+        }
+    }
+
+    /// The shapes AWS recorded (../shared/conformance/cases/test_callback__test_start_execution_sync*).
+    #[test]
+    fn sync_results_have_aws_shapes() {
+        let mut ok = child("SUCCEEDED");
+        ok.output = Some(r#"{"Arg1":"argument1"}"#.into());
+        let text = ok.sync_result(false).unwrap();
+        assert_eq!(
+            json_text(&text),
+            r#"{"ExecutionArn":"arn:aws:states:us-east-1:111111111111:execution:child:TestStartTarget","Input":"{}","InputDetails":{"Included":true},"Name":"TestStartTarget","Output":"{\"Arg1\":\"argument1\"}","OutputDetails":{"Included":true},"StartDate":1790676767025,"StateMachineArn":"arn:aws:states:us-east-1:111111111111:stateMachine:child","Status":"SUCCEEDED","StopDate":1790676767999}"#
+        );
+        let parsed = ok.sync_result(true).unwrap();
+        assert_eq!(parsed["Input"], json!({}));
+        assert_eq!(parsed["Output"], json!({"Arg1": "argument1"}));
+
+        let mut failed = child("FAILED");
+        failed.error = Some("SomeFailure".into());
+        failed.cause = Some("This state machines raises a 'SomeFailure' failure.".into());
+        let f = failed.sync_result(false).unwrap_err();
+        assert_eq!(f.error, "States.TaskFailed");
+        assert!(f.cause.starts_with(
+            r#"{"Cause":"This state machines raises a 'SomeFailure' failure.","Error":"SomeFailure","ExecutionArn":"#
+        ));
+        // A child whose task timed out: its error only, and the parent's task still TaskFailed.
+        let mut timed_out = child("FAILED");
+        timed_out.error = Some("States.Timeout".into());
+        let f = timed_out.sync_result(false).unwrap_err();
+        assert_eq!(f.error, "States.TaskFailed");
+        assert!(f
+            .cause
+            .starts_with(r#"{"Error":"States.Timeout","ExecutionArn":"#));
+        assert!(!f.cause.contains("Output"));
+    }
+
+    #[test]
+    fn refused_starts_are_named_as_the_java_sdk_does() {
+        let f = start_failure(
+            "StateMachineDoesNotExist",
+            "State Machine Does Not Exist: 'arn:x'",
+            "r-1",
+        );
+        assert_eq!(f.error, "StepFunctions.StateMachineDoesNotExistException");
+        assert_eq!(f.cause, "State Machine Does Not Exist: 'arn:x' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist; Request ID: r-1; Proxy: null)");
+    }
+}

@@ -203,6 +203,14 @@ def main():
         c.check("the parent's history records TaskSubmitted", "TaskSubmitted" in kinds
                 and kinds.index("TaskSubmitted") < kinds.index("TaskSucceeded"), kinds)
 
+        # A version ARN starts that version.
+        version = sfa.publish_state_machine_version(stateMachineArn=child)["stateMachineVersionArn"]
+        e, d = run(task("arn:aws:states:::states:startExecution.sync:2",
+                        {"StateMachineArn": version, "Name": "kid-v1"}))
+        kid_v = child.replace(":stateMachine:", ":execution:") + ":kid-v1"
+        c.check("a version ARN starts that version", d["status"] == "SUCCEEDED"
+                and sfa.describe_execution(executionArn=kid_v).get("stateMachineVersionArn") == version, d)
+
         # .sync: Output as text.
         e, d = run(task("arn:aws:states:::states:startExecution.sync",
                         {"StateMachineArn": child, "Input": {"b": 2}}))
