@@ -7,7 +7,11 @@
 # grows with time rather than executions (the load tester's sampling, idle scheduler wake-ups)
 # and moves by ±20% with the machine's load; `per-call` counts only what runs inside the load
 # tester's caller loop (`loadtest::run`'s caller task: the input's parsing, the engine, the
-# output's check), which holds still: compare builds with it. Needs `cargo build --release --workspace`, valgrind.
+# output's check), which holds still: compare builds with it. `per-call` leaves out the execution
+# itself, which `start_sync` runs as a task of its own (so that a caller that goes away does not
+# stop it): `execution` adds that task's instructions (`Engine::start_sync_of`'s spawned future)
+# to `per-call`, which is what one execution costs its caller, setup and timers aside.
+# Needs `cargo build --release --workspace`, valgrind.
 # Usage: benches/instructions.sh [WORKLOAD...]   (default: every workload in benches/workloads);
 # LOADTEST=path measures another build of the load tester.
 set -euo pipefail
@@ -19,27 +23,30 @@ if [ $# -eq 0 ]; then
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-# One run: prints "total-instructions call-instructions executions".
+# One run: prints "total-instructions call-instructions task-instructions executions".
 measure() {
   local workload=$1 seconds=$2
   valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
     "$bin" --in-process --workload "$workload" --concurrency 1 --threads 1 \
     --duration "$seconds" --warmup 0 --json >"$out/report" 2>"$out/valgrind"
-  local instructions calls executions
+  local instructions calls tasks executions
   instructions=$(sed -n 's/^summary: *//p; s/^totals: *//p' "$out/cg" | head -n 1)
-  calls=$(callgrind_annotate --inclusive=yes --threshold=100 "$out/cg" 2>/dev/null |
-    grep -E 'loadtest/src/main.rs:loadtest::run::\{\{closure\}\}::\{\{closure\}\} \[' |
+  callgrind_annotate --inclusive=yes --threshold=100 "$out/cg" >"$out/annotated" 2>/dev/null
+  calls=$(grep -E 'loadtest/src/main.rs:loadtest::run::\{\{closure\}\}::\{\{closure\}\} \[' "$out/annotated" |
+    head -n 1 | awk '{gsub(",", "", $1); print $1}')
+  tasks=$(grep -E 'src/runtime/engine.rs:statejet::runtime::engine::Engine::start_sync_of::\{\{closure\}\}::\{\{closure\}\} \[' "$out/annotated" |
     head -n 1 | awk '{gsub(",", "", $1); print $1}')
   executions=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["executions"])' "$out/report")
-  echo "$instructions ${calls:-0} $executions"
+  echo "$instructions ${calls:-0} ${tasks:-0} $executions"
 }
-printf '%-12s %14s %14s\n' workload total per-call
+printf '%-12s %14s %14s %14s\n' workload total per-call execution
 for w in "$@"; do
-  read -r i1 c1 e1 < <(measure "$w" 1)
-  read -r i3 c3 e3 < <(measure "$w" 3)
+  read -r i1 c1 t1 e1 < <(measure "$w" 1)
+  read -r i3 c3 t3 e3 < <(measure "$w" 3)
   if [ "$e3" -le "$e1" ]; then
     echo "$w: the 3 s run did no more executions than the 1 s run ($e3 <= $e1)" >&2
     exit 1
   fi
-  printf '%-12s %14d %14d\n' "$w" $(( (i3 - i1) / (e3 - e1) )) $(( (c3 - c1) / (e3 - e1) ))
+  printf '%-12s %14d %14d %14d\n' "$w" $(( (i3 - i1) / (e3 - e1) )) $(( (c3 - c1) / (e3 - e1) )) \
+    $(( (c3 + t3 - c1 - t1) / (e3 - e1) ))
 done
