@@ -13,6 +13,7 @@ pub mod config;
 pub mod models;
 mod optimized;
 pub mod protocol;
+mod s3io;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -96,6 +97,13 @@ impl Aws {
                 if *pattern != IntegrationPattern::RequestResponse {
                     return Err(no_handler(&inv, "statejet calls AWS services request-response only (no .sync or .waitForTaskToken)"));
                 }
+                // A Distributed Map's ItemReader and ResultWriter (their payloads say so; no
+                // Task has an optimized S3 integration).
+                if service == "s3" {
+                    if let Some(answer) = s3io::call(&self, action, &inv, limit).await {
+                        return answer;
+                    }
+                }
                 match service.strip_prefix("aws-sdk:") {
                     Some(sdk) => self.sdk(sdk, action, &inv.payload, limit).await,
                     None => optimized::call(&self, service, action, &inv, limit).await,
@@ -142,6 +150,19 @@ impl Aws {
         params: &Value,
         limit: Duration,
     ) -> Result<Response, CallError> {
+        let (request, signing) = self.build(svc, op_name, params)?;
+        client::send(request, &signing, limit)
+            .await
+            .map_err(|e| CallError::Client(e.to_string()))
+    }
+
+    /// The request of one operation of `svc` and how to sign it.
+    pub(crate) fn build<'a>(
+        &'a self,
+        svc: &'a Service,
+        op_name: &str,
+        params: &Value,
+    ) -> Result<(Request, Signing<'a>), CallError> {
         let Some(op) = svc.operations.get(op_name) else {
             let mut ops: Vec<String> = svc.operations.keys().map(|o| lower_first(o)).collect();
             ops.sort();
@@ -172,9 +193,7 @@ impl Aws {
             service: svc.signing_name(),
             s3: svc.metadata.protocol == "rest-xml" && svc.signing_name() == "s3",
         };
-        client::send(request, &signing, limit)
-            .await
-            .map_err(|e| CallError::Client(e.to_string()))
+        Ok((request, signing))
     }
 
     /// The service's configured endpoint, else AWS's own for the region.
