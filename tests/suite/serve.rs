@@ -777,7 +777,7 @@ fn sigterm_with_a_stuck_function_exits_within_the_grace_period() {
 fn a_dropped_sync_caller_leaves_its_execution_running_and_counted() {
     let dir = scratch("disconnect");
     let machine =
-        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}});
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": true}}});
     let server = Served::start(&dir, json!({}), &[("slow", machine)], &[]);
     {
         let mut stream = TcpStream::connect(&server.addr).unwrap();
@@ -794,8 +794,18 @@ fn a_dropped_sync_caller_leaves_its_execution_running_and_counted() {
     let metrics = |conn: &mut Conn| conn.get("/metrics").1;
     let mut conn = server.connect();
     assert!(metrics(&mut conn).contains("statejet_executions_in_flight{state_machine=\"slow\"} 1"));
-    std::thread::sleep(Duration::from_millis(1500));
-    let m = metrics(&mut conn);
+    // The execution ends about 2 s after it started; a loaded machine may take longer, so
+    // wait for the gauge rather than for a fixed time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let m = loop {
+        let m = metrics(&mut conn);
+        if m.contains("statejet_executions_in_flight{state_machine=\"slow\"} 0")
+            || std::time::Instant::now() > deadline
+        {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(
         m.contains("statejet_executions_in_flight{state_machine=\"slow\"} 0"),
         "{m}"
@@ -816,7 +826,14 @@ fn a_dropped_sync_caller_leaves_its_execution_running_and_counted() {
         ["statejet_api_requests_total{operation=\"StartSyncExecution\",code=\"499\"} 1"],
         "{m}"
     );
-    let terminal = terminal_events(&server.log_events());
+    // The log writer flushes on its own schedule: wait for the line, not for a fixed time.
+    let terminal = loop {
+        let terminal = terminal_events(&server.log_events());
+        if !terminal.is_empty() || std::time::Instant::now() > deadline {
+            break terminal;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(terminal.len(), 1, "{terminal:?}");
     assert_eq!(
         terminal.values().next().unwrap(),
