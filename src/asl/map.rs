@@ -225,6 +225,9 @@ fn item_reader(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<Ite
         max_items: None,
         items_pointer: None,
     };
+    let typed = r
+        .peek("ReaderConfig")
+        .is_some_and(|c| c.get("InputType").is_some());
     if let Some(mut c) = r.object("ReaderConfig", &mut ctx.d) {
         const TYPES: [&str; 5] = ["CSV", "JSON", "JSONL", "MANIFEST", "PARQUET"];
         config.input_type = match c.string("InputType", &mut ctx.d) {
@@ -261,10 +264,7 @@ fn item_reader(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<Ite
                 None => ctx.d.schema(message::wrong_type("STRING"), &headers_at),
             }
             if !given {
-                ctx.d.schema(
-                    "CSVHeaders can be given only with CSVHeaderLocation GIVEN".to_owned(),
-                    &headers_at,
-                );
+                ctx.d.schema(message::CSV_HEADERS_NOT_GIVEN, &headers_at);
             }
         } else if given {
             ctx.d.schema(message::required(&["CSVHeaders"]), c.at());
@@ -287,37 +287,26 @@ fn item_reader(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<Ite
         config.items_pointer = c.string("ItemsPointer", &mut ctx.d).map(str::to_owned);
         if let Some(p) = &config.items_pointer {
             if !p.is_empty() && !p.starts_with('/') {
-                ctx.d.schema(
-                    "ItemsPointer must be a JSON Pointer: empty, or starting with '/'".to_owned(),
-                    &c.at_key("ItemsPointer"),
-                );
+                ctx.d
+                    .schema(message::ITEMS_POINTER, &c.at_key("ItemsPointer"));
             }
         }
         let csv_only = given || located || c.has("CSVDelimiter");
         if csv_only && config.input_type.is_some_and(|t| t != InputType::Csv) {
-            ctx.d.schema(
-                "CSVHeaderLocation, CSVHeaders and CSVDelimiter apply to InputType CSV only"
-                    .to_owned(),
-                c.at(),
-            );
+            ctx.d.schema(message::CSV_ONLY, c.at());
         }
         if config.items_pointer.is_some() && config.input_type != Some(InputType::Json) {
-            ctx.d.schema(
-                "ItemsPointer applies to InputType JSON only".to_owned(),
-                &c.at_key("ItemsPointer"),
-            );
+            ctx.d
+                .schema(message::ITEMS_POINTER_JSON_ONLY, &c.at_key("ItemsPointer"));
         }
         c.finish(&mut ctx.d);
     }
     match (source, config.input_type) {
-        (ReaderSource::GetObject, None) => ctx.d.schema(
-            format!(
-                "ReaderConfig.InputType is required when the ItemReader's Resource is {GET_OBJECT}"
-            ),
-            r.at(),
-        ),
+        (ReaderSource::GetObject, None) if !typed => ctx
+            .d
+            .schema(message::input_type_required(GET_OBJECT), r.at()),
         (ReaderSource::ListObjectsV2, Some(_)) => ctx.d.schema(
-            format!("ReaderConfig.InputType does not apply to {LIST_OBJECTS_V2}"),
+            message::input_type_not_listing(LIST_OBJECTS_V2),
             &r.at_key("ReaderConfig"),
         ),
         _ => {}
@@ -371,10 +360,7 @@ fn result_writer(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<R
     match (resource.is_some(), has_args) {
         (true, false) => ctx.d.schema(message::required(&[args_key]), w.at()),
         (false, true) => ctx.d.schema(message::required(&["Resource"]), w.at()),
-        (false, false) if !configured => ctx.d.schema(
-            format!("ResultWriter needs WriterConfig, or Resource and {args_key}, or all three"),
-            w.at(),
-        ),
+        (false, false) if !configured => ctx.d.schema(message::writer_fields(args_key), w.at()),
         _ => {}
     }
     w.finish(&mut ctx.d);

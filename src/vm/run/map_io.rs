@@ -150,7 +150,6 @@ impl Run {
             }
             Some(Dynamic::Fixed(n)) => Some(*n),
         };
-        note(&self.inspection, "afterItemReader", &parameters);
         let read = ItemRead {
             parameters,
             input_type: config.input_type,

@@ -453,6 +453,7 @@ impl Run {
             }
             (Pending::Children { .. }, Event::ChildrenFailed(f)) => {
                 self.last_event = journal.last();
+                self.recording = None;
                 let kind = match self.in_parallel() {
                     true => EventType::ParallelStateFailed,
                     false => EventType::MapStateFailed,
