@@ -27,6 +27,7 @@ import tempfile
 import time
 
 import boto3
+import botocore.config
 
 
 def free_port():
@@ -178,6 +179,15 @@ def reader_checks(r, s3):
     got = r.run(dmap(get_object("items", "dupes.csv", {"InputType": "CSV"})))
     r.check("CSV duplicate headers", got.get("error") == "States.ItemReaderFailed"
             and got.get("cause") == "CSV headers cannot contain duplicates.", got)
+
+    # A 40 MB object read only as far as MaxItems needs.
+    big = b"".join(b'{"i": %d, "pad": "%s"}\n' % (i, b"x" * 400) for i in range(100000))
+    s3.put_object(Bucket="items", Key="big.jsonl", Body=big)
+    started = time.time()
+    got = r.run(dmap(get_object("items", "big.jsonl", {"InputType": "JSONL", "MaxItems": 3}),
+                     ItemSelector={"i.$": "$$.Map.Item.Value.i"}))
+    r.check("a %d MB object read as far as MaxItems 3 (%.1f s)" % (len(big) // 1000000, time.time() - started),
+            got.get("output") == [{"i": 0}, {"i": 1}, {"i": 2}], got)
 
     # ItemBatcher over read items.
     got = r.run(dmap(get_object("items", "people.json", {"InputType": "JSON"}),
@@ -358,6 +368,38 @@ def writer_checks(r, s3):
             and sorted(w["i"] for w in written) == list(range(3000)), got)
 
 
+def serve_check(r, s3, binary, env):
+    """The same reader and writer as futures on `statejet serve`'s engine."""
+    serve = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--logs", os.devnull],
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = None
+        deadline = time.time() + 30
+        while time.time() < deadline and url is None:
+            line = serve.stderr.readline()
+            if "listening on " in line:
+                url = line.split("listening on ")[1].split()[0]
+            elif not line and serve.poll() is not None:
+                break
+        sfn = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name="us-east-1").client(
+            "stepfunctions", endpoint_url=url, config=botocore.config.Config(inject_host_prefix=False))
+        definition = dmap(get_object("items", "people.csv", {"InputType": "CSV"}),
+                          {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "results", "Prefix": "served"},
+                           "WriterConfig": {"Transformation": "COMPACT"}})
+        arn = sfn.create_state_machine(name="served", type="EXPRESS", roleArn="arn:aws:iam::123456789012:role/r",
+                                       definition=json.dumps(definition))["stateMachineArn"]
+        res = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+        key = json.loads(res.get("output") or "{}").get("ResultWriterDetails", {}).get("Key", "")
+        files = json.loads(read_back(s3, "results", key))["ResultFiles"]["SUCCEEDED"] if key else []
+        written = json.loads(read_back(s3, "results", files[0]["Key"])) if files else []
+        r.check("statejet serve reads and writes S3 from the engine", res.get("status") == "SUCCEEDED"
+                and key.startswith("served/") and sorted(w["name"] for w in written) == ["ada", "grace"], res)
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
 def conformance(r, s3, directory):
     sys.path.insert(0, directory)
     import compare  # the corpus's own comparison (masking, placeholders)
@@ -406,6 +448,7 @@ def main():
     try:
         reader_checks(r, s3)
         writer_checks(r, s3)
+        serve_check(r, s3, args.bin, env)
         if args.conformance:
             conformance(r, s3, args.conformance)
     finally:
