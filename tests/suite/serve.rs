@@ -158,6 +158,20 @@ fn the_live_page_shows_the_diagram_and_the_counts() {
     e2e(&["--chromium", chromium.to_str().expect("a UTF-8 path")]);
 }
 
+/// The execution view for real STANDARD executions (succeeded, failed through a Catch, waiting
+/// for an activity and then approved while the page is open): state statuses on the graph, a
+/// chosen state's input and output, the event table against GetExecutionHistory, the feeds'
+/// credentials and the execution-data rule (tests/e2e/execution_view.py). Screenshots are kept
+/// as `target/e2e-artifacts/standard-executions.png` and `execution-*.png`.
+#[test]
+fn the_live_page_inspects_one_standard_execution() {
+    let chromium = chromium();
+    e2e_script(
+        "execution_view.py",
+        &["--chromium", chromium.to_str().expect("a UTF-8 path")],
+    );
+}
+
 /// `--definitions examples` starts with the examples' machines and names the functions file it
 /// passes over, rather than refusing it as a bad definition.
 #[test]
