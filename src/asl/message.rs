@@ -147,6 +147,24 @@ pub fn required_field(field: &str) -> String {
     format!("The field '{field}' is required but was missing")
 }
 
+/// statejet's words (AWS's wording for these HTTP Task checks is not recorded).
+pub fn not_one_of(field: &str, value: &serde_json::Value, allowed: &[&str]) -> String {
+    format!(
+        "The value {value} of the field '{field}' is not valid; it must be one of {}",
+        allowed.join(", ")
+    )
+}
+
+/// statejet's words.
+pub fn http_endpoint(value: &serde_json::Value) -> String {
+    format!("The value {value} of the field 'ApiEndpoint' is not an http:// or https:// URL")
+}
+
+/// statejet's words.
+pub fn http_header(name: &str) -> String {
+    format!("The header '{name}' cannot be set in an HTTP Task: Step Functions sets it or does not allow it")
+}
+
 /// Recorded.
 pub fn unknown_resource(arn: &str) -> String {
     format!("The resource provided {arn} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region.")

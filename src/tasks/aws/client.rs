@@ -40,6 +40,9 @@ pub struct Request {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
+    /// The status line's reason phrase as the server sent it (HTTP/1), else the status's
+    /// standard one (`OK`, `Not Found`), else empty.
+    pub reason: String,
     /// Header names as sent (lower case on HTTP/1 as hyper reads them), in order.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
@@ -110,6 +113,20 @@ pub async fn send(
     signing: &Signing<'_>,
     limit: Duration,
 ) -> Result<Response, Error> {
+    send_with(request, Some(signing), limit).await
+}
+
+/// Sends `request` unsigned: an API Gateway endpoint that takes no AWS authentication, or the
+/// HTTP Task (its authentication is the connection's headers).
+pub async fn send_unsigned(request: Request, limit: Duration) -> Result<Response, Error> {
+    send_with(request, None, limit).await
+}
+
+async fn send_with(
+    request: Request,
+    signing: Option<&Signing<'_>>,
+    limit: Duration,
+) -> Result<Response, Error> {
     let url = request.url.clone();
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
     let http = prepare(&request, signing)?;
@@ -117,6 +134,14 @@ pub async fn send(
     let exchange = async {
         let response = pool().request(http).await.map_err(|e| fail(&chain(&e)))?;
         let status = response.status().as_u16();
+        let reason = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+            Some(r) => String::from_utf8_lossy(r.as_bytes()).into_owned(),
+            None => response
+                .status()
+                .canonical_reason()
+                .unwrap_or_default()
+                .to_owned(),
+        };
         let headers = response
             .headers()
             .iter()
@@ -135,6 +160,7 @@ pub async fn send(
             .to_bytes();
         Ok(Response {
             status,
+            reason,
             headers,
             body,
         })
@@ -149,7 +175,10 @@ pub async fn send(
 }
 
 /// The signed HTTP request of `request`.
-fn prepare(request: &Request, signing: &Signing<'_>) -> Result<http::Request<Full<Bytes>>, Error> {
+fn prepare(
+    request: &Request,
+    signing: Option<&Signing<'_>>,
+) -> Result<http::Request<Full<Bytes>>, Error> {
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{}: {e}", request.url));
     let mut http = http::Request::builder()
         .method(request.method.as_str())
@@ -160,7 +189,9 @@ fn prepare(request: &Request, signing: &Signing<'_>) -> Result<http::Request<Ful
     let mut http = http
         .body(Full::new(Bytes::from(request.body.clone())))
         .map_err(|e| fail(&e))?;
-    sign(request, signing, &mut http).map_err(|e| fail(&e))?;
+    if let Some(signing) = signing {
+        sign(request, signing, &mut http).map_err(|e| fail(&e))?;
+    }
     Ok(http)
 }
 
@@ -176,7 +207,7 @@ pub async fn send_streaming(
 ) -> Result<Response, Error> {
     let url = request.url.clone();
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
-    let http = prepare(&request, signing)?;
+    let http = prepare(&request, Some(signing))?;
     let exchange = async {
         let response = tokio::time::timeout(READ_TIMEOUT, pool().request(http))
             .await
@@ -186,6 +217,11 @@ pub async fn send_streaming(
             })?
             .map_err(|e| fail(&chain(&e)))?;
         let status = response.status().as_u16();
+        let reason = response
+            .status()
+            .canonical_reason()
+            .unwrap_or_default()
+            .to_owned();
         let headers = response
             .headers()
             .iter()
@@ -205,6 +241,7 @@ pub async fn send_streaming(
                 .to_bytes();
             return Ok(Response {
                 status,
+                reason,
                 headers,
                 body,
             });
@@ -226,6 +263,7 @@ pub async fn send_streaming(
         }
         Ok(Response {
             status,
+            reason,
             headers,
             body: Bytes::new(),
         })
