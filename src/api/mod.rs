@@ -11,6 +11,7 @@ mod activities;
 mod executions;
 mod framing;
 mod machines;
+mod mock_case;
 mod page;
 mod prometheus;
 pub mod sigv4;

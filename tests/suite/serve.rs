@@ -26,7 +26,7 @@ const PACKAGES: [&str; 3] = [
 ];
 
 /// A Python with boto3, the AWS CLI and prometheus_client, made once per target folder.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target/e2e-venv");
     let python = venv.join("bin/python");
