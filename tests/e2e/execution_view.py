@@ -174,6 +174,14 @@ def run(binary, chromium, artifacts):
                                  loggingConfiguration=WITH_DATA)
         sfn.create_state_machine(name="fast", definition=order, roleArn=ROLE, type="EXPRESS")
         activity = sfn.create_activity(name="approve-order")["activityArn"]
+        child = sfn.create_state_machine(name="child", roleArn=ROLE, type="STANDARD", loggingConfiguration=WITH_DATA,
+                                         definition=json.dumps({"StartAt": "Work", "States": {
+                                             "Work": {"Type": "Pass", "Result": {"done": True}, "End": True}}}))["stateMachineArn"]
+        sfn.create_state_machine(name="parent", roleArn=ROLE, type="STANDARD", loggingConfiguration=WITH_DATA,
+                                 definition=json.dumps({"StartAt": "Start", "States": {"Start": {
+                                     "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                                     "Parameters": {"StateMachineArn": child, "Name": "the-child", "Input": {}},
+                                     "End": True}}}))
 
         def finished(arn):
             for _ in range(200):
@@ -188,10 +196,12 @@ def run(binary, chromium, artifacts):
                                   input=json.dumps(GOOD))["executionArn"]
         waiting = sfn.start_execution(stateMachineArn=MACHINE + "approval", name="needs-approval",
                                       input=json.dumps({"order": "A-1001", "amount": 1250}))["executionArn"]
+        parent = sfn.start_execution(stateMachineArn=MACHINE + "parent", name="the-parent")["executionArn"]
         quiet = sfn.start_execution(stateMachineArn=MACHINE + "quiet", name="quiet-1", input=json.dumps(GOOD))["executionArn"]
         assert finished(good)["status"] == "SUCCEEDED"
         assert finished(bad)["status"] == "FAILED"
         assert finished(quiet)["status"] == "SUCCEEDED"
+        assert finished(parent)["status"] == "SUCCEEDED"
         assert sfn.describe_execution(executionArn=waiting)["status"] == "RUNNING"
 
         edge_cases(sfn, server.url, counter)
@@ -300,6 +310,13 @@ def run(binary, chromium, artifacts):
                                 ("ExecutionFailed", "")], failures
             assert "Billing.Declined" in next(r for r in rows if r["type"] == "ExecutionFailed")["details"]
             browser.screenshot(os.path.join(artifacts, "execution-failed.png"))
+
+            # An execution a Task started is a link from the events of the one that started it.
+            open_execution(browser, server.url, "parent", parent)
+            browser.eval("[...document.querySelectorAll('#events a.exec')].find((a) => a.textContent.includes(':execution:child:the-child')).click()")
+            browser.until("document.getElementById('exec-name').textContent === 'the-child'"
+                          " && document.querySelector('#exec-diagram g.st-succeeded') !== null", "the started execution's view")
+            assert statuses(browser) == {"Work": "succeeded"}, statuses(browser)
 
             # The overview's recent failures of a Standard machine open their execution.
             browser.eval("location.hash = 'machine=orders-declined'")
