@@ -54,8 +54,8 @@ pub struct Api {
     credentials: Vec<Credentials>,
     /// The last executions this API started that ended, and the last failures, for the page.
     recent: Arc<page::Recent>,
-    /// Whether the page shows failures' errors and causes for every machine, not only for those
-    /// whose logging includes execution data.
+    /// Whether the page shows execution data (errors, causes, inputs, outputs) for every
+    /// machine, not only for those whose logging includes it.
     page_execution_data: bool,
     /// The API requests answered, for /metrics.
     requests: prometheus::Requests,
@@ -87,7 +87,6 @@ impl Api {
         self
     }
 
-    /// Shows failures' errors and causes on the live page whatever the machines' logging says.
     /// Machines created without a `loggingConfiguration` log at `level` (to a log group named
     /// `/statejet/NAME`), with their inputs and outputs if `include_execution_data`.
     pub fn with_default_logging(mut self, level: Level, include_execution_data: bool) -> Api {
@@ -95,6 +94,8 @@ impl Api {
         self
     }
 
+    /// Shows execution data on the live page (failures' errors and causes, the execution
+    /// view's inputs and outputs) whatever the machines' logging says.
     pub fn with_page_execution_data(mut self, show: bool) -> Api {
         self.page_execution_data = show;
         self
@@ -174,6 +175,34 @@ fn text_response(status: StatusCode, content_type: &str, body: String) -> Respon
         .expect("a response of valid parts")
 }
 
+/// A page feed that may carry execution data: never cached by the browser, never read as
+/// anything but JSON.
+fn data_response(body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a response of valid parts")
+}
+
+fn not_found(message: String) -> Response<Body> {
+    text_response(StatusCode::NOT_FOUND, "text/plain", message)
+}
+
+/// A query parameter of a GET, percent-decoded.
+fn query(req: &Request<Incoming>, name: &str) -> Option<String> {
+    req.uri().query()?.split('&').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
 fn error_response(e: &ApiError, request_id: &str) -> Response<Body> {
     json_response(e.status, &e.body(), request_id)
 }
@@ -218,23 +247,31 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
             ))
         }
         (&Method::GET, "/ui/diagram") => {
-            let query = req.uri().query().unwrap_or("");
-            let name = query
-                .split('&')
-                .find_map(|p| p.strip_prefix("machine="))
-                .map(|n| {
-                    percent_encoding::percent_decode_str(n)
-                        .decode_utf8_lossy()
-                        .into_owned()
-                })
-                .unwrap_or_default();
-            return Ok(match api.page_diagram(&name) {
+            let (machine, execution) = (query(&req, "machine"), query(&req, "execution"));
+            let svg = match &execution {
+                Some(arn) => api.page_execution_diagram(arn),
+                None => api.page_diagram(machine.as_deref().unwrap_or("")),
+            };
+            return Ok(match svg {
                 Some(svg) => text_response(StatusCode::OK, "image/svg+xml", svg),
-                None => text_response(
-                    StatusCode::NOT_FOUND,
-                    "text/plain",
-                    format!("no state machine named '{name}'"),
-                ),
+                None => not_found(match execution {
+                    Some(arn) => format!("no retained execution '{arn}'"),
+                    None => format!("no state machine named '{}'", machine.unwrap_or_default()),
+                }),
+            });
+        }
+        (&Method::GET, "/ui/executions") => {
+            let machine = query(&req, "machine").unwrap_or_default();
+            return Ok(match api.page_executions(&machine) {
+                Some(v) => data_response(&v),
+                None => not_found(format!("no state machine named '{machine}'")),
+            });
+        }
+        (&Method::GET, "/ui/execution") => {
+            let arn = query(&req, "arn").unwrap_or_default();
+            return Ok(match api.page_execution(&arn) {
+                Some(v) => data_response(&v),
+                None => not_found(format!("no retained execution '{arn}'")),
             });
         }
         (&Method::POST, "/") => {}

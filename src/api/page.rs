@@ -1,11 +1,14 @@
 //! The live page at `/`: the state machines, each one's diagram with per-state count badges,
 //! its execution counts by status, its recent executions and its recent failures, refreshed
-//! every second by the page.
+//! every second by the page; and, for a STANDARD execution, the execution view (`execution`).
 //!
 //! Invariant: the page is one self-contained HTML file (no build step, nothing fetched from
-//! elsewhere), and what it shows comes from the engine's counters and a small bounded ring of
+//! elsewhere), and what it shows comes from the engine's counters, a small bounded ring of
 //! the last executions this API saw end (status and times; error and cause only where the
-//! machine's logging, or `--page-execution-data`, allows them); no execution's history is kept.
+//! machine's logging, or `--page-execution-data`, allows them), and the retained STANDARD
+//! executions' histories, read when asked; the page keeps no history of its own.
+
+mod execution;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -14,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::wire::timestamp;
 use super::Api;
+use crate::asl::StateMachine;
 use crate::graph::layout;
 use crate::runtime::{Outcome, Status};
 
@@ -141,6 +145,7 @@ impl Api {
                 let last_ended = executions.first().map_or(Value::Null, |e| e["at"].clone());
                 json!({
                     "name": name,
+                    "type": machine.machine_type.as_str(),
                     "revision": revision.unwrap_or_else(|| "0".into()),
                     "started": m.started, "in_flight": m.in_flight, "succeeded": m.succeeded,
                     "failed": m.failed, "timed_out": m.timed_out, "aborted": m.aborted,
@@ -156,13 +161,14 @@ impl Api {
     }
 
     /// `GET /ui/diagram?machine=NAME`: the machine's diagram as SVG, with room in each state's
-    /// box for the count badge the page fills.
+    /// box for the badge the page fills.
     pub(super) fn page_diagram(&self, machine: &str) -> Option<String> {
-        let validated = self.engine.registry().get(machine)?.validated.clone();
-        let config = layout::Config { badges: true };
-        Some(crate::graph::svg::render_with(
-            &crate::graph::build(&validated),
-            &config,
-        ))
+        Some(diagram(&self.engine.registry().get(machine)?.validated))
     }
+}
+
+/// A validated machine's diagram as SVG, with room in each state's box for a badge.
+fn diagram(validated: &StateMachine) -> String {
+    let config = layout::Config { badges: true };
+    crate::graph::svg::render_with(&crate::graph::build(validated), &config)
 }

@@ -79,8 +79,9 @@ pub struct Args {
     /// ends (then they are aborted, their processes killed), and every log line is written.
     #[arg(long, default_value_t = 30)]
     grace_seconds: u64,
-    /// Show failures' errors and causes on the live page for every state machine (by default
-    /// only for machines whose logging includes execution data: they may carry input data).
+    /// Show execution data on the live page for every state machine: failures' errors and
+    /// causes, and a Standard execution's inputs, outputs and task parameters in the execution
+    /// view (by default only for machines whose logging includes execution data).
     #[arg(long)]
     page_execution_data: bool,
     /// Command functions running at once; further calls wait for a slot (within their Task's

@@ -473,7 +473,9 @@ async fn a_cpu_heavy_step_times_out_and_starves_no_other_execution() {
         assert_eq!(r.outcome.status, Status::TimedOut, "{name}");
         assert_eq!(r.outcome.failure.unwrap().error, "States.Timeout", "{name}");
         assert!(took.as_secs_f64() >= 2.0, "{name}: ended after {took:?}");
-        assert!(took.as_secs_f64() < 6.0, "{name}: ended after {took:?}");
+        // The heavy work alone would run for hours; a loose upper bound keeps this a test of
+        // the deadline firing, not of the machine's speed (a loaded 2-core CI box is slow).
+        assert!(took.as_secs_f64() < 30.0, "{name}: ended after {took:?}");
     }
 }
 

@@ -158,6 +158,20 @@ fn the_live_page_shows_the_diagram_and_the_counts() {
     e2e(&["--chromium", chromium.to_str().expect("a UTF-8 path")]);
 }
 
+/// The execution view for real STANDARD executions (succeeded, failed through a Catch, waiting
+/// for an activity and then approved while the page is open): state statuses on the graph, a
+/// chosen state's input and output, the event table against GetExecutionHistory, the feeds'
+/// credentials and the execution-data rule (tests/e2e/execution_view.py). Screenshots are kept
+/// as `target/e2e-artifacts/standard-executions.png` and `execution-*.png`.
+#[test]
+fn the_live_page_inspects_one_standard_execution() {
+    let chromium = chromium();
+    e2e_script(
+        "execution_view.py",
+        &["--chromium", chromium.to_str().expect("a UTF-8 path")],
+    );
+}
+
 /// `--definitions examples` starts with the examples' machines and names the functions file it
 /// passes over, rather than refusing it as a bad definition.
 #[test]
@@ -777,7 +791,7 @@ fn sigterm_with_a_stuck_function_exits_within_the_grace_period() {
 fn a_dropped_sync_caller_leaves_its_execution_running_and_counted() {
     let dir = scratch("disconnect");
     let machine =
-        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}});
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": true}}});
     let server = Served::start(&dir, json!({}), &[("slow", machine)], &[]);
     {
         let mut stream = TcpStream::connect(&server.addr).unwrap();
@@ -794,8 +808,18 @@ fn a_dropped_sync_caller_leaves_its_execution_running_and_counted() {
     let metrics = |conn: &mut Conn| conn.get("/metrics").1;
     let mut conn = server.connect();
     assert!(metrics(&mut conn).contains("statejet_executions_in_flight{state_machine=\"slow\"} 1"));
-    std::thread::sleep(Duration::from_millis(1500));
-    let m = metrics(&mut conn);
+    // The execution ends about 2 s after it started; a loaded machine may take longer, so
+    // wait for the gauge rather than for a fixed time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let m = loop {
+        let m = metrics(&mut conn);
+        if m.contains("statejet_executions_in_flight{state_machine=\"slow\"} 0")
+            || std::time::Instant::now() > deadline
+        {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(
         m.contains("statejet_executions_in_flight{state_machine=\"slow\"} 0"),
         "{m}"
@@ -816,7 +840,14 @@ fn a_dropped_sync_caller_leaves_its_execution_running_and_counted() {
         ["statejet_api_requests_total{operation=\"StartSyncExecution\",code=\"499\"} 1"],
         "{m}"
     );
-    let terminal = terminal_events(&server.log_events());
+    // The log writer flushes on its own schedule: wait for the line, not for a fixed time.
+    let terminal = loop {
+        let terminal = terminal_events(&server.log_events());
+        if !terminal.is_empty() || std::time::Instant::now() > deadline {
+            break terminal;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(terminal.len(), 1, "{terminal:?}");
     assert_eq!(
         terminal.values().next().unwrap(),
