@@ -425,6 +425,28 @@ def retention(binary):
         server.stop()
 
 
+def memory_bound(binary):
+    """--max-retained-memory: the ended executions' estimated bytes are bounded, the oldest
+    ended evicted first, a running one never."""
+    server = Server(binary, "--max-retained-memory", "16KiB", "--grace-seconds", "1")
+    try:
+        sfn = client(server.url)
+        waiting = sfn.create_state_machine(name="w", definition=wait_machine(100), roleArn=ROLE)["stateMachineArn"]
+        quick = sfn.create_state_machine(name="q", definition=RECORDED, roleArn=ROLE)["stateMachineArn"]
+        long_running = sfn.start_execution(stateMachineArn=waiting, name="long")["executionArn"]
+        arns = []
+        for n in range(40):
+            arns.append(sfn.start_execution(stateMachineArn=quick, name=f"q{n}")["executionArn"])
+            ended(sfn, arns[-1])
+        kept = [e["name"] for e in sfn.list_executions(stateMachineArn=quick, maxResults=100)["executions"]]
+        # The newest, in order, and not all of them: a few KiB each.
+        assert 2 <= len(kept) < 40 and kept == [f"q{n}" for n in range(39, 39 - len(kept), -1)], kept
+        expect_error("ExecutionDoesNotExist", sfn.describe_execution, executionArn=arns[0])
+        assert sfn.describe_execution(executionArn=long_running)["status"] == "RUNNING"
+    finally:
+        server.stop()
+
+
 def definitions_folder(binary):
     folder = tempfile.mkdtemp()
     with open(os.path.join(folder, "orders.standard.asl.json"), "w") as f:
@@ -455,6 +477,7 @@ def main():
     finally:
         server.stop()
     retention(args.bin)
+    memory_bound(args.bin)
     definitions_folder(args.bin)
     print("e2e: STANDARD checks passed")
 
