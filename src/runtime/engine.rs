@@ -189,6 +189,16 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// An engine that may have gone: what its own parts (the router's nested workflows) hold.
+#[derive(Clone)]
+pub(super) struct WeakEngine(std::sync::Weak<Inner>);
+
+impl WeakEngine {
+    pub(super) fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|inner| Engine { inner })
+    }
+}
+
 /// What a synchronous start returns, as `StartSyncExecution` does.
 #[derive(Debug, Clone)]
 pub struct SyncResult {
@@ -215,7 +225,7 @@ impl Engine {
             config.epoch_ms.unwrap_or_else(now_ms),
             tokio::time::Instant::now(),
         );
-        Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 router: Router::new(functions.in_scope(scope.clone()))
                     .with_callbacks(Callbacks::default()),
@@ -231,7 +241,22 @@ impl Engine {
                 abort: tokio::sync::watch::channel(false).0,
                 epoch,
             }),
-        }
+        };
+        // The engine's own machines run as nested workflows in it; the router holds it weakly
+        // (the engine owns the router).
+        let children = super::nested::Children::new(engine.downgrade());
+        engine.inner.router.set_nested(Arc::new(children));
+        engine
+    }
+
+    /// A handle that does not keep the engine alive.
+    pub(super) fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
+    }
+
+    /// The region and account of the engine's ARNs.
+    pub fn scope(&self) -> &Scope {
+        &self.inner.scope
     }
 
     /// The state machines.
@@ -298,6 +323,17 @@ impl Engine {
     /// functions file lacks).
     pub fn set_aws(&self, aws: crate::tasks::aws::Aws) {
         self.inner.router.set_aws(aws);
+    }
+
+    /// Lets a mock configuration (Step Functions Local's format) answer the Task states of
+    /// executions started with a test case.
+    pub fn set_mocks(&self, mocks: Arc<crate::tasks::mock::Mocks>) {
+        self.inner.router.set_mocks(mocks);
+    }
+
+    /// The mock configuration, if one was set.
+    pub fn mocks(&self) -> Option<&Arc<crate::tasks::mock::Mocks>> {
+        self.inner.router.mocks()
     }
 
     /// Registers an in-process handler for a Lambda function name or a resource ARN.

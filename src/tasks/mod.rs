@@ -11,6 +11,9 @@ pub mod activities;
 pub mod aws;
 pub mod command;
 pub mod functions;
+pub mod http;
+pub mod mock;
+pub mod nested;
 pub mod tokens;
 
 use std::future::Future;
@@ -93,7 +96,8 @@ impl Resource for Handler {
     }
 }
 
-/// Maps each Task's resource to the implementation that answers it: one registered under the
+/// Maps each Task's resource to the implementation that answers it: a mocked response when the
+/// execution runs a mock test case that names the state (`mock`), else one registered under the
 /// Lambda function's name or the resource's ARN, else the AWS integrations when set (service
 /// integrations, and Lambda functions the functions file lacks: `aws::Aws::takes`), else the
 /// functions file.
@@ -102,9 +106,13 @@ pub struct Router {
     registered: DashMap<String, Arc<dyn Resource>>,
     functions: Functions,
     aws: std::sync::OnceLock<aws::Aws>,
+    /// What starts executions of this server's own state machines (`states:startExecution`).
+    nested: std::sync::OnceLock<Arc<dyn nested::Local>>,
     /// What answers activities and `.waitForTaskToken` tasks (`statejet serve` has it;
     /// `statejet run` does not, and says so).
     callbacks: Option<Callbacks>,
+    /// Step Functions Local's mocked responses, asked before anything else.
+    mocks: std::sync::OnceLock<Arc<mock::Mocks>>,
 }
 
 impl Router {
@@ -113,14 +121,31 @@ impl Router {
             registered: DashMap::new(),
             functions,
             aws: std::sync::OnceLock::new(),
+            nested: std::sync::OnceLock::new(),
             callbacks: None,
+            mocks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets a mock configuration answer the states its test cases name (once, as `set_aws`).
+    pub fn set_mocks(&self, mocks: Arc<mock::Mocks>) {
+        let _ = self.mocks.set(mocks);
+    }
+
+    /// The mock configuration, if one was set.
+    pub fn mocks(&self) -> Option<&Arc<mock::Mocks>> {
+        self.mocks.get()
     }
 
     /// Lets the AWS integrations answer service integrations (once; a second call is ignored,
     /// the first configuration staying in force for the process).
     pub fn set_aws(&self, aws: aws::Aws) {
         let _ = self.aws.set(aws);
+    }
+
+    /// Lets `local` answer `states:startExecution` of the machines it has (once).
+    pub fn set_nested(&self, local: Arc<dyn nested::Local>) {
+        let _ = self.nested.set(local);
     }
 
     /// This router, answering activities and `.waitForTaskToken` tasks through `callbacks`.
@@ -156,29 +181,47 @@ impl Router {
     }
 }
 
+impl Router {
+    /// The resource's own answer, past the token patterns: a registered resource, this
+    /// server's state machines, the AWS integrations, the functions file.
+    fn route(&self, invocation: Invocation, limit: Duration) -> Answer {
+        if let Some(r) = self.registered(&invocation) {
+            return r.call(invocation, limit);
+        }
+        if let Some(local) = self.nested.get().filter(|l| l.takes(&invocation)) {
+            return local.call(invocation, limit);
+        }
+        match self.aws.get() {
+            Some(aws) if aws.takes(&invocation, &self.functions) => aws.call(invocation, limit),
+            _ => self.functions.call(invocation, limit),
+        }
+    }
+}
+
 impl Resource for Router {
     fn call(&self, invocation: Invocation, limit: Duration) -> Answer {
-        let callback = match &invocation.resource.kind {
-            ResourceKind::Activity { .. } => Some(true),
-            ResourceKind::Service {
-                pattern: IntegrationPattern::WaitForTaskToken,
-                ..
-            } => Some(false),
-            _ => None,
+        // A mocked state answers at once, whatever its resource (`.waitForTaskToken` too).
+        if let Some(answer) = self.mocks.get().and_then(|m| m.answer(&invocation)) {
+            return answer;
+        }
+        let pattern = match &invocation.resource.kind {
+            ResourceKind::Activity { .. } => None,
+            ResourceKind::Service { pattern, .. } => Some(*pattern),
+            ResourceKind::Lambda { .. } => Some(IntegrationPattern::RequestResponse),
         };
-        match (callback, &self.callbacks) {
-            (Some(true), Some(c)) => c.activity(invocation),
-            (Some(false), Some(c)) => c.wait_for_token(invocation, |inv| self.call(inv, limit)),
-            (Some(_), None) => Answer::Now(Err(needs_serve(&invocation))),
-            (None, _) => match self.registered(&invocation) {
-                Some(r) => r.call(invocation, limit),
-                None => match self.aws.get() {
-                    Some(aws) if aws.takes(&invocation, &self.functions) => {
-                        aws.call(invocation, limit)
-                    }
-                    _ => self.functions.call(invocation, limit),
-                },
-            },
+        match (pattern, &self.callbacks) {
+            (None, Some(c)) => c.activity(invocation),
+            (Some(IntegrationPattern::WaitForTaskToken), Some(c)) => {
+                c.wait_for_token(invocation, |inv| self.call(inv, limit))
+            }
+            // A job's token takes heartbeats and an early SendTaskSuccess/Failure.
+            (Some(IntegrationPattern::Sync), Some(c)) => {
+                c.job(invocation, |inv| self.route(inv, limit))
+            }
+            (None | Some(IntegrationPattern::WaitForTaskToken), None) => {
+                Answer::Now(Err(needs_serve(&invocation)))
+            }
+            _ => self.route(invocation, limit),
         }
     }
 }
@@ -200,4 +243,37 @@ fn needs_serve(inv: &Invocation) -> Failure {
         "The state '{}' {what} ({}), which only `statejet serve` can answer ({how}): run the machine there as a STANDARD state machine",
         inv.state, inv.resource.arn
     ))
+}
+
+/// Whether `inv` is a Distributed Map's reader (`Some(true)`) or writer (`Some(false)`).
+pub(crate) fn map_io(inv: &Invocation) -> Option<bool> {
+    match &inv.resource.kind {
+        ResourceKind::Service { service, .. } if service == "s3" => {
+            if inv.payload.get("ItemReader").is_some() {
+                Some(true)
+            } else if inv.payload.get("ResultWriter").is_some() {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Where no AWS integrations are configured, a Map's S3 reader or writer fails saying so
+/// (never iterating its input instead).
+pub(crate) fn no_s3(inv: &Invocation) -> Failure {
+    use crate::vm::run::map_io::{ITEM_READER_FAILED, RESULT_WRITER_FAILED};
+    let (error, what) = match map_io(inv) {
+        Some(true) => (ITEM_READER_FAILED, "reads its items from"),
+        _ => (RESULT_WRITER_FAILED, "writes its results to"),
+    };
+    Failure::new(
+        error,
+        format!(
+            "The Map '{}' {what} S3 ({}), and no AWS integrations are configured here: `statejet run` and `statejet serve` configure them from the environment (AWS_ENDPOINT_URL, the credentials, the region)",
+            inv.state, inv.resource.arn
+        ),
+    )
 }
