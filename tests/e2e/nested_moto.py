@@ -199,6 +199,8 @@ def main():
                 and out["InputDetails"] == {"Included": True} and "SdkHttpMetadata" not in out, d)
         c.check("the child is retained like any other execution",
                 sfa.describe_execution(executionArn=kid)["status"] == "SUCCEEDED", kid)
+        page = urllib.request.urlopen(a.url + "/ui/executions?machine=child").read().decode()
+        c.check("the child is among the live page's last executions", kid in page, page[:500])
         kinds = [ev["type"] for ev in history(e)]
         c.check("the parent's history records TaskSubmitted", "TaskSubmitted" in kinds
                 and kinds.index("TaskSubmitted") < kinds.index("TaskSucceeded"), kinds)
