@@ -41,11 +41,13 @@ struct Start {
     input_text: String,
     input: Value,
     trace_header: Option<String>,
+    /// The mock test case of `stateMachineArn#TestCase`.
+    test_case: Option<String>,
 }
 
 impl Api {
     fn start_request(&self, i: &Input, trace: Option<&str>) -> Result<Start, ApiError> {
-        let machine_arn = i.required("stateMachineArn")?;
+        let (machine_arn, test_case) = super::mock_case::split(i.required("stateMachineArn")?);
         let arn = Arn::parse(machine_arn)?;
         if arn.resource_type == "stateMachine" && arn.rest.contains('/') {
             return Err(ApiError::new(
@@ -88,6 +90,7 @@ impl Api {
             input_text: input_text.to_owned(),
             input,
             trace_header,
+            test_case: test_case.map(str::to_owned),
         })
     }
 
@@ -96,9 +99,11 @@ impl Api {
         i: &Input,
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
-        let s = self.start_request(i, trace)?;
+        let mut s = self.start_request(i, trace)?;
+        let (name, mock) = self.mock_session(&s.machine, s.name.take(), s.test_case.as_deref())?;
+        s.name = name;
         if s.resolved.machine_type == MachineType::Standard {
-            return self.start_standard(s);
+            return self.start_standard(s, mock);
         }
         let start_ms = self.engine.now_ms();
         if let (Some(_), Some(qualified)) = (
@@ -125,6 +130,7 @@ impl Api {
         let arn = self
             .engine
             .start_of(s.resolved, s.name, s.input, move |arn, outcome| {
+                drop(mock);
                 recent.note(page::Ended {
                     machine: &machine,
                     arn: &arn,
@@ -143,7 +149,7 @@ impl Api {
         i: &Input,
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
-        let s = self.start_request(i, trace)?;
+        let mut s = self.start_request(i, trace)?;
         if s.resolved.machine_type == MachineType::Standard {
             return Err(ApiError::new(
                 "StateMachineTypeNotSupported",
@@ -161,11 +167,13 @@ impl Api {
                 ))
             }
         };
+        let (name, mock) = self.mock_session(&s.machine, s.name.take(), s.test_case.as_deref())?;
         let r = self
             .engine
-            .start_sync_of(s.resolved.clone(), s.name, s.input)
+            .start_sync_of(s.resolved.clone(), name, s.input)
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
+        drop(mock);
         let shows_data = self.page_shows_data(&s.machine);
         self.recent.note(page::Ended {
             machine: &s.machine,
@@ -230,7 +238,11 @@ impl Api {
 
     /// A STANDARD start: retained, answered at once (the same name and input of a running
     /// execution answer it again).
-    fn start_standard(&self, s: Start) -> Result<Value, ApiError> {
+    fn start_standard(
+        &self,
+        s: Start,
+        mock: Option<crate::tasks::mock::Guard>,
+    ) -> Result<Value, ApiError> {
         let (recent, machine) = (self.recent.clone(), s.machine.clone());
         let shows_data = self.page_shows_data(&s.machine);
         let start = StandardStart {
@@ -243,6 +255,7 @@ impl Api {
         let started = self
             .engine
             .start_standard(s.resolved, start, move |e| {
+                drop(mock);
                 if let Now::Ended(end) = e.now() {
                     recent.note(page::Ended {
                         machine: &machine,
@@ -272,11 +285,14 @@ impl Api {
                 "Invalid Arn: 'Resource type not valid in this context: express'",
             ));
         }
-        arn.expect("execution")?;
+        let arn = arn.expect("execution")?;
         self.engine.executions().get(text).ok_or_else(|| {
             ApiError::new(
                 "ExecutionDoesNotExist",
-                format!("Execution Does Not Exist: '{text}'"),
+                format!(
+                    "Execution Does Not Exist: '{text}'{}",
+                    self.elsewhere(&arn).unwrap_or_default()
+                ),
             )
         })
     }

@@ -147,6 +147,24 @@ pub fn required_field(field: &str) -> String {
     format!("The field '{field}' is required but was missing")
 }
 
+/// statejet's words (AWS's wording for these HTTP Task checks is not recorded).
+pub fn not_one_of(field: &str, value: &serde_json::Value, allowed: &[&str]) -> String {
+    format!(
+        "The value {value} of the field '{field}' is not valid; it must be one of {}",
+        allowed.join(", ")
+    )
+}
+
+/// statejet's words.
+pub fn http_endpoint(value: &serde_json::Value) -> String {
+    format!("The value {value} of the field 'ApiEndpoint' is not an http:// or https:// URL")
+}
+
+/// statejet's words.
+pub fn http_header(name: &str) -> String {
+    format!("The header '{name}' cannot be set in an HTTP Task: Step Functions sets it or does not allow it")
+}
+
 /// Recorded.
 pub fn unknown_resource(arn: &str) -> String {
     format!("The resource provided {arn} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region.")
@@ -199,4 +217,24 @@ pub const DOUBLE_DOLLAR: &str = "Reference to '$$' is not supported.";
 /// Recorded for `$states.errorOutput` outside a catcher.
 pub fn no_such_states_field(field: &str) -> String {
     format!("Field '$states.{field}' does not exist.")
+}
+
+/// A Distributed Map's `ItemReader`/`ResultWriter` field that does not fit the others
+/// (statejet's wording: AWS's validator has its own for these).
+pub const CSV_HEADERS_NOT_GIVEN: &str = "CSVHeaders can be given only with CSVHeaderLocation GIVEN";
+pub const ITEMS_POINTER: &str = "ItemsPointer must be a JSON Pointer: empty, or starting with '/'";
+pub const CSV_ONLY: &str =
+    "CSVHeaderLocation, CSVHeaders and CSVDelimiter apply to InputType CSV only";
+pub const ITEMS_POINTER_JSON_ONLY: &str = "ItemsPointer applies to InputType JSON only";
+
+pub fn input_type_required(resource: &str) -> String {
+    format!("ReaderConfig.InputType is required when the ItemReader's Resource is {resource}")
+}
+
+pub fn input_type_not_listing(resource: &str) -> String {
+    format!("ReaderConfig.InputType does not apply to {resource}")
+}
+
+pub fn writer_fields(args: &str) -> String {
+    format!("ResultWriter needs WriterConfig, or Resource and {args}, or all three")
 }

@@ -12,6 +12,7 @@ mod common;
 mod context;
 pub mod diagnostic;
 mod fail;
+pub mod http_task;
 pub mod intrinsic;
 pub mod machine;
 mod map;

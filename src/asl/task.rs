@@ -18,6 +18,17 @@ use super::MachineType;
 pub fn read(o: &mut Object, lang: QueryLanguage, scope: &mut Scope, ctx: &mut Ctx) -> Task {
     o.require(&["Resource"], &mut ctx.d);
     let resource = resource(o, ctx);
+    if let Some(Resource {
+        kind: ResourceKind::Service {
+            service, action, ..
+        },
+        ..
+    }) = &resource
+    {
+        if service == "http" && action == "invoke" {
+            super::http_task::check(o, lang, ctx);
+        }
+    }
     let flow = common::flow(o, lang, FlowShape::TASK, ctx);
     let timeout_seconds = common::dynamic_integer(o, "TimeoutSeconds", lang, 1, MAX_SECONDS, ctx);
     let heartbeat_seconds =

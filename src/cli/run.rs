@@ -45,6 +45,18 @@ pub struct Args {
     /// execution always starts so.
     #[arg(long = "async")]
     asynchronous: bool,
+    /// EventBridge connections for HTTP Tasks, by ARN or name: {"Connections": {"NAME":
+    /// {"AuthorizationType", "AuthParameters"}}} (CreateConnection's shape). Connections not in
+    /// it are read from EventBridge (DescribeConnection, their secret from Secrets Manager).
+    #[arg(long, env = "STATEJET_CONNECTIONS")]
+    connections: Option<PathBuf>,
+    /// A mock configuration in Step Functions Local's format (MockConfigFile.json).
+    #[arg(long, env = "SFN_MOCK_CONFIG")]
+    mock_config: Option<PathBuf>,
+    /// The mock configuration's test case to run (as `stateMachineArn#TestCase` does): the
+    /// state machine's name there is the definition file's name without `.asl.json`.
+    #[arg(long, requires = "mock_config")]
+    test_case: Option<String>,
 }
 
 /// A problem that stops the run before it starts.
@@ -90,6 +102,20 @@ pub fn run(args: &Args) -> ExitCode {
             Err(e) => return usage(e),
         },
     };
+    let aws = match &args.connections {
+        None => crate::tasks::aws::Aws::from_env(),
+        Some(p) => match crate::tasks::http::Connections::from_file(p) {
+            Ok(c) => crate::tasks::aws::Aws::from_env().with_connections(c),
+            Err(e) => return usage(e),
+        },
+    };
+    let mocks = match &args.mock_config {
+        None => None,
+        Some(p) => match crate::tasks::mock::Mocks::from_file(p) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(e) => return usage(e),
+        },
+    };
     let sm_name = args
         .definition
         .file_stem()
@@ -128,7 +154,19 @@ pub fn run(args: &Args) -> ExitCode {
     let program = Arc::new(compile::compile(machine));
     // Through a router without a token store: activities and callbacks say they need serve.
     let router = crate::tasks::Router::new(functions);
-    router.set_aws(crate::tasks::aws::Aws::from_env());
+    router.set_aws(aws);
+    let _session = match (&mocks, &args.test_case) {
+        (Some(m), Some(case)) => {
+            match m.begin(&execution.state_machine_name, &execution.name, case) {
+                Ok(g) => Some(g),
+                Err(e) => return usage(e.to_string()),
+            }
+        }
+        _ => None,
+    };
+    if let Some(m) = mocks {
+        router.set_mocks(m);
+    }
     let outcome = runtime::execute_within(program, limit, execution, &router, &clock);
     let (error, cause) = match &outcome.failure {
         Some(f) => (f.error.clone(), f.cause.clone()),

@@ -34,6 +34,13 @@ pub struct Args {
     /// Lambda functions, as for `statejet run`.
     #[arg(long)]
     functions: Option<PathBuf>,
+    /// EventBridge connections for HTTP Tasks, as for `statejet run`.
+    #[arg(long, env = "STATEJET_CONNECTIONS")]
+    connections: Option<PathBuf>,
+    /// A mock configuration in Step Functions Local's format (MockConfigFile.json): a start
+    /// with `stateMachineArn#TestCase` runs that test case's mocked responses.
+    #[arg(long, env = "SFN_MOCK_CONFIG")]
+    mock_config: Option<PathBuf>,
     /// Where execution logs go, as JSON lines: a file, or `-` for stdout.
     #[arg(long, default_value = "-")]
     logs: String,
@@ -208,7 +215,20 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
     };
     let functions = functions.with_max_processes(args.max_processes);
     let engine = Engine::new(config, functions);
-    engine.set_aws(crate::tasks::aws::Aws::from_env());
+    let mut aws = crate::tasks::aws::Aws::from_env();
+    if let Some(p) = &args.connections {
+        match crate::tasks::http::Connections::from_file(p) {
+            Ok(c) => aws = aws.with_connections(c),
+            Err(e) => return fail(e),
+        }
+    }
+    engine.set_aws(aws);
+    if let Some(p) = &args.mock_config {
+        match crate::tasks::mock::Mocks::from_file(p) {
+            Ok(m) => engine.set_mocks(std::sync::Arc::new(m)),
+            Err(e) => return fail(e),
+        }
+    }
     engine
         .callbacks()
         .activities

@@ -331,6 +331,17 @@ impl Engine {
         self.inner.router.set_aws(aws);
     }
 
+    /// Lets a mock configuration (Step Functions Local's format) answer the Task states of
+    /// executions started with a test case.
+    pub fn set_mocks(&self, mocks: Arc<crate::tasks::mock::Mocks>) {
+        self.inner.router.set_mocks(mocks);
+    }
+
+    /// The mock configuration, if one was set.
+    pub fn mocks(&self) -> Option<&Arc<crate::tasks::mock::Mocks>> {
+        self.inner.router.mocks()
+    }
+
     /// Registers an in-process handler for a Lambda function name or a resource ARN.
     pub fn register_handler(&self, key: &str, handler: Handler) {
         self.inner.router.register(key, Arc::new(handler));

@@ -11,6 +11,8 @@ pub mod activities;
 pub mod aws;
 pub mod command;
 pub mod functions;
+pub mod http;
+pub mod mock;
 pub mod nested;
 pub mod tokens;
 
@@ -94,7 +96,8 @@ impl Resource for Handler {
     }
 }
 
-/// Maps each Task's resource to the implementation that answers it: one registered under the
+/// Maps each Task's resource to the implementation that answers it: a mocked response when the
+/// execution runs a mock test case that names the state (`mock`), else one registered under the
 /// Lambda function's name or the resource's ARN, else the AWS integrations when set (service
 /// integrations, and Lambda functions the functions file lacks: `aws::Aws::takes`), else the
 /// functions file.
@@ -108,6 +111,8 @@ pub struct Router {
     /// What answers activities and `.waitForTaskToken` tasks (`statejet serve` has it;
     /// `statejet run` does not, and says so).
     callbacks: Option<Callbacks>,
+    /// Step Functions Local's mocked responses, asked before anything else.
+    mocks: std::sync::OnceLock<Arc<mock::Mocks>>,
 }
 
 impl Router {
@@ -118,7 +123,18 @@ impl Router {
             aws: std::sync::OnceLock::new(),
             nested: std::sync::OnceLock::new(),
             callbacks: None,
+            mocks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets a mock configuration answer the states its test cases name (once, as `set_aws`).
+    pub fn set_mocks(&self, mocks: Arc<mock::Mocks>) {
+        let _ = self.mocks.set(mocks);
+    }
+
+    /// The mock configuration, if one was set.
+    pub fn mocks(&self) -> Option<&Arc<mock::Mocks>> {
+        self.mocks.get()
     }
 
     /// Lets the AWS integrations answer service integrations (once; a second call is ignored,
@@ -184,6 +200,10 @@ impl Router {
 
 impl Resource for Router {
     fn call(&self, invocation: Invocation, limit: Duration) -> Answer {
+        // A mocked state answers at once, whatever its resource (`.waitForTaskToken` too).
+        if let Some(answer) = self.mocks.get().and_then(|m| m.answer(&invocation)) {
+            return answer;
+        }
         let pattern = match &invocation.resource.kind {
             ResourceKind::Activity { .. } => None,
             ResourceKind::Service { pattern, .. } => Some(*pattern),
@@ -223,4 +243,37 @@ fn needs_serve(inv: &Invocation) -> Failure {
         "The state '{}' {what} ({}), which only `statejet serve` can answer ({how}): run the machine there as a STANDARD state machine",
         inv.state, inv.resource.arn
     ))
+}
+
+/// Whether `inv` is a Distributed Map's reader (`Some(true)`) or writer (`Some(false)`).
+pub(crate) fn map_io(inv: &Invocation) -> Option<bool> {
+    match &inv.resource.kind {
+        ResourceKind::Service { service, .. } if service == "s3" => {
+            if inv.payload.get("ItemReader").is_some() {
+                Some(true)
+            } else if inv.payload.get("ResultWriter").is_some() {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Where no AWS integrations are configured, a Map's S3 reader or writer fails saying so
+/// (never iterating its input instead).
+pub(crate) fn no_s3(inv: &Invocation) -> Failure {
+    use crate::vm::run::map_io::{ITEM_READER_FAILED, RESULT_WRITER_FAILED};
+    let (error, what) = match map_io(inv) {
+        Some(true) => (ITEM_READER_FAILED, "reads its items from"),
+        _ => (RESULT_WRITER_FAILED, "writes its results to"),
+    };
+    Failure::new(
+        error,
+        format!(
+            "The Map '{}' {what} S3 ({}), and no AWS integrations are configured here: `statejet run` and `statejet serve` configure them from the environment (AWS_ENDPOINT_URL, the credentials, the region)",
+            inv.state, inv.resource.arn
+        ),
+    )
 }

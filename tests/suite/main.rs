@@ -8,6 +8,7 @@ mod engine;
 mod explain;
 mod fuzz;
 mod graph;
+mod http;
 mod intake;
 mod run;
 mod sdk;

@@ -26,7 +26,7 @@ const PACKAGES: [&str; 3] = [
 ];
 
 /// A Python with boto3, the AWS CLI and prometheus_client, made once per target folder.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target/e2e-venv");
     let python = venv.join("bin/python");
@@ -940,6 +940,23 @@ async fn an_arn_of_another_account_says_which_flags_would_serve_it() {
         body["message"],
         format!(
             "State Machine Does Not Exist: '{arn}' (this server's ARNs are in region us-east-1 and account 123456789012; start statejet serve with --region us-east-1 --account 000000000000 to serve this ARN's)"
+        )
+    );
+    // An execution ARN of theirs says the same after AWS's words.
+    let arn = "arn:aws:states:eu-west-1:000000000000:execution:orders:o-1";
+    let answer = api
+        .call(
+            "DescribeExecution",
+            &Input::from_value(serde_json::json!({ "executionArn": arn })),
+            None,
+        )
+        .await;
+    let body = answer.expect_err("no such execution").body();
+    assert_eq!(body["__type"], "ExecutionDoesNotExist");
+    assert_eq!(
+        body["message"],
+        format!(
+            "Execution Does Not Exist: '{arn}' (this server's ARNs are in region us-east-1 and account 123456789012; start statejet serve with --region eu-west-1 --account 000000000000 to serve this ARN's)"
         )
     );
 }

@@ -40,6 +40,9 @@ pub struct Request {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
+    /// The status line's reason phrase as the server sent it (HTTP/1), else the status's
+    /// standard one (`OK`, `Not Found`), else empty.
+    pub reason: String,
     /// Header names as sent (lower case on HTTP/1 as hyper reads them), in order.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
@@ -113,7 +116,8 @@ pub async fn send(
     send_with(request, Some(signing), limit).await
 }
 
-/// Sends `request` unsigned (an API Gateway endpoint that takes no AWS authentication).
+/// Sends `request` unsigned: an API Gateway endpoint that takes no AWS authentication, or the
+/// HTTP Task (its authentication is the connection's headers).
 pub async fn send_unsigned(request: Request, limit: Duration) -> Result<Response, Error> {
     send_with(request, None, limit).await
 }
@@ -125,22 +129,19 @@ async fn send_with(
 ) -> Result<Response, Error> {
     let url = request.url.clone();
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
-    let mut http = http::Request::builder()
-        .method(request.method.as_str())
-        .uri(request.url.as_str());
-    for (k, v) in &request.headers {
-        http = http.header(k.as_str(), v.as_str());
-    }
-    let mut http = http
-        .body(Full::new(Bytes::from(request.body.clone())))
-        .map_err(|e| fail(&e))?;
-    if let Some(signing) = signing {
-        sign(&request, signing, &mut http).map_err(|e| fail(&e))?;
-    }
+    let http = prepare(&request, signing)?;
     let wait = limit.min(READ_TIMEOUT);
     let exchange = async {
         let response = pool().request(http).await.map_err(|e| fail(&chain(&e)))?;
         let status = response.status().as_u16();
+        let reason = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+            Some(r) => String::from_utf8_lossy(r.as_bytes()).into_owned(),
+            None => response
+                .status()
+                .canonical_reason()
+                .unwrap_or_default()
+                .to_owned(),
+        };
         let headers = response
             .headers()
             .iter()
@@ -159,6 +160,7 @@ async fn send_with(
             .to_bytes();
         Ok(Response {
             status,
+            reason,
             headers,
             body,
         })
@@ -168,6 +170,109 @@ async fn send_with(
         Err(_) => Err(Error::Timeout {
             url,
             seconds: wait.as_secs(),
+        }),
+    }
+}
+
+/// The signed HTTP request of `request`.
+fn prepare(
+    request: &Request,
+    signing: Option<&Signing<'_>>,
+) -> Result<http::Request<Full<Bytes>>, Error> {
+    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{}: {e}", request.url));
+    let mut http = http::Request::builder()
+        .method(request.method.as_str())
+        .uri(request.url.as_str());
+    for (k, v) in &request.headers {
+        http = http.header(k.as_str(), v.as_str());
+    }
+    let mut http = http
+        .body(Full::new(Bytes::from(request.body.clone())))
+        .map_err(|e| fail(&e))?;
+    if let Some(signing) = signing {
+        sign(request, signing, &mut http).map_err(|e| fail(&e))?;
+    }
+    Ok(http)
+}
+
+/// Like `send`, but a successful answer's body goes to `chunk` piece by piece as it arrives
+/// (the `Response` then has an empty body); `chunk` answering `Break` stops reading there,
+/// dropping the connection. An error answer's body is collected whole, as `send` does. The
+/// whole exchange takes at most `limit`; each wait for more of the body `READ_TIMEOUT`.
+pub async fn send_streaming(
+    request: Request,
+    signing: &Signing<'_>,
+    limit: Duration,
+    chunk: &mut (dyn FnMut(&[u8]) -> std::ops::ControlFlow<()> + Send),
+) -> Result<Response, Error> {
+    let url = request.url.clone();
+    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
+    let http = prepare(&request, Some(signing))?;
+    let exchange = async {
+        let response = tokio::time::timeout(READ_TIMEOUT, pool().request(http))
+            .await
+            .map_err(|_| Error::Timeout {
+                url: url.clone(),
+                seconds: READ_TIMEOUT.as_secs(),
+            })?
+            .map_err(|e| fail(&chain(&e)))?;
+        let status = response.status().as_u16();
+        let reason = response
+            .status()
+            .canonical_reason()
+            .unwrap_or_default()
+            .to_owned();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = response.into_body();
+        if status >= 300 {
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| fail(&chain(&e)))?
+                .to_bytes();
+            return Ok(Response {
+                status,
+                reason,
+                headers,
+                body,
+            });
+        }
+        loop {
+            let frame = tokio::time::timeout(READ_TIMEOUT, body.frame())
+                .await
+                .map_err(|_| Error::Timeout {
+                    url: url.clone(),
+                    seconds: READ_TIMEOUT.as_secs(),
+                })?;
+            let Some(frame) = frame else { break };
+            let frame = frame.map_err(|e| fail(&chain(&e)))?;
+            if let Some(data) = frame.data_ref() {
+                if chunk(data).is_break() {
+                    break;
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            reason,
+            headers,
+            body: Bytes::new(),
+        })
+    };
+    match tokio::time::timeout(limit, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Timeout {
+            url,
+            seconds: limit.as_secs(),
         }),
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod models;
 mod optimized;
 pub mod protocol;
+mod s3io;
 mod sync;
 
 use std::sync::{Arc, OnceLock};
@@ -33,6 +34,8 @@ use models::service::Service;
 #[derive(Clone)]
 pub struct Aws {
     config: Arc<Config>,
+    /// The HTTP Task's connections file (`--connections`): read before EventBridge is asked.
+    connections: Arc<super::http::Connections>,
 }
 
 impl std::fmt::Debug for Aws {
@@ -56,7 +59,18 @@ impl Aws {
     pub fn new(config: Config) -> Aws {
         Aws {
             config: Arc::new(config),
+            connections: Arc::default(),
         }
+    }
+
+    /// These integrations, with the HTTP Task's connections file.
+    pub fn with_connections(mut self, connections: super::http::Connections) -> Aws {
+        self.connections = Arc::new(connections);
+        self
+    }
+
+    pub(crate) fn connections(&self) -> &super::http::Connections {
+        &self.connections
     }
 
     /// The integrations as the process's environment and shared files configure them.
@@ -95,6 +109,13 @@ impl Aws {
                 action,
                 pattern,
             } => {
+                // A Distributed Map's ItemReader and ResultWriter (their payloads say so; no
+                // Task has an optimized S3 integration).
+                if service == "s3" && *pattern == IntegrationPattern::RequestResponse {
+                    if let Some(answer) = s3io::call(&self, action, &inv, limit).await {
+                        return answer;
+                    }
+                }
                 let job = sync::Job::of(service, action);
                 match (service.strip_prefix("aws-sdk:"), pattern, job) {
                     (Some(sdk), IntegrationPattern::RequestResponse, _) => {
@@ -102,6 +123,9 @@ impl Aws {
                     }
                     (None, IntegrationPattern::RequestResponse, Some(job)) => {
                         sync::start(&self, job, &inv, limit).await
+                    }
+                    (None, IntegrationPattern::RequestResponse, None) if service == "http" => {
+                        super::http::invoke(&self, &inv.payload, limit).await
                     }
                     (None, IntegrationPattern::RequestResponse, None)
                         if service == "apigateway" && action == "invoke" =>
@@ -161,6 +185,19 @@ impl Aws {
         params: &Value,
         limit: Duration,
     ) -> Result<Response, CallError> {
+        let (request, signing) = self.build(svc, op_name, params)?;
+        client::send(request, &signing, limit)
+            .await
+            .map_err(|e| CallError::Client(e.to_string()))
+    }
+
+    /// The request of one operation of `svc` and how to sign it.
+    pub(crate) fn build<'a>(
+        &'a self,
+        svc: &'a Service,
+        op_name: &str,
+        params: &Value,
+    ) -> Result<(Request, Signing<'a>), CallError> {
         let Some(op) = svc.operations.get(op_name) else {
             let mut ops: Vec<String> = svc.operations.keys().map(|o| lower_first(o)).collect();
             ops.sort();
@@ -191,9 +228,7 @@ impl Aws {
             service: svc.signing_name(),
             s3: svc.metadata.protocol == "rest-xml" && svc.signing_name() == "s3",
         };
-        client::send(request, &signing, limit)
-            .await
-            .map_err(|e| CallError::Client(e.to_string()))
+        Ok((request, signing))
     }
 
     /// The service's configured endpoint, else AWS's own for the region.
