@@ -217,8 +217,9 @@ impl Api {
         Ok(out)
     }
 
-    /// What the durable intake reports of each execution it pulled and ran: the live page's
-    /// last executions, as for those started here.
+    /// What the durable intake reports of each execution it pulled and ran, and the engine of
+    /// each nested child it started (`states:startExecution`): the live page's last
+    /// executions, as for those started here.
     pub fn intake_observer(self: &Arc<Api>) -> Observer {
         let api = Arc::downgrade(self);
         Arc::new(move |ended: &Ended| {

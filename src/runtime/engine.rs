@@ -181,6 +181,8 @@ struct Inner {
     epoch: (u64, tokio::time::Instant),
     /// The region and account of the ARNs the engine makes.
     scope: Scope,
+    /// Who hears of each nested child's end (`statejet serve`: the live page).
+    child_observer: std::sync::OnceLock<super::intake::Observer>,
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -240,6 +242,7 @@ impl Engine {
                 accepting: AtomicBool::new(true),
                 abort: tokio::sync::watch::channel(false).0,
                 epoch,
+                child_observer: std::sync::OnceLock::new(),
             }),
         };
         // The engine's own machines run as nested workflows in it; the router holds it weakly
@@ -247,6 +250,16 @@ impl Engine {
         let children = super::nested::Children::new(engine.downgrade());
         engine.inner.router.set_nested(Arc::new(children));
         engine
+    }
+
+    /// Tells `observer` of the end of each execution started by a `states:startExecution`
+    /// task (once; a second call is ignored).
+    pub fn observe_children(&self, observer: super::intake::Observer) {
+        let _ = self.inner.child_observer.set(observer);
+    }
+
+    pub(super) fn child_observer(&self) -> Option<super::intake::Observer> {
+        self.inner.child_observer.get().cloned()
     }
 
     /// A handle that does not keep the engine alive.
