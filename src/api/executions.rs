@@ -284,11 +284,14 @@ impl Api {
                 "Invalid Arn: 'Resource type not valid in this context: express'",
             ));
         }
-        arn.expect("execution")?;
+        let arn = arn.expect("execution")?;
         self.engine.executions().get(text).ok_or_else(|| {
             ApiError::new(
                 "ExecutionDoesNotExist",
-                format!("Execution Does Not Exist: '{text}'"),
+                format!(
+                    "Execution Does Not Exist: '{text}'{}",
+                    self.elsewhere(&arn).unwrap_or_default()
+                ),
             )
         })
     }

@@ -25,20 +25,27 @@ impl Api {
     /// `StateMachineDoesNotExist`.
     pub(super) fn machine(&self, arn_text: &str) -> Result<Arc<Machine>, ApiError> {
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
-        if arn.region != self.scope.region || arn.account != self.scope.account {
-            // AWS's words, and then why: scripts written for LocalStack (account 000000000000)
-            // or another region meet this first, and the fix is a flag of this server's.
+        if let Some(hint) = self.elsewhere(&arn) {
             let mut e = does_not_exist(arn_text);
-            e.message.push_str(&format!(
-                " (this server's ARNs are in region {} and account {}; start statejet serve with --region {} --account {} to serve this ARN's)",
-                self.scope.region, self.scope.account, arn.region, arn.account
-            ));
+            e.message.push_str(&hint);
             return Err(e);
         }
         self.engine
             .registry()
             .get(arn.rest)
             .ok_or_else(|| does_not_exist(arn_text))
+    }
+
+    /// For an ARN of another region or account, why this server has nothing under it, to
+    /// follow AWS's "does not exist" words: scripts written for LocalStack (account
+    /// 000000000000) or another region meet this first, and the fix is a flag of this server's.
+    pub(super) fn elsewhere(&self, arn: &Arn<'_>) -> Option<String> {
+        (arn.region != self.scope.region || arn.account != self.scope.account).then(|| {
+            format!(
+                " (this server's ARNs are in region {} and account {}; start statejet serve with --region {} --account {} to serve this ARN's)",
+                self.scope.region, self.scope.account, arn.region, arn.account
+            )
+        })
     }
 
     /// Creates a state machine from typed settings (loading a definitions folder at start), with

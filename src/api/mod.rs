@@ -240,13 +240,7 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
                 page::HTML.into(),
             ))
         }
-        (&Method::GET, "/ui/machines") => {
-            return Ok(text_response(
-                StatusCode::OK,
-                "application/json",
-                api.page_machines().to_string(),
-            ))
-        }
+        (&Method::GET, "/ui/machines") => return Ok(data_response(&api.page_machines())),
         (&Method::GET, "/ui/diagram") => {
             let (machine, execution) = (query(&req, "machine"), query(&req, "execution"));
             let svg = match &execution {

@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use super::machines::{logging_value, type_name};
 use super::wire::{check_length, timestamp, ApiError, Arn, Input};
 use super::Api;
-use crate::runtime::engine::new_uuid;
 use crate::runtime::registry::{Alias, Machine, PublishError};
 
 /// What a (possibly qualified) state machine ARN starts: the machine revision or version, and
@@ -116,7 +115,7 @@ impl Api {
                 let alias = registry
                     .alias(&m.name, a)
                     .ok_or_else(|| does_not_exist(arn_text))?;
-                let number = route(&alias);
+                let number = alias.pick();
                 let v = registry
                     .version(&m.name, number)
                     .ok_or_else(|| does_not_exist(arn_text))?;
@@ -432,19 +431,6 @@ impl Api {
             .collect();
         page(i, items, "stateMachineAliases")
     }
-}
-
-/// Picks an alias's version by weight.
-fn route(alias: &Alias) -> u32 {
-    let draw = u32::from_str_radix(&new_uuid()[..8], 16).unwrap_or(0) % 100;
-    let mut sum = 0;
-    for (v, w) in &alias.routing {
-        sum += w;
-        if draw < sum {
-            return *v;
-        }
-    }
-    alias.routing.last().map_or(0, |(v, _)| *v)
 }
 
 fn alias_value(a: &Alias, api: &Api, machine: &str) -> Value {

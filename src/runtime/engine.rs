@@ -185,6 +185,16 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// An engine that may have gone: what its own parts (the router's nested workflows) hold.
+#[derive(Clone)]
+pub(super) struct WeakEngine(std::sync::Weak<Inner>);
+
+impl WeakEngine {
+    pub(super) fn upgrade(&self) -> Option<Engine> {
+        self.0.upgrade().map(|inner| Engine { inner })
+    }
+}
+
 /// What a synchronous start returns, as `StartSyncExecution` does.
 #[derive(Debug, Clone)]
 pub struct SyncResult {
@@ -211,7 +221,7 @@ impl Engine {
             config.epoch_ms.unwrap_or_else(now_ms),
             tokio::time::Instant::now(),
         );
-        Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 router: Router::new(functions.in_scope(scope.clone()))
                     .with_callbacks(Callbacks::default()),
@@ -224,7 +234,22 @@ impl Engine {
                 abort: tokio::sync::watch::channel(false).0,
                 epoch,
             }),
-        }
+        };
+        // The engine's own machines run as nested workflows in it; the router holds it weakly
+        // (the engine owns the router).
+        let children = super::nested::Children::new(engine.downgrade());
+        engine.inner.router.set_nested(Arc::new(children));
+        engine
+    }
+
+    /// A handle that does not keep the engine alive.
+    pub(super) fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
+    }
+
+    /// The region and account of the engine's ARNs.
+    pub fn scope(&self) -> &Scope {
+        &self.inner.scope
     }
 
     /// The state machines.

@@ -12,6 +12,7 @@ pub mod executions;
 pub mod intake;
 pub mod logs;
 pub mod metrics;
+pub mod nested;
 pub mod registry;
 pub mod sequential;
 

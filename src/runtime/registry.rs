@@ -413,6 +413,22 @@ fn compiled(validated: &Arc<StateMachine>) -> (Arc<Program>, Arc<Tally>) {
     (program, tally)
 }
 
+impl Alias {
+    /// The version a start through this alias runs: one of its routes, drawn by weight per
+    /// start.
+    pub fn pick(&self) -> u32 {
+        let draw = u32::from_str_radix(&super::engine::new_uuid()[..8], 16).unwrap_or(0) % 100;
+        let mut sum = 0;
+        for (v, w) in &self.routing {
+            sum += w;
+            if draw < sum {
+                return *v;
+            }
+        }
+        self.routing.last().map_or(0, |(v, _)| *v)
+    }
+}
+
 /// The most versions a machine may have, and aliases (AWS's quotas).
 pub const MAX_VERSIONS: usize = 1000;
 pub const MAX_ALIASES: usize = 100;

@@ -583,7 +583,7 @@ pub(crate) async fn invoke(aws: &Aws, payload: &Value, limit: Duration) -> TaskR
         headers,
         body: bytes,
     };
-    let response = client::send_plain(request, limit)
+    let response = client::send_unsigned(request, limit)
         .await
         // The URL may carry the connection's query parameters: errors show the endpoint only.
         .map_err(|e| Failure::new(SOCKET, e.to_string().replace(&url, &shown)))?;
@@ -697,7 +697,7 @@ async fn oauth_token(auth: &Auth, arn: &str, limit: Duration) -> Result<String, 
         headers,
         body,
     };
-    let r = client::send_plain(request, limit)
+    let r = client::send_unsigned(request, limit)
         .await
         .map_err(|e| fail(e.to_string().replace(&url, endpoint)))?;
     if !(200..300).contains(&r.status) {

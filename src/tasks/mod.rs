@@ -13,6 +13,7 @@ pub mod command;
 pub mod functions;
 pub mod http;
 pub mod mock;
+pub mod nested;
 pub mod tokens;
 
 use std::future::Future;
@@ -105,6 +106,8 @@ pub struct Router {
     registered: DashMap<String, Arc<dyn Resource>>,
     functions: Functions,
     aws: std::sync::OnceLock<aws::Aws>,
+    /// What starts executions of this server's own state machines (`states:startExecution`).
+    nested: std::sync::OnceLock<Arc<dyn nested::Local>>,
     /// What answers activities and `.waitForTaskToken` tasks (`statejet serve` has it;
     /// `statejet run` does not, and says so).
     callbacks: Option<Callbacks>,
@@ -118,6 +121,7 @@ impl Router {
             registered: DashMap::new(),
             functions,
             aws: std::sync::OnceLock::new(),
+            nested: std::sync::OnceLock::new(),
             callbacks: None,
             mocks: std::sync::OnceLock::new(),
         }
@@ -137,6 +141,11 @@ impl Router {
     /// the first configuration staying in force for the process).
     pub fn set_aws(&self, aws: aws::Aws) {
         let _ = self.aws.set(aws);
+    }
+
+    /// Lets `local` answer `states:startExecution` of the machines it has (once).
+    pub fn set_nested(&self, local: Arc<dyn nested::Local>) {
+        let _ = self.nested.set(local);
     }
 
     /// This router, answering activities and `.waitForTaskToken` tasks through `callbacks`.
@@ -172,33 +181,47 @@ impl Router {
     }
 }
 
+impl Router {
+    /// The resource's own answer, past the token patterns: a registered resource, this
+    /// server's state machines, the AWS integrations, the functions file.
+    fn route(&self, invocation: Invocation, limit: Duration) -> Answer {
+        if let Some(r) = self.registered(&invocation) {
+            return r.call(invocation, limit);
+        }
+        if let Some(local) = self.nested.get().filter(|l| l.takes(&invocation)) {
+            return local.call(invocation, limit);
+        }
+        match self.aws.get() {
+            Some(aws) if aws.takes(&invocation, &self.functions) => aws.call(invocation, limit),
+            _ => self.functions.call(invocation, limit),
+        }
+    }
+}
+
 impl Resource for Router {
     fn call(&self, invocation: Invocation, limit: Duration) -> Answer {
         // A mocked state answers at once, whatever its resource (`.waitForTaskToken` too).
         if let Some(answer) = self.mocks.get().and_then(|m| m.answer(&invocation)) {
             return answer;
         }
-        let callback = match &invocation.resource.kind {
-            ResourceKind::Activity { .. } => Some(true),
-            ResourceKind::Service {
-                pattern: IntegrationPattern::WaitForTaskToken,
-                ..
-            } => Some(false),
-            _ => None,
+                let pattern = match &invocation.resource.kind {
+            ResourceKind::Activity { .. } => None,
+            ResourceKind::Service { pattern, .. } => Some(*pattern),
+            ResourceKind::Lambda { .. } => Some(IntegrationPattern::RequestResponse),
         };
-        match (callback, &self.callbacks) {
-            (Some(true), Some(c)) => c.activity(invocation),
-            (Some(false), Some(c)) => c.wait_for_token(invocation, |inv| self.call(inv, limit)),
-            (Some(_), None) => Answer::Now(Err(needs_serve(&invocation))),
-            (None, _) => match self.registered(&invocation) {
-                Some(r) => r.call(invocation, limit),
-                None => match self.aws.get() {
-                    Some(aws) if aws.takes(&invocation, &self.functions) => {
-                        aws.call(invocation, limit)
-                    }
-                    _ => self.functions.call(invocation, limit),
-                },
-            },
+        match (pattern, &self.callbacks) {
+            (None, Some(c)) => c.activity(invocation),
+            (Some(IntegrationPattern::WaitForTaskToken), Some(c)) => {
+                c.wait_for_token(invocation, |inv| self.call(inv, limit))
+            }
+            // A job's token takes heartbeats and an early SendTaskSuccess/Failure.
+            (Some(IntegrationPattern::Sync), Some(c)) => {
+                c.job(invocation, |inv| self.route(inv, limit))
+            }
+            (None | Some(IntegrationPattern::WaitForTaskToken), None) => {
+                Answer::Now(Err(needs_serve(&invocation)))
+            }
+            _ => self.route(invocation, limit),
         }
     }
 }

@@ -379,6 +379,38 @@ impl Callbacks {
             waiting.settle(clocks, progress).await
         }))
     }
+    /// A `.sync` job (`call` starts it and polls it to its end): its token is live meanwhile,
+    /// so `SendTaskHeartbeat` restarts its `HeartbeatSeconds` clock and `SendTaskSuccess` or
+    /// `SendTaskFailure` ends it early, as AWS allows for the job run pattern. Whichever ends
+    /// first decides; the other is dropped (a dropped job cancels what it started).
+    /// A run whose token is not this store's (TestState's harness) runs the job without one.
+    pub fn job(&self, inv: Invocation, call: impl FnOnce(Invocation) -> Answer) -> Answer {
+        let Some(waiting) = inv
+            .task_token
+            .as_deref()
+            .and_then(|t| self.tokens.register(t))
+        else {
+            return call(inv);
+        };
+        let heartbeat = inv.heartbeat_seconds.map(Duration::from_secs);
+        let mut inner = inv;
+        // The heartbeat clock is kept here, where heartbeats arrive.
+        inner.heartbeat_seconds = None;
+        let answer = call(inner);
+        let started = Instant::now();
+        Answer::Later(Box::pin(async move {
+            let clocks = Clocks {
+                heartbeat,
+                timeout: None,
+                started: Some(started),
+                last_beat: started,
+            };
+            tokio::select! {
+                r = settle_answer(answer) => r,
+                r = waiting.settle(clocks, Progress::default()) => r,
+            }
+        }))
+    }
 }
 
 /// A task that should carry a token but does not: an engine fault, said plainly.

@@ -268,6 +268,10 @@ def run(binary, chromium, artifacts):
                          ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
             browser.until("document.getElementById('exec-state').textContent.startsWith('CheckOrder')", "CheckOrder chosen")
             assert json.loads(browser.eval("document.getElementById('chosen-input').textContent")) == GOOD
+            # So does a state's name in the event table.
+            browser.eval("[...document.querySelectorAll('#events tbody a.exec')].find((a) => a.textContent === 'Bill').click()")
+            browser.until("document.getElementById('exec-state').textContent.startsWith('Bill')", "Bill chosen")
+            assert json.loads(browser.eval("document.getElementById('chosen-output').textContent")) == {"invoiceId": "inv-1"}
 
             # Failed: the billing error went through the Parallel's Catch into the Fail state.
             open_execution(browser, server.url, "orders-declined", bad, state="Bill")

@@ -1,4 +1,5 @@
-//! The AWS service integrations end to end against moto's server (tests/e2e/aws_moto.py):
+//! The AWS service integrations end to end against moto's server (tests/e2e/aws_moto.py,
+//! tests/e2e/nested_moto.py):
 //! `statejet run` configured by environment variables alone calls DynamoDB, SQS, SNS, S3,
 //! Lambda, Secrets Manager and EventBridge in their four wire protocols, names their errors as
 //! Step Functions does, retries a throttled call and fails clearly without an endpoint or
@@ -53,6 +54,26 @@ fn aws_integrations_call_moto_in_every_protocol() {
     assert!(
         out.status.success(),
         "AWS integration checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Nested workflows (this server's machines in its engine, another endpoint's through its
+/// API), `.sync` jobs polled on moto, `apigateway:invoke` on a local server and
+/// `.waitForTaskToken` over SQS and SNS (tests/e2e/nested_moto.py).
+#[test]
+fn nested_workflows_sync_jobs_and_api_gateway() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(python())
+        .arg(root.join("tests/e2e/nested_moto.py"))
+        .args(["--bin", env!("CARGO_BIN_EXE_statejet")])
+        .current_dir(root)
+        .output()
+        .expect("the nested script runs");
+    assert!(
+        out.status.success(),
+        "nested workflow checks failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

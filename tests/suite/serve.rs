@@ -942,6 +942,23 @@ async fn an_arn_of_another_account_says_which_flags_would_serve_it() {
             "State Machine Does Not Exist: '{arn}' (this server's ARNs are in region us-east-1 and account 123456789012; start statejet serve with --region us-east-1 --account 000000000000 to serve this ARN's)"
         )
     );
+    // An execution ARN of theirs says the same after AWS's words.
+    let arn = "arn:aws:states:eu-west-1:000000000000:execution:orders:o-1";
+    let answer = api
+        .call(
+            "DescribeExecution",
+            &Input::from_value(serde_json::json!({ "executionArn": arn })),
+            None,
+        )
+        .await;
+    let body = answer.expect_err("no such execution").body();
+    assert_eq!(body["__type"], "ExecutionDoesNotExist");
+    assert_eq!(
+        body["message"],
+        format!(
+            "Execution Does Not Exist: '{arn}' (this server's ARNs are in region us-east-1 and account 123456789012; start statejet serve with --region eu-west-1 --account 000000000000 to serve this ARN's)"
+        )
+    );
 }
 
 /// A machine created through the API without a `loggingConfiguration` logs at the server's

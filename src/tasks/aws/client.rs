@@ -113,6 +113,20 @@ pub async fn send(
     signing: &Signing<'_>,
     limit: Duration,
 ) -> Result<Response, Error> {
+    send_with(request, Some(signing), limit).await
+}
+
+/// Sends `request` unsigned: an API Gateway endpoint that takes no AWS authentication, or the
+/// HTTP Task (its authentication is the connection's headers).
+pub async fn send_unsigned(request: Request, limit: Duration) -> Result<Response, Error> {
+    send_with(request, None, limit).await
+}
+
+async fn send_with(
+    request: Request,
+    signing: Option<&Signing<'_>>,
+    limit: Duration,
+) -> Result<Response, Error> {
     let url = request.url.clone();
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
     let mut http = http::Request::builder()
@@ -124,33 +138,9 @@ pub async fn send(
     let mut http = http
         .body(Full::new(Bytes::from(request.body.clone())))
         .map_err(|e| fail(&e))?;
-    sign(&request, signing, &mut http).map_err(|e| fail(&e))?;
-    exchange(http, url, limit).await
-}
-
-/// Sends `request` unsigned (the HTTP Task: its authentication is the connection's headers),
-/// waiting at most `limit` (and `READ_TIMEOUT`) for the whole answer.
-pub async fn send_plain(request: Request, limit: Duration) -> Result<Response, Error> {
-    let url = request.url.clone();
-    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
-    let mut http = http::Request::builder()
-        .method(request.method.as_str())
-        .uri(request.url.as_str());
-    for (k, v) in &request.headers {
-        http = http.header(k.as_str(), v.as_str());
+    if let Some(signing) = signing {
+        sign(&request, signing, &mut http).map_err(|e| fail(&e))?;
     }
-    let http = http
-        .body(Full::new(Bytes::from(request.body)))
-        .map_err(|e| fail(&e))?;
-    exchange(http, url, limit).await
-}
-
-async fn exchange(
-    http: http::Request<Full<Bytes>>,
-    url: String,
-    limit: Duration,
-) -> Result<Response, Error> {
-    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
     let wait = limit.min(READ_TIMEOUT);
     let exchange = async {
         let response = pool().request(http).await.map_err(|e| fail(&chain(&e)))?;

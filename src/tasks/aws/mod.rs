@@ -8,11 +8,13 @@
 //! a committed script, never written by hand; a call that cannot be made fails its Task with an
 //! ASL error saying why (no endpoint answering, no credentials, a parameter the API lacks).
 
+mod apigateway;
 pub mod client;
 pub mod config;
 pub mod models;
 mod optimized;
 pub mod protocol;
+mod sync;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -106,15 +108,32 @@ impl Aws {
                 action,
                 pattern,
             } => {
-                if *pattern != IntegrationPattern::RequestResponse {
-                    return Err(no_handler(&inv, "statejet calls AWS services request-response only (no .sync or .waitForTaskToken)"));
-                }
-                if service == "http" {
-                    return super::http::invoke(&self, &inv.payload, limit).await;
-                }
-                match service.strip_prefix("aws-sdk:") {
-                    Some(sdk) => self.sdk(sdk, action, &inv.payload, limit).await,
-                    None => optimized::call(&self, service, action, &inv, limit).await,
+                let job = sync::Job::of(service, action);
+                match (service.strip_prefix("aws-sdk:"), pattern, job) {
+                    (Some(sdk), IntegrationPattern::RequestResponse, _) => {
+                        self.sdk(sdk, action, &inv.payload, limit).await
+                    }
+                    (None, IntegrationPattern::RequestResponse, Some(job)) => {
+                        sync::start(&self, job, &inv, limit).await
+                    }
+                    (None, IntegrationPattern::RequestResponse, None) if service == "http" => {
+                        super::http::invoke(&self, &inv.payload, limit).await
+                    }
+                    (None, IntegrationPattern::RequestResponse, None)
+                        if service == "apigateway" && action == "invoke" =>
+                    {
+                        apigateway::invoke(&self, &inv, limit).await
+                    }
+                    (None, IntegrationPattern::RequestResponse, None) => {
+                        optimized::call(&self, service, action, &inv, limit).await
+                    }
+                    (None, IntegrationPattern::Sync, Some(job)) => {
+                        sync::run(&self, job, &inv, limit).await
+                    }
+                    _ => Err(no_handler(
+                        &inv,
+                        "statejet runs .sync for states:startExecution, glue:startJobRun, batch:submitJob, athena:startQueryExecution and ecs:runTask; .waitForTaskToken through statejet serve",
+                    )),
                 }
             }
             ResourceKind::Lambda { .. } => optimized::legacy_lambda(&self, &inv, limit).await,

@@ -17,16 +17,16 @@ use crate::vm::run::Invocation;
 use crate::vm::Failure;
 
 /// An optimized integration's service: the botocore model it calls and its Java v1 names.
-struct V1 {
-    model: &'static str,
+pub(super) struct V1 {
+    pub(super) model: &'static str,
     /// The error prefix (`DynamoDB`).
-    prefix: &'static str,
+    pub(super) prefix: &'static str,
     /// The service name in causes (`AmazonDynamoDBv2`).
-    name: &'static str,
+    pub(super) name: &'static str,
     /// The exception of codes the model does not declare (`AmazonDynamoDBException`).
-    base: &'static str,
+    pub(super) base: &'static str,
     /// Whether the result carries the HTTP metadata.
-    metadata: bool,
+    pub(super) metadata: bool,
 }
 
 const DYNAMODB: V1 = V1 {
@@ -99,11 +99,14 @@ pub(super) async fn call(
             }
             &EVENTS
         }
+        ("athena", "stopQueryExecution" | "getQueryExecution" | "getQueryResults") => {
+            &super::sync::ATHENA
+        }
         ("lambda", "invoke") => return lambda(aws, inv, limit, true).await,
         _ => {
             return Err(no_handler(
                 inv,
-                "statejet calls aws-sdk integrations, lambda:invoke, sns:publish, sqs:sendMessage, dynamodb:getItem/putItem/updateItem/deleteItem and events:putEvents",
+                "statejet calls aws-sdk integrations, lambda:invoke, sns:publish, sqs:sendMessage, dynamodb:getItem/putItem/updateItem/deleteItem, events:putEvents, apigateway:invoke, states:startExecution, glue:startJobRun, batch:submitJob, ecs:runTask and athena:startQueryExecution/stopQueryExecution/getQueryExecution/getQueryResults",
             ))
         }
     };
@@ -195,7 +198,7 @@ async fn lambda(aws: &Aws, inv: &Invocation, limit: Duration, wrapped: bool) -> 
     Ok(Value::Object(result))
 }
 
-fn model(v1: &V1) -> Result<std::sync::Arc<Service>, Failure> {
+pub(super) fn model(v1: &V1) -> Result<std::sync::Arc<Service>, Failure> {
     service::by_model(v1.model).ok_or_else(|| {
         Failure::new(
             "States.Runtime",
@@ -206,7 +209,7 @@ fn model(v1: &V1) -> Result<std::sync::Arc<Service>, Failure> {
 
 /// One request-response call: the result in Step Functions' casing, with the HTTP metadata
 /// where the integration carries it; keys in the Java SDK's order (alphabetical).
-async fn request(
+pub(super) async fn request(
     aws: &Aws,
     svc: &Service,
     v1: &V1,
@@ -261,7 +264,7 @@ fn add_metadata(out: &mut Map<String, Value>, response: &super::client::Response
 
 /// A header name as AWS's services write it (HTTP/1 readers lower-case them):
 /// `Content-Type`, `x-amzn-RequestId`, `x-amz-crc32`.
-fn header_name(k: &str) -> String {
+pub(super) fn header_name(k: &str) -> String {
     if k.eq_ignore_ascii_case("x-amzn-requestid") {
         return "x-amzn-RequestId".to_owned();
     }
@@ -275,7 +278,7 @@ fn header_name(k: &str) -> String {
 }
 
 /// A parameter that takes a string given any other JSON value: its JSON text.
-fn stringify(params: &mut Value, key: &str) {
+pub(super) fn stringify(params: &mut Value, key: &str) {
     if let Some(v) = params.get_mut(key) {
         if !v.is_string() && !v.is_null() {
             *v = Value::String(v.to_string());
@@ -283,7 +286,7 @@ fn stringify(params: &mut Value, key: &str) {
     }
 }
 
-fn call_failure(v1: &V1, e: CallError) -> Failure {
+pub(super) fn call_failure(v1: &V1, e: CallError) -> Failure {
     match e {
         CallError::Parameters(m) => Failure::new(format!("{}.{}", v1.prefix, v1.base), m),
         CallError::Client(m) => Failure::new(format!("{}.SdkClientException", v1.prefix), m),
@@ -291,7 +294,7 @@ fn call_failure(v1: &V1, e: CallError) -> Failure {
 }
 
 /// A service error named and worded as the AWS SDK for Java v1 reports it.
-fn failure(svc: &Service, v1: &V1, e: &ServiceError) -> Failure {
+pub(super) fn failure(svc: &Service, v1: &V1, e: &ServiceError) -> Failure {
     let name = match svc
         .exception(&e.code)
         .or_else(|| e.query_code.as_deref().and_then(|q| svc.exception(q)))

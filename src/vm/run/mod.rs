@@ -91,26 +91,28 @@ impl Invocation {
 /// one makes tokens from its random stream.
 pub type TokenMint = Arc<dyn Fn() -> String + Send + Sync>;
 
-/// Whether a Task's resource is answered through a task token: an activity, or a
-/// `.waitForTaskToken` integration.
+/// Whether a Task carries a task token: an activity, a `.waitForTaskToken` integration, or a
+/// `.sync` job (whose token `SendTaskHeartbeat`, `SendTaskSuccess` and `SendTaskFailure` may
+/// use, as AWS allows for the job run pattern).
 pub fn takes_token(r: &Resource) -> bool {
     matches!(
         r.kind,
         ResourceKind::Activity { .. }
             | ResourceKind::Service {
-                pattern: IntegrationPattern::WaitForTaskToken,
+                pattern: IntegrationPattern::WaitForTaskToken | IntegrationPattern::Sync,
                 ..
             }
     )
 }
 
-/// Whether a Task's Context Object shows its token (`$$.Task.Token`): only for a
-/// `.waitForTaskToken` integration (an activity's worker gets it from `GetActivityTask`).
+/// Whether a Task's Context Object shows its token (`$$.Task.Token`): for a
+/// `.waitForTaskToken` or `.sync` integration (an activity's worker gets it from
+/// `GetActivityTask`).
 fn shows_token(r: &Resource) -> bool {
     matches!(
         r.kind,
         ResourceKind::Service {
-            pattern: IntegrationPattern::WaitForTaskToken,
+            pattern: IntegrationPattern::WaitForTaskToken | IntegrationPattern::Sync,
             ..
         }
     )
