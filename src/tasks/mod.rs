@@ -204,7 +204,7 @@ impl Resource for Router {
         if let Some(answer) = self.mocks.get().and_then(|m| m.answer(&invocation)) {
             return answer;
         }
-                let pattern = match &invocation.resource.kind {
+        let pattern = match &invocation.resource.kind {
             ResourceKind::Activity { .. } => None,
             ResourceKind::Service { pattern, .. } => Some(*pattern),
             ResourceKind::Lambda { .. } => Some(IntegrationPattern::RequestResponse),
