@@ -96,7 +96,7 @@ def flaky(called):
 def edge_cases(sfn, url, counter):
     """Statuses the history alone must tell: a retry's wait (running) and its success, a
     Parallel run again by its Retry, a Map whose iteration failed (the other iterations cut
-    off), nested Parallels failing outwards, and a stop."""
+    off), nested Parallels failing outwards, a stop, and a redrive."""
     def machine(name, states, start):
         definition = json.dumps({"StartAt": start, "States": states})
         return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type="STANDARD",
@@ -142,6 +142,21 @@ def edge_cases(sfn, url, counter):
     assert states(retried) == {"T": ("succeeded", 1)}, states(retried)
     # A Parallel run again by its Retry: its branch's state is judged by its last entry.
     assert states(branch) == {"R": ("succeeded", 1), "B": ("succeeded", 2)}, states(branch)
+    # A redriven execution: its failed entry stays failed, the one after the redrive succeeds.
+    once = machine("once", {"T": {"Type": "Task", "End": True,
+                                  "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flaky-redrive"}}, "T")
+    redriven = sfn.start_execution(stateMachineArn=once)["executionArn"]
+    while sfn.describe_execution(executionArn=redriven)["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert states(redriven) == {"T": ("failed", 1)}, states(redriven)
+    sfn.redrive_execution(executionArn=redriven)
+    while sfn.describe_execution(executionArn=redriven)["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert states(redriven) == {"T": ("succeeded", 2)}, states(redriven)
+    events = execution_feed(url, redriven)["events"]
+    assert [e["type"] for e in events].count("ExecutionRedriven") == 1, events
+    first, last = [e for e in events if e["type"] == "TaskStateEntered"]
+    assert first["state"] == last["state"] == "T", events
     assert states(cut) == {"M": ("failed", 1), "C": ("succeeded", 2), "Bad": ("failed", 1), "W": ("aborted", 1)}, states(cut)
     assert states(inner) == {"O": ("failed", 1), "I": ("failed", 1), "F": ("failed", 1)}, states(inner)
 
@@ -160,7 +175,8 @@ def run(binary, chromium, artifacts):
     functions = {"reserve": {"return": {"reservationId": "r-1", "held": True}},
                  "bill": {"return": {"invoiceId": "inv-1"}},
                  "decline": {"throw": {"error": "Billing.Declined", "cause": "card declined for " + SECRET_ID}},
-                 "flaky": flaky(counter), "flaky-branch": flaky(counter + "-branch")}
+                 "flaky": flaky(counter), "flaky-branch": flaky(counter + "-branch"),
+                 "flaky-redrive": flaky(counter + "-redrive")}
     server = Server(binary, "--definitions", definitions, "--credentials", f"{KEY}:{SECRET}", functions=functions)
     os.makedirs(artifacts, exist_ok=True)
     try:
