@@ -248,6 +248,14 @@ impl Program {
         &self.block(block).states[state.index()]
     }
 
+    /// The state named `name` of block `block`, if it has one (state names are unique in a
+    /// block).
+    pub fn state_named(&self, block: BlockId, name: &str) -> Option<StateId> {
+        let states = &self.block(block).states;
+        let i = states.iter().position(|s| s.name == name)?;
+        Some(StateId(i as u32))
+    }
+
     /// Every block, in `BlockId` order.
     pub fn blocks(&self) -> impl ExactSizeIterator<Item = (BlockId, &Block)> {
         self.blocks

@@ -302,6 +302,26 @@ impl Run {
         Run::new(program, execution, Program::TOP, input, Map::new(), random)
     }
 
+    /// The top-level run of a redriven execution: it enters the state `name` of the
+    /// machine's own block with `input` (that state's input when it first ran) and the
+    /// variables as they stood then, and its first event follows event `after` (the
+    /// `ExecutionRedriven`). `None` if the machine's block has no state of that name.
+    pub fn redriven(
+        program: Arc<Program>,
+        execution: Arc<ExecutionInfo>,
+        name: &str,
+        input: Value,
+        variables: Map<String, Value>,
+        after: u64,
+        random: Box<dyn FnMut() -> u64 + Send>,
+    ) -> Option<Run> {
+        let state = program.state_named(Program::TOP, name)?;
+        let mut run = Run::new(program, execution, Program::TOP, input, variables, random);
+        run.state = state;
+        run.last_event = after;
+        Some(run)
+    }
+
     /// This run with `variables` assigned before its first state (as `TestState` allows).
     pub fn with_variables(mut self, variables: Map<String, Value>) -> Run {
         self.variables = variables;
@@ -561,6 +581,10 @@ impl Run {
     /// Enters the current state with `self.input`.
     fn enter(&mut self, now: u64, journal: &mut Journal) -> Step {
         self.entered_id = self.record_entered(journal, now);
+        if self.block == Program::TOP {
+            // What a redrive re-enters this state with (a STANDARD journal keeps it).
+            journal.note_variables(&self.variables);
+        }
         journal.count(self.block, self.state, Tallied::Entered);
         self.entered_ms = now;
         self.retries.clear();
