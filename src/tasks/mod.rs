@@ -244,3 +244,36 @@ fn needs_serve(inv: &Invocation) -> Failure {
         inv.state, inv.resource.arn
     ))
 }
+
+/// Whether `inv` is a Distributed Map's reader (`Some(true)`) or writer (`Some(false)`).
+pub(crate) fn map_io(inv: &Invocation) -> Option<bool> {
+    match &inv.resource.kind {
+        ResourceKind::Service { service, .. } if service == "s3" => {
+            if inv.payload.get("ItemReader").is_some() {
+                Some(true)
+            } else if inv.payload.get("ResultWriter").is_some() {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Where no AWS integrations are configured, a Map's S3 reader or writer fails saying so
+/// (never iterating its input instead).
+pub(crate) fn no_s3(inv: &Invocation) -> Failure {
+    use crate::vm::run::map_io::{ITEM_READER_FAILED, RESULT_WRITER_FAILED};
+    let (error, what) = match map_io(inv) {
+        Some(true) => (ITEM_READER_FAILED, "reads its items from"),
+        _ => (RESULT_WRITER_FAILED, "writes its results to"),
+    };
+    Failure::new(
+        error,
+        format!(
+            "The Map '{}' {what} S3 ({}), and no AWS integrations are configured here: `statejet run` and `statejet serve` configure them from the environment (AWS_ENDPOINT_URL, the credentials, the region)",
+            inv.state, inv.resource.arn
+        ),
+    )
+}
