@@ -126,7 +126,6 @@ impl Api {
         })?;
         self.engine
             .callbacks()
-            .tokens
             .succeed(token, output)
             .map_err(send_error)?;
         Ok(json!({}))
@@ -138,7 +137,6 @@ impl Api {
         let cause = i.bounded("cause", 32_768)?.unwrap_or("");
         self.engine
             .callbacks()
-            .tokens
             .fail(token, error, cause)
             .map_err(send_error)?;
         Ok(json!({}))
@@ -148,7 +146,6 @@ impl Api {
         let token = task_token(i)?;
         self.engine
             .callbacks()
-            .tokens
             .heartbeat(token)
             .map_err(send_error)?;
         Ok(json!({}))

@@ -3,7 +3,7 @@
 //! result goes to the logs, and the operations that need a stored history give AWS's Express
 //! refusals. Standard: `StartExecution` starts a retained execution (`runtime::executions`),
 //! which `DescribeExecution`, `ListExecutions`, `GetExecutionHistory`,
-//! `DescribeStateMachineForExecution` and `StopExecution` read.
+//! `DescribeStateMachineForExecution`, `StopExecution` and `RedriveExecution` read.
 //!
 //! Invariant: nothing about an execution is kept here: the engine's store holds the retained
 //! ones, and an Express execution is known only to the call that started it, and the logs.
@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 use super::wire::{check_name, timestamp, ApiError, Arn, Input};
 use super::{page, Api};
 use crate::asl::MachineType;
-use crate::runtime::engine::{Ended, StandardStart, StartError};
-use crate::runtime::executions::{status_name, Execution, Now, Started};
+use crate::runtime::engine::{Ended, RedriveError, StandardStart, StartError};
+use crate::runtime::executions::{status_name, Execution, Now, Redrivable, Started};
 use crate::runtime::intake::Observer;
 use crate::runtime::registry::Machine;
 use crate::runtime::Status;
@@ -100,7 +100,12 @@ impl Api {
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         let mut s = self.start_request(i, trace)?;
-        let (name, mock) = self.mock_session(&s.machine, s.name.take(), s.test_case.as_deref())?;
+        let (name, mock) = self.mock_session(
+            &s.machine,
+            s.resolved.program.machine(),
+            s.name.take(),
+            s.test_case.as_deref(),
+        )?;
         s.name = name;
         if s.resolved.machine_type == MachineType::Standard {
             return self.start_standard(s, mock);
@@ -167,7 +172,12 @@ impl Api {
                 ))
             }
         };
-        let (name, mock) = self.mock_session(&s.machine, s.name.take(), s.test_case.as_deref())?;
+        let (name, mock) = self.mock_session(
+            &s.machine,
+            s.resolved.program.machine(),
+            s.name.take(),
+            s.test_case.as_deref(),
+        )?;
         let r = self
             .engine
             .start_sync_of(s.resolved.clone(), name, s.input)
@@ -217,8 +227,9 @@ impl Api {
         Ok(out)
     }
 
-    /// What the durable intake reports of each execution it pulled and ran: the live page's
-    /// last executions, as for those started here.
+    /// What the durable intake reports of each execution it pulled and ran, and the engine of
+    /// each nested child it started (`states:startExecution`): the live page's last
+    /// executions, as for those started here.
     pub fn intake_observer(self: &Arc<Api>) -> Observer {
         let api = Arc::downgrade(self);
         Arc::new(move |ended: &Ended| {
@@ -339,11 +350,17 @@ impl Api {
                 }
             }
         }
-        out["redriveCount"] = 0.into();
-        let (status, reason) = redrive_status(&now);
-        out["redriveStatus"] = status.into();
-        if let Some(r) = reason {
-            out["redriveStatusReason"] = r.into();
+        let (count, redriven) = e.redrives();
+        out["redriveCount"] = count.into();
+        if let Some(at) = redriven {
+            out["redriveDate"] = timestamp(at);
+        }
+        match e.redrivable(self.engine.now_ms()) {
+            Redrivable::Yes => out["redriveStatus"] = "REDRIVABLE".into(),
+            Redrivable::No(why) => {
+                out["redriveStatus"] = "NOT_REDRIVABLE".into();
+                out["redriveStatusReason"] = why.into();
+            }
         }
         Ok(out)
     }
@@ -417,21 +434,48 @@ impl Api {
         Ok(out)
     }
 
-    /// `RedriveExecution`: statejet does not resume executions from their failed state, so
-    /// every redrive is refused with AWS's `ExecutionNotRedrivable`, saying why.
+    /// `RedriveExecution`: a STANDARD execution that ended FAILED, TIMED_OUT or ABORTED in
+    /// the last 14 days runs again from its unsuccessful state (`Engine::redrive_standard`);
+    /// anything else is AWS's `ExecutionNotRedrivable`, with the reason DescribeExecution
+    /// gives. An Express execution is never retained, so never redrivable.
     pub(super) fn redrive_execution(&self, i: &Input) -> Result<Value, ApiError> {
+        let text = i.required("executionArn")?;
+        if Arn::parse(text)?.resource_type == "express" {
+            return Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                "This API action is not supported by EXPRESS state machines",
+            ));
+        }
+        let client_token = i.bounded("clientToken", 64)?;
         let e = self.retained(i)?;
-        let message = match e.now() {
-            Now::Running => "Execution is RUNNING and cannot be redriven".to_owned(),
-            Now::Ended(end) if end.outcome.status == Status::Succeeded => {
-                "Execution is SUCCEEDED and cannot be redriven".to_owned()
-            }
-            Now::Ended(end) => format!(
-                "Execution is {} and statejet does not redrive executions: start a new execution with the same input",
-                end.outcome.status.as_str()
-            ),
-        };
-        Err(ApiError::new("ExecutionNotRedrivable", message))
+        let recent = self.recent.clone();
+        let machine = e.machine.name.clone();
+        let shows_data = self.page_shows_data(&machine);
+        let redrive_ms = self
+            .engine
+            .redrive_standard(&e, client_token, move |e| {
+                if let Now::Ended(end) = e.now() {
+                    recent.note(page::Ended {
+                        machine: &machine,
+                        arn: &e.arn,
+                        outcome: &end.outcome,
+                        start_ms: e.start_ms,
+                        stop_ms: end.stop_ms,
+                        execution_data: shows_data,
+                    });
+                }
+            })
+            .map_err(|err| match err {
+                RedriveError::NotRedrivable(why) => ApiError::new("ExecutionNotRedrivable", why),
+                RedriveError::ExecutionLimitExceeded(_) => {
+                    ApiError::new("ExecutionLimitExceeded", err.to_string())
+                }
+                RedriveError::ShuttingDown => {
+                    ApiError::new("ServiceUnavailable", "statejet is shutting down")
+                        .with_status(503)
+                }
+            })?;
+        Ok(json!({ "redriveDate": timestamp(redrive_ms) }))
     }
 
     pub(super) fn list_executions(&self, i: &Input) -> Result<Value, ApiError> {
@@ -484,12 +528,25 @@ impl Api {
             None => None,
             Some(t) => Some(decode_position(t)? as u64),
         };
+        let redriven = match i.string("redriveFilter")? {
+            None => None,
+            Some("REDRIVEN") => Some(true),
+            Some("NOT_REDRIVEN") => Some(false),
+            Some(other) => {
+                return Err(ApiError::constraint(
+                    &format!("'{other}'"),
+                    "redriveFilter",
+                    "Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]",
+                ))
+            }
+        };
         let qualified = (target.version_arn.clone(), target.alias_arn.clone());
         let (page, next) = self
             .engine
             .executions()
             .list(&target.machine.name, before, max, |e| {
                 status.is_none_or(|s| status_name(&e.now()) == s)
+                    && redriven.is_none_or(|r| (e.redrives().0 > 0) == r)
                     && match &qualified {
                         (_, Some(alias)) => e.alias_arn.as_ref() == Some(alias),
                         (Some(version), None) => e.version_arn.as_ref() == Some(version),
@@ -516,7 +573,11 @@ impl Api {
                 if let Some(a) = &e.alias_arn {
                     item["stateMachineAliasArn"] = a.clone().into();
                 }
-                item["redriveCount"] = 0.into();
+                let (count, redriven) = e.redrives();
+                item["redriveCount"] = count.into();
+                if let Some(at) = redriven {
+                    item["redriveDate"] = timestamp(at);
+                }
                 item
             })
             .collect();
@@ -548,25 +609,6 @@ fn max_results(n: i64) -> ApiError {
         "maxResults",
         "Member must have value less than or equal to 1000",
     )
-}
-
-/// `redriveStatus` and `redriveStatusReason` as AWS describes an execution.
-fn redrive_status(now: &Now) -> (&'static str, Option<&'static str>) {
-    match now {
-        Now::Running => (
-            "NOT_REDRIVABLE",
-            Some("Execution is RUNNING and cannot be redriven"),
-        ),
-        Now::Ended(e) if e.outcome.status == Status::Succeeded => (
-            "NOT_REDRIVABLE",
-            Some("Execution is SUCCEEDED and cannot be redriven"),
-        ),
-        // statejet does not redrive (RedriveExecution says so), and says so here too.
-        Now::Ended(_) => (
-            "NOT_REDRIVABLE",
-            Some("statejet does not redrive executions"),
-        ),
-    }
 }
 
 /// A paging token: a position, base64-encoded.

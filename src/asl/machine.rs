@@ -392,9 +392,9 @@ pub struct Map {
     pub item_selector: Option<ItemSelector>,
     pub processor: Block,
     pub mode: ProcessorMode,
-    pub item_reader: Option<Value>,
+    pub item_reader: Option<ItemReader>,
     pub item_batcher: Option<ItemBatcher>,
-    pub result_writer: Option<Value>,
+    pub result_writer: Option<ResultWriter>,
     pub max_concurrency: Dynamic<u64>,
     pub tolerated_failure_count: Option<Dynamic<u64>>,
     pub tolerated_failure_percentage: Option<Dynamic<f64>>,
@@ -425,6 +425,77 @@ pub enum ProcessorMode {
     Inline,
     /// Distributed: statejet runs it in memory with inline semantics.
     Distributed,
+}
+
+/// A Distributed Map's `ItemReader`: the S3 object or listing its items come from.
+#[derive(Debug, Clone)]
+pub struct ItemReader {
+    pub source: ReaderSource,
+    /// `Parameters` (JSONPath: a payload template) or `Arguments` (JSONata): the S3 request's
+    /// `Bucket`, `Key`, `Prefix`, ...
+    pub arguments: Option<ItemSelector>,
+    pub config: ReaderConfig,
+}
+
+/// The S3 action an `ItemReader` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderSource {
+    /// `arn:aws:states:::s3:getObject`: one object's items (`ReaderConfig.InputType`).
+    GetObject,
+    /// `arn:aws:states:::s3:listObjectsV2`: one item per object of a bucket and prefix.
+    ListObjectsV2,
+}
+
+/// `ReaderConfig`, with AWS's defaults filled in (`FIRST_ROW`, `COMMA`).
+#[derive(Debug, Clone)]
+pub struct ReaderConfig {
+    /// Required for `s3:getObject`, absent for `s3:listObjectsV2`.
+    pub input_type: Option<InputType>,
+    /// `CSVHeaders` when `CSVHeaderLocation` is `GIVEN`; `None`: the first row's.
+    pub csv_headers: Option<Vec<String>>,
+    pub csv_delimiter: u8,
+    /// `MaxItems` / `MaxItemsPath` (or a JSONata `MaxItems`).
+    pub max_items: Option<Dynamic<u64>>,
+    /// `ItemsPointer`: the JSON Pointer of the array within a JSON object.
+    pub items_pointer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum InputType {
+    Json,
+    Jsonl,
+    Csv,
+    Manifest,
+    Parquet,
+}
+
+/// A Distributed Map's `ResultWriter`: where its children's results go and in what form.
+#[derive(Debug, Clone)]
+pub struct ResultWriter {
+    /// `Parameters`/`Arguments` (`Bucket`, `Prefix`) with `Resource`
+    /// `arn:aws:states:::s3:putObject`; `None`: `WriterConfig` alone (the state's output is
+    /// formatted, nothing is exported).
+    pub export: Option<ItemSelector>,
+    pub output_type: OutputType,
+    pub transformation: Transformation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum OutputType {
+    Json,
+    Jsonl,
+}
+
+/// What of each child is written: `NONE` (the execution's record, the default when
+/// exporting), `COMPACT` (its output), `FLATTEN` (its output, an array's items spliced in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Transformation {
+    None,
+    Compact,
+    Flatten,
 }
 
 #[derive(Debug, Clone)]

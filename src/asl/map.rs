@@ -12,7 +12,8 @@ use super::common::{self, FlowShape};
 use super::context::{Ctx, Scope};
 use super::diagnostic::{Code, Diagnostic};
 use super::machine::{
-    Dynamic, ItemBatcher, ItemSelector, Items, Map, ProcessorMode, QueryLanguage,
+    Dynamic, InputType, ItemBatcher, ItemReader, ItemSelector, Items, Map, OutputType,
+    ProcessorMode, QueryLanguage, ReaderConfig, ReaderSource, ResultWriter, Transformation,
 };
 use super::message;
 use super::path::{ReferencePath, Root};
@@ -43,9 +44,9 @@ pub fn read(o: &mut Object, lang: QueryLanguage, scope: &mut Scope, ctx: &mut Ct
     };
     let item_selector = item_selector(o, lang, ctx);
     let (processor, mode) = processor(o, ctx);
-    let item_reader = item_reader(o, ctx);
+    let item_reader = item_reader(o, lang, ctx);
     let item_batcher = item_batcher(o, lang, ctx);
-    let result_writer = opaque_object(o, "ResultWriter", ctx);
+    let result_writer = result_writer(o, lang, ctx);
     let max_concurrency = common::dynamic_integer(o, "MaxConcurrency", lang, 0, i64::MAX, ctx)
         .unwrap_or(Dynamic::Fixed(0));
     let tolerated_failure_count =
@@ -182,33 +183,196 @@ fn item_batcher(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<It
     })
 }
 
-/// `ItemReader`, kept as written (see `opaque_object`); its `ReaderConfig` may limit the items
-/// with `MaxItems` or `MaxItemsPath`, not both (AWS's documented rule).
-fn item_reader(o: &mut Object, ctx: &mut Ctx) -> Option<Value> {
-    let at = o.at_key("ItemReader");
-    let reader = opaque_object(o, "ItemReader", ctx)?;
-    if let Some(Value::Object(config)) = reader.get("ReaderConfig") {
-        if config.contains_key("MaxItems") && config.contains_key("MaxItemsPath") {
-            ctx.d.schema(
-                message::only_one(&["MaxItems", "MaxItemsPath"]),
-                &at.key("ReaderConfig").key("MaxItems"),
-            );
+/// The S3 resources a reader or writer may name, as written without region and account.
+const GET_OBJECT: &str = "arn:aws:states:::s3:getObject";
+const LIST_OBJECTS_V2: &str = "arn:aws:states:::s3:listObjectsV2";
+const PUT_OBJECT: &str = "arn:aws:states:::s3:putObject";
+
+/// `Parameters` (JSONPath) or `Arguments` (JSONata) of a reader or writer.
+fn arguments(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<ItemSelector> {
+    match lang {
+        QueryLanguage::JsonPath => {
+            common::template_field(o, "Parameters", ctx).map(ItemSelector::JsonPath)
+        }
+        QueryLanguage::Jsonata => {
+            common::jsonata_field(o, "Arguments", ctx).map(ItemSelector::Jsonata)
         }
     }
-    Some(reader)
 }
 
-/// `ItemReader` / `ResultWriter`: objects naming an S3 `Resource`, kept as written; statejet has
-/// no S3, so the runtime reports them as unsupported resources when they run.
-fn opaque_object(o: &mut Object, key: &str, ctx: &mut Ctx) -> Option<Value> {
-    let at = o.at_key(key);
-    let v = o.take(key)?;
-    match v {
-        Value::Object(map) if !map.contains_key("Resource") => {
-            ctx.d.schema(message::required(&["Resource"]), &at);
+/// `ItemReader`: an S3 object (`s3:getObject`, read as its `InputType` says) or an S3 listing
+/// (`s3:listObjectsV2`); `ReaderConfig` may limit the items with `MaxItems` or `MaxItemsPath`,
+/// not both (AWS's documented rule).
+fn item_reader(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<ItemReader> {
+    let mut r = o.object("ItemReader", &mut ctx.d)?;
+    r.require(&["Resource"], &mut ctx.d);
+    let source = match r.string("Resource", &mut ctx.d) {
+        Some(GET_OBJECT) | None => ReaderSource::GetObject,
+        Some(LIST_OBJECTS_V2) => ReaderSource::ListObjectsV2,
+        Some(_) => {
+            ctx.d.schema(
+                message::one_of(&[GET_OBJECT, LIST_OBJECTS_V2]),
+                &r.at_key("Resource"),
+            );
+            ReaderSource::GetObject
         }
-        Value::Object(_) => {}
-        _ => ctx.d.schema(message::wrong_type("OBJECT"), &at),
+    };
+    let arguments = arguments(&mut r, lang, ctx);
+    let mut config = ReaderConfig {
+        input_type: None,
+        csv_headers: None,
+        csv_delimiter: b',',
+        max_items: None,
+        items_pointer: None,
+    };
+    let typed = r
+        .peek("ReaderConfig")
+        .is_some_and(|c| c.get("InputType").is_some());
+    if let Some(mut c) = r.object("ReaderConfig", &mut ctx.d) {
+        const TYPES: [&str; 5] = ["CSV", "JSON", "JSONL", "MANIFEST", "PARQUET"];
+        config.input_type = match c.string("InputType", &mut ctx.d) {
+            None => None,
+            Some(t) => match serde_json::from_value(Value::String(t.to_owned())) {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    ctx.d
+                        .schema(message::one_of(&TYPES), &c.at_key("InputType"));
+                    None
+                }
+            },
+        };
+        let given = match c.string("CSVHeaderLocation", &mut ctx.d) {
+            None | Some("FIRST_ROW") => false,
+            Some("GIVEN") => true,
+            Some(_) => {
+                ctx.d.schema(
+                    message::one_of(&["FIRST_ROW", "GIVEN"]),
+                    &c.at_key("CSVHeaderLocation"),
+                );
+                false
+            }
+        };
+        let located = c.has("CSVHeaderLocation");
+        let headers_at = c.at_key("CSVHeaders");
+        if let Some(headers) = c.array("CSVHeaders", false, &mut ctx.d) {
+            let names: Option<Vec<String>> = headers
+                .iter()
+                .map(|h| h.as_str().map(str::to_owned))
+                .collect();
+            match names {
+                Some(n) => config.csv_headers = Some(n),
+                None => ctx.d.schema(message::wrong_type("STRING"), &headers_at),
+            }
+            if !given {
+                ctx.d.schema(message::CSV_HEADERS_NOT_GIVEN, &headers_at);
+            }
+        } else if given {
+            ctx.d.schema(message::required(&["CSVHeaders"]), c.at());
+        }
+        config.csv_delimiter = match c.string("CSVDelimiter", &mut ctx.d) {
+            None | Some("COMMA") => b',',
+            Some("PIPE") => b'|',
+            Some("SEMICOLON") => b';',
+            Some("SPACE") => b' ',
+            Some("TAB") => b'\t',
+            Some(_) => {
+                ctx.d.schema(
+                    message::one_of(&["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"]),
+                    &c.at_key("CSVDelimiter"),
+                );
+                b','
+            }
+        };
+        config.max_items = common::dynamic_integer(&mut c, "MaxItems", lang, 0, i64::MAX, ctx);
+        config.items_pointer = c.string("ItemsPointer", &mut ctx.d).map(str::to_owned);
+        if let Some(p) = &config.items_pointer {
+            if !p.is_empty() && !p.starts_with('/') {
+                ctx.d
+                    .schema(message::ITEMS_POINTER, &c.at_key("ItemsPointer"));
+            }
+        }
+        let csv_only = given || located || c.has("CSVDelimiter");
+        if csv_only && config.input_type.is_some_and(|t| t != InputType::Csv) {
+            ctx.d.schema(message::CSV_ONLY, c.at());
+        }
+        if config.items_pointer.is_some() && config.input_type != Some(InputType::Json) {
+            ctx.d
+                .schema(message::ITEMS_POINTER_JSON_ONLY, &c.at_key("ItemsPointer"));
+        }
+        c.finish(&mut ctx.d);
     }
-    Some(v.clone())
+    match (source, config.input_type) {
+        (ReaderSource::GetObject, None) if !typed => ctx
+            .d
+            .schema(message::input_type_required(GET_OBJECT), r.at()),
+        (ReaderSource::ListObjectsV2, Some(_)) => ctx.d.schema(
+            message::input_type_not_listing(LIST_OBJECTS_V2),
+            &r.at_key("ReaderConfig"),
+        ),
+        _ => {}
+    }
+    r.finish(&mut ctx.d);
+    Some(ItemReader {
+        source,
+        arguments,
+        config,
+    })
+}
+
+/// `ResultWriter`: `WriterConfig` alone (the output formatted), `Resource` with
+/// `Parameters`/`Arguments` (exported to S3), or all three.
+fn result_writer(o: &mut Object, lang: QueryLanguage, ctx: &mut Ctx) -> Option<ResultWriter> {
+    let mut w = o.object("ResultWriter", &mut ctx.d)?;
+    let resource = w.string("Resource", &mut ctx.d);
+    if resource.is_some_and(|r| r != PUT_OBJECT) {
+        ctx.d
+            .schema(message::one_of(&[PUT_OBJECT]), &w.at_key("Resource"));
+    }
+    let args_key = match lang {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    };
+    let has_args = w.has(args_key);
+    let export = arguments(&mut w, lang, ctx);
+    let mut output_type = OutputType::Json;
+    let mut transformation = None;
+    let configured = w.has("WriterConfig");
+    if let Some(mut c) = w.object("WriterConfig", &mut ctx.d) {
+        if let Some(t) = c.string("OutputType", &mut ctx.d) {
+            match serde_json::from_value(Value::String(t.to_owned())) {
+                Ok(t) => output_type = t,
+                Err(_) => ctx
+                    .d
+                    .schema(message::one_of(&["JSON", "JSONL"]), &c.at_key("OutputType")),
+            }
+        }
+        if let Some(t) = c.string("Transformation", &mut ctx.d) {
+            match serde_json::from_value(Value::String(t.to_owned())) {
+                Ok(t) => transformation = Some(t),
+                Err(_) => ctx.d.schema(
+                    message::one_of(&["NONE", "COMPACT", "FLATTEN"]),
+                    &c.at_key("Transformation"),
+                ),
+            }
+        }
+        c.finish(&mut ctx.d);
+    }
+    match (resource.is_some(), has_args) {
+        (true, false) => ctx.d.schema(message::required(&[args_key]), w.at()),
+        (false, true) => ctx.d.schema(message::required(&["Resource"]), w.at()),
+        (false, false) if !configured => ctx.d.schema(message::writer_fields(args_key), w.at()),
+        _ => {}
+    }
+    w.finish(&mut ctx.d);
+    let exported = resource.is_some();
+    Some(ResultWriter {
+        export: if exported { export } else { None },
+        output_type,
+        // Exporting writes the children's records unless told otherwise; formatting alone
+        // keeps their outputs (AWS's two defaults).
+        transformation: transformation.unwrap_or(match exported {
+            true => Transformation::None,
+            false => Transformation::Compact,
+        }),
+    })
 }

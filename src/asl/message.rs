@@ -218,3 +218,23 @@ pub const DOUBLE_DOLLAR: &str = "Reference to '$$' is not supported.";
 pub fn no_such_states_field(field: &str) -> String {
     format!("Field '$states.{field}' does not exist.")
 }
+
+/// A Distributed Map's `ItemReader`/`ResultWriter` field that does not fit the others
+/// (statejet's wording: AWS's validator has its own for these).
+pub const CSV_HEADERS_NOT_GIVEN: &str = "CSVHeaders can be given only with CSVHeaderLocation GIVEN";
+pub const ITEMS_POINTER: &str = "ItemsPointer must be a JSON Pointer: empty, or starting with '/'";
+pub const CSV_ONLY: &str =
+    "CSVHeaderLocation, CSVHeaders and CSVDelimiter apply to InputType CSV only";
+pub const ITEMS_POINTER_JSON_ONLY: &str = "ItemsPointer applies to InputType JSON only";
+
+pub fn input_type_required(resource: &str) -> String {
+    format!("ReaderConfig.InputType is required when the ItemReader's Resource is {resource}")
+}
+
+pub fn input_type_not_listing(resource: &str) -> String {
+    format!("ReaderConfig.InputType does not apply to {resource}")
+}
+
+pub fn writer_fields(args: &str) -> String {
+    format!("ResultWriter needs WriterConfig, or Resource and {args}, or all three")
+}

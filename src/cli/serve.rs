@@ -70,6 +70,12 @@ pub struct Args {
     /// is kept across a restart.
     #[arg(long, default_value_t = Config::default().max_retained_executions)]
     max_retained_executions: usize,
+    /// The most memory the ended STANDARD executions kept may hold (their histories, inputs
+    /// and outputs, as estimated per execution), e.g. 512MiB, 2GB or a number of bytes; past
+    /// it the execution that ended first is forgotten (running ones never are). Default: no
+    /// bound but --max-retained-executions.
+    #[arg(long, value_parser = parse_size)]
+    max_retained_memory: Option<usize>,
     /// Require SigV4-signed requests made with this key (ACCESS_KEY_ID:SECRET_ACCESS_KEY);
     /// repeatable. Also read from STATEJET_CREDENTIALS.
     #[arg(long, env = "STATEJET_CREDENTIALS", value_delimiter = ',')]
@@ -203,6 +209,7 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         max_in_flight: args.max_in_flight.max(1),
         max_state_machines: args.max_state_machines,
         max_retained_executions: args.max_retained_executions.max(1),
+        max_retained_bytes: args.max_retained_memory.unwrap_or(usize::MAX),
         region: args.region.clone(),
         account: args.account.clone(),
         // Room for as many finished executions' batches as may be in flight: a slow sink then
@@ -254,6 +261,8 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         api = api.with_intake(i.clone());
     }
     let api = Arc::new(api);
+    // Nested children end on the live page too.
+    engine.observe_children(api.intake_observer());
     if let Some(i) = &intake {
         let c = i.config();
         eprintln!(
@@ -417,5 +426,51 @@ fn looks_like_definition(text: &str) -> bool {
         Ok(serde_json::Value::Object(doc)) => doc.contains_key("StartAt"),
         Ok(_) => false,
         Err(_) => true,
+    }
+}
+
+/// A size in bytes: a number, optionally followed by a unit (B, KB, MB, GB: powers of 1000;
+/// KiB, MiB, GiB: powers of 1024), e.g. `512MiB`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size: expected a number of bytes, e.g. 512MiB"))?;
+    let scale: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "'{s}': unknown size unit '{other}' (B, KB, MB, GB, KiB, MiB or GiB)"
+            ))
+        }
+    };
+    n.checked_mul(scale)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("'{s}' is not a size this machine can hold, or is zero"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_their_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("10 kib"), Ok(10_240));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs")
+            .unwrap_err()
+            .contains("unknown size unit"));
+        assert!(parse_size("MiB").is_err());
     }
 }

@@ -142,6 +142,7 @@ impl Lowering {
                     tolerated_failure_percentage: m.tolerated_failure_percentage.clone(),
                     item_reader: m.item_reader.clone(),
                     result_writer: m.result_writer.clone(),
+                    label: m.label.clone(),
                 });
                 work(map, &m.flow, (&m.retry, &m.catch), &m.assign, m.transition)
             }

@@ -218,10 +218,12 @@ pub struct Map {
     pub max_concurrency: Dynamic<u64>,
     pub tolerated_failure_count: Option<Dynamic<u64>>,
     pub tolerated_failure_percentage: Option<Dynamic<f64>>,
-    /// A Distributed Map's `ItemReader` and `ResultWriter` as written (the VM refuses to run a
-    /// Map that has them rather than iterate its input instead).
-    pub item_reader: Option<serde_json::Value>,
-    pub result_writer: Option<serde_json::Value>,
+    /// A Distributed Map's `ItemReader` (its items come from S3, not from its input) and
+    /// `ResultWriter` (its children's results are formatted, and exported to S3).
+    pub item_reader: Option<crate::asl::machine::ItemReader>,
+    pub result_writer: Option<crate::asl::machine::ResultWriter>,
+    /// The Map's `Label` (its Map Run's name; the state's name without one).
+    pub label: Option<String>,
 }
 
 /// One entry of `Catch`: a failure it matches goes to `next` of the same block.
@@ -244,6 +246,14 @@ impl Program {
     /// The state `state` of block `block`.
     pub fn instruction(&self, block: BlockId, state: StateId) -> &Instruction {
         &self.block(block).states[state.index()]
+    }
+
+    /// The state named `name` of block `block`, if it has one (state names are unique in a
+    /// block).
+    pub fn state_named(&self, block: BlockId, name: &str) -> Option<StateId> {
+        let states = &self.block(block).states;
+        let i = states.iter().position(|s| s.name == name)?;
+        Some(StateId(i as u32))
     }
 
     /// Every block, in `BlockId` order.

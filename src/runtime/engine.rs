@@ -25,11 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::FutureExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 use super::driver::{self, Attempt, Host, Panicked};
-use super::executions::{Conflict, Execution, Executions, NewExecution, Started};
+use super::executions::{Conflict, Execution, Executions, NewExecution, Redriven, Started};
 use super::logs::{self, Level, LogWriter, LoggingConfiguration};
 use super::metrics::Snapshot;
 use super::registry::{Logging, Machine, Registry, RegistryError};
@@ -41,7 +41,7 @@ pub use crate::tasks::Handler;
 use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
 use crate::vm::context::{self, ExecutionInfo};
 use crate::vm::failure::{self, Failure};
-use crate::vm::run::{json_text, Action, HistoryEvent, Journal, Run};
+use crate::vm::run::{json_text, Action, EventType, HistoryEvent, Journal, Run};
 
 /// Engine settings, with their defaults in one place.
 #[derive(Debug, Clone)]
@@ -54,6 +54,9 @@ pub struct Config {
     /// Ended STANDARD executions retained (for Describe, List, history); past it the oldest
     /// ended is evicted. Running executions are never evicted.
     pub max_retained_executions: usize,
+    /// The most bytes (estimated) the ended STANDARD executions may hold; past it the oldest
+    /// ended is evicted. `usize::MAX`: only the count bounds them.
+    pub max_retained_bytes: usize,
     /// How many times a fire-and-forget execution whose step panicked is run again.
     pub redelivery_attempts: u32,
     pub region: String,
@@ -82,6 +85,7 @@ impl Default for Config {
             max_in_flight: 100_000,
             max_state_machines: 10_000,
             max_retained_executions: super::executions::DEFAULT_MAX_RETAINED,
+            max_retained_bytes: usize::MAX,
             redelivery_attempts: 3,
             region,
             account,
@@ -170,13 +174,15 @@ struct Inner {
     admission: Arc<Semaphore>,
     /// False once shutdown has begun: no new executions.
     accepting: AtomicBool,
-    /// Set when shutdown's grace period is over: running executions end as aborted.
-    abort: tokio::sync::watch::Sender<bool>,
+    /// How far shutdown has gone: what running executions end as aborted.
+    abort: tokio::sync::watch::Sender<Drain>,
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
     /// The region and account of the ARNs the engine makes.
     scope: Scope,
+    /// Who hears of each nested child's end (`statejet serve`: the live page).
+    child_observer: std::sync::OnceLock<super::intake::Observer>,
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -226,13 +232,17 @@ impl Engine {
                 router: Router::new(functions.in_scope(scope.clone()))
                     .with_callbacks(Callbacks::default()),
                 registry: Registry::new(scope.clone(), config.max_state_machines),
-                executions: Executions::new(config.max_retained_executions),
+                executions: Executions::new(
+                    config.max_retained_executions,
+                    config.max_retained_bytes,
+                ),
                 scope,
                 config,
                 admission,
                 accepting: AtomicBool::new(true),
-                abort: tokio::sync::watch::channel(false).0,
+                abort: tokio::sync::watch::channel(Drain::Running).0,
                 epoch,
+                child_observer: std::sync::OnceLock::new(),
             }),
         };
         // The engine's own machines run as nested workflows in it; the router holds it weakly
@@ -240,6 +250,16 @@ impl Engine {
         let children = super::nested::Children::new(engine.downgrade());
         engine.inner.router.set_nested(Arc::new(children));
         engine
+    }
+
+    /// Tells `observer` of the end of each execution started by a `states:startExecution`
+    /// task (once; a second call is ignored).
+    pub fn observe_children(&self, observer: super::intake::Observer) {
+        let _ = self.inner.child_observer.set(observer);
+    }
+
+    pub(super) fn child_observer(&self) -> Option<super::intake::Observer> {
+        self.inner.child_observer.get().cloned()
     }
 
     /// A handle that does not keep the engine alive.
@@ -387,10 +407,15 @@ impl Engine {
     /// it was waiting on is killed). Returns when none is left and every log line is written.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.accepting.store(false, Ordering::SeqCst);
+        // What sleeps past the grace period is aborted now rather than with everything else at
+        // its end, so that the abort's work (events, log lines) spreads over the grace period
+        // instead of piling up in its last part.
+        let by = self.now_ms().saturating_add(grace.as_millis() as u64);
+        self.inner.abort.send_replace(Drain::Until(by));
         let all = self.inner.config.max_in_flight as u32;
         let drained = tokio::time::timeout(grace, self.inner.admission.acquire_many(all)).await;
         if drained.is_err() {
-            self.inner.abort.send_replace(true);
+            self.inner.abort.send_replace(Drain::Abort);
             // Aborted executions end promptly; holding every permit means none is left.
             let _ = self.inner.admission.acquire_many(all).await;
         }
@@ -744,7 +769,7 @@ impl Engine {
         let mut abort = self.inner.abort.subscribe();
         let outcome = tokio::select! {
             driven = driver::drive(self.clone(), run, attempt.clone()) => Outcome::of(driven.ok()),
-            _ = abort.wait_for(|aborted| *aborted) => shutdown_abort(),
+            _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
         };
         let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
@@ -806,36 +831,165 @@ impl Engine {
             state_machine_name: m.name.clone(),
             redrive_count: Some(0),
         });
+        let mut journal = Journal::recording(&info, start_ms).keeping_variables();
+        if let Some(v) = &e.version_arn {
+            journal.note_started("stateMachineVersionArn", v);
+        }
+        if let Some(a) = &e.alias_arn {
+            journal.note_started("stateMachineAliasArn", a);
+        }
+        let run = Run::top(m.program.clone(), info.clone(), self.random());
+        self.spawn_standard(Standard {
+            e: e.clone(),
+            m,
+            info,
+            journal,
+            run,
+            start_ms,
+            logged_from: 0,
+            permit,
+            done: Box::new(done),
+        });
+        Ok(Started::New(e))
+    }
+
+    /// Redrives an ended STANDARD execution at `now` (AWS's `RedriveExecution`): it runs
+    /// again from its latest top-level state that did not exit (with that state's input and
+    /// the variables as they were), its history goes on after an `ExecutionRedriven` event,
+    /// and its `redriveCount` grows by one. A Parallel or Map state is re-run whole. A
+    /// `client_token` of one of its recent redrives answers that redrive again. `done` is
+    /// called once it has ended again.
+    pub fn redrive_standard(
+        &self,
+        e: &Arc<Execution>,
+        client_token: Option<&str>,
+        done: impl FnOnce(&Execution) + Send + 'static,
+    ) -> Result<u64, RedriveError> {
+        if !self.inner.accepting.load(Ordering::SeqCst) {
+            return Err(RedriveError::ShuttingDown);
+        }
+        let m = e.machine.clone();
+        let permit = self
+            .inner
+            .admission
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| RedriveError::ExecutionLimitExceeded(self.inner.config.max_in_flight));
+        let now = self.now_ms();
+        // Checked first: the client token of a recent redrive answers it again even when
+        // admission is full.
+        let permit = match (permit, client_token) {
+            (Ok(p), _) => p,
+            (Err(limit), Some(t)) => {
+                return match self.inner.executions.redrive_again(e, now, t) {
+                    Some(at) => Ok(at),
+                    None => Err(limit),
+                }
+            }
+            (Err(limit), None) => return Err(limit),
+        };
+        let r = match self.inner.executions.redrive(e, now, client_token) {
+            Ok(Redriven::New(r)) => r,
+            Ok(Redriven::Again { redrive_ms }) => return Ok(redrive_ms),
+            Err(why) => return Err(RedriveError::NotRedrivable(why)),
+        };
+        m.metrics.started();
+        let info = Arc::new(ExecutionInfo {
+            id: e.arn.clone(),
+            name: e.name.clone(),
+            input: e.input.clone(),
+            role_arn: m.role_arn.clone(),
+            machine_type: m.machine_type,
+            start_time: context::timestamp(e.start_ms),
+            state_machine_id: m.arn.to_string(),
+            state_machine_name: m.name.clone(),
+            redrive_count: Some(r.count),
+        });
+        let resume = redrive_point(&m.program, &r.history);
+        let mut journal = Journal::resumed(r.history);
+        let logged_from = journal.last();
+        let count = r.count;
+        let redriven = journal.emit(
+            EventType::ExecutionRedriven,
+            logged_from,
+            now,
+            || json!({ "redriveCount": count }),
+        );
+        let random = self.random();
+        let run = match resume {
+            Some((state, input)) => Run::redriven(
+                m.program.clone(),
+                info.clone(),
+                &state,
+                input,
+                r.variables,
+                redriven,
+                random,
+            ),
+            None => None,
+        };
+        // No top-level state was entered (or its name is gone): from the start.
+        let run = run.unwrap_or_else(|| {
+            let mut run = Run::top(m.program.clone(), info.clone(), self.random());
+            run.follow(redriven);
+            run
+        });
+        self.spawn_standard(Standard {
+            e: e.clone(),
+            m,
+            info,
+            journal,
+            run,
+            start_ms: now,
+            logged_from,
+            permit,
+            done: Box::new(done),
+        });
+        Ok(r.redrive_ms)
+    }
+
+    /// The task of one STANDARD execution (a start or a redrive): drives its run within its
+    /// deadline (counted from `start_ms`) until it ends, is stopped, or the engine shuts
+    /// down; writes its log (the events after `logged_from`), counts it, records its end.
+    fn spawn_standard(&self, s: Standard) {
         let engine = self.clone();
-        let retained = e.clone();
         tokio::spawn(async move {
-            let e = retained;
+            let Standard {
+                e,
+                m,
+                info,
+                journal,
+                run,
+                start_ms,
+                logged_from,
+                permit,
+                done,
+            } = s;
             let began = tokio::time::Instant::now();
-            let mut journal = Journal::recording(&info, start_ms).with_tally(m.tally.clone());
-            if let Some(v) = &e.version_arn {
-                journal.note_started("stateMachineVersionArn", v);
-            }
-            if let Some(a) = &e.alias_arn {
-                journal.note_started("stateMachineAliasArn", a);
-            }
+            let journal = journal.with_tally(m.tally.clone());
             let deadline = start_ms + m.time_limit_seconds() * 1000;
             let attempt = Attempt::new(journal, deadline);
             e.running(attempt.clone());
-            let run = Run::top(m.program.clone(), info.clone(), engine.random());
             let mut abort = engine.inner.abort.subscribe();
             let (outcome, stopped) = tokio::select! {
                 driven = driver::drive(engine.clone(), run, attempt.clone()) => (Outcome::of(driven.ok()), false),
-                _ = abort.wait_for(|aborted| *aborted) => (shutdown_abort(), false),
+                _ = abort.wait_for(|drain| drain.aborts(&attempt)) => (shutdown_abort(), false),
                 (error, cause) = e.stopped() => (stopped_outcome(error, cause), true),
             };
-            let journal = if stopped {
+            let mut journal = if stopped {
                 attempt.finish_after(&outcome, 0, || engine.now_ms())
             } else {
                 attempt.finish(&outcome, || engine.now_ms())
             };
             let config = m.logging.configuration();
             if engine.inner.config.log_writer.is_some() && config.level != Level::Off {
-                let lines = logs::events(journal.events(), &info.id, 0, config)
+                let redrive = info.redrive_count.unwrap_or(0);
+                let new = journal
+                    .events()
+                    .iter()
+                    .position(|ev| ev.id > logged_from)
+                    .unwrap_or(journal.events().len());
+                let lines = logs::events(&journal.events()[new..], &info.id, redrive, config)
                     .iter()
                     .map(json_text)
                     .collect();
@@ -844,13 +998,15 @@ impl Engine {
             let stop_ms = engine.now_ms();
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
-            let mut journal = journal;
+            let variables = journal.take_variables();
             let events = journal.take_events();
-            engine.inner.executions.end(&e, outcome, stop_ms, events);
+            engine
+                .inner
+                .executions
+                .end(&e, outcome, stop_ms, events, variables);
             done(&e);
             drop(permit);
         });
-        Ok(Started::New(e))
     }
 
     /// The retained executions of STANDARD machines.
@@ -954,6 +1110,28 @@ impl Host for Engine {
 }
 
 /// How an execution ends when the engine shuts down under it.
+/// A shutdown's progress, as running executions see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Drain {
+    /// No shutdown.
+    Running,
+    /// Executions may run on until this engine time (ms); one asleep in a Wait past it cannot
+    /// end by then and is aborted.
+    Until(u64),
+    /// The grace period is over: every execution still running is aborted.
+    Abort,
+}
+
+impl Drain {
+    fn aborts(self, attempt: &Attempt) -> bool {
+        match self {
+            Drain::Running => false,
+            Drain::Until(by) => attempt.wakes_after(by),
+            Drain::Abort => true,
+        }
+    }
+}
+
 fn shutdown_abort() -> Outcome {
     Outcome {
         status: super::Status::Aborted,
@@ -975,6 +1153,65 @@ fn stopped_outcome(error: Option<String>, cause: Option<String>) -> Outcome {
             cause.unwrap_or_default(),
         )),
     }
+}
+
+/// What the task of a STANDARD execution runs (`Engine::spawn_standard`).
+struct Standard {
+    e: Arc<Execution>,
+    m: Arc<Machine>,
+    info: Arc<ExecutionInfo>,
+    journal: Journal,
+    run: Run,
+    start_ms: u64,
+    /// The id of the last event already logged (a redrive logs only its own).
+    logged_from: u64,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    done: Box<dyn FnOnce(&Execution) + Send>,
+}
+
+/// Why a redrive was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RedriveError {
+    /// AWS's reason (`redriveStatusReason`).
+    #[error("{0}")]
+    NotRedrivable(String),
+    #[error("Maximum number of running executions reached: {0} executions are in flight")]
+    ExecutionLimitExceeded(usize),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+/// Where a redrive goes on: the latest state of the machine's own block that was entered and
+/// did not exit (the state that failed, timed out or was stopped; a Parallel or Map whose
+/// children failed), with the input it was entered with. `None`: none was entered.
+fn redrive_point(program: &Program, history: &[HistoryEvent]) -> Option<(String, Value)> {
+    let top = program.block(Program::TOP);
+    let is_top = |name: &str| top.states.iter().any(|s| s.name == name);
+    let mut open: Option<&HistoryEvent> = None;
+    for ev in history {
+        let Some(name) = ev.details.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if !is_top(name) {
+            continue;
+        }
+        if ev.kind.is_state_entered() {
+            open = Some(ev);
+        } else if ev.kind.as_str().ends_with("StateExited")
+            && open.is_some_and(|o| o.details.get("name").and_then(Value::as_str) == Some(name))
+        {
+            open = None;
+        }
+    }
+    let entered = open?;
+    let name = entered.details.get("name")?.as_str()?.to_owned();
+    let input = entered
+        .details
+        .get("input")
+        .and_then(Value::as_str)
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null);
+    Some((name, input))
 }
 
 /// What a STANDARD start names besides the machine.

@@ -3,19 +3,21 @@
 //! `ListExecutions`, `GetExecutionHistory`, `DescribeStateMachineForExecution` and
 //! `StopExecution`. Nothing survives the process.
 //!
-//! Invariant: bounded. At most `max_retained` executions are kept; past it the execution that
-//! ended first is evicted first, and a running execution is never evicted. A name is unique per
-//! machine while an execution of that name is retained.
+//! Invariant: bounded. At most `max_retained` executions are kept, and the ended ones hold at
+//! most `max_bytes` (an estimate of each one's heap: its history, input and output); past
+//! either, the execution that ended first is evicted first, and a running execution (a
+//! redriven one too) is never evicted. A name is unique per machine while an execution of that
+//! name is retained.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
 use super::driver::Attempt;
 use super::registry::Machine;
-use super::Outcome;
+use super::{Outcome, Status};
 use crate::vm::run::HistoryEvent;
 
 /// How many ended executions are retained by default.
@@ -49,7 +51,32 @@ struct Progress {
     ended: Option<Ended>,
     /// What a `StopExecution` asked (error, cause), once asked.
     stop: Option<(Option<String>, Option<String>)>,
+    /// The variables as its latest top-level state was entered (what a redrive re-enters
+    /// that state with), once it ended.
+    variables: Map<String, Value>,
+    /// The estimated bytes it holds once ended (what the memory bound counts).
+    size: usize,
+    /// How many times it was redriven, and when last.
+    redrive_count: u32,
+    redrive_ms: Option<u64>,
+    /// The client tokens of its latest successful redrives (at most `REDRIVE_TOKENS`), each
+    /// with its redrive's time (when it was first used).
+    redrive_tokens: VecDeque<(String, u64)>,
 }
+
+/// How long a redrive's client token answers again with the same redrive, and how many are
+/// remembered (AWS: "the last 10 client tokens ... valid for up to 15 minutes").
+const REDRIVE_TOKENS: usize = 10;
+const REDRIVE_TOKEN_MS: u64 = 15 * 60 * 1000;
+
+/// How long after its end an execution may be redriven: 14 days.
+pub const REDRIVE_WINDOW_MS: u64 = 14 * 24 * 3600 * 1000;
+
+/// The most events a history may have; past it an execution cannot be redriven.
+pub const MAX_HISTORY_EVENTS: usize = 25_000;
+
+/// The longest an execution may stay open, from its start, redrives included: one year.
+const MAX_OPEN_MS: u64 = 365 * 24 * 3600 * 1000;
 
 /// How a retained execution ended.
 #[derive(Debug, Clone)]
@@ -66,7 +93,42 @@ pub enum Now {
     Ended(Ended),
 }
 
+/// Whether an execution may be redriven now, or AWS's reason why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redrivable {
+    Yes,
+    No(String),
+}
+
+/// What a redrive starts from: the history so far, the variables, and the redrive's number.
+pub struct Redrive {
+    pub history: Vec<HistoryEvent>,
+    pub variables: Map<String, Value>,
+    pub count: u32,
+    pub redrive_ms: u64,
+}
+
+/// What a `RedriveExecution` finds.
+pub enum Redriven {
+    /// Redriven now: run it from `Redrive`.
+    New(Redrive),
+    /// The client token of a recent redrive: that redrive, answered again.
+    Again { redrive_ms: u64 },
+}
+
 impl Execution {
+    /// How many times it was redriven, and when last.
+    pub fn redrives(&self) -> (u32, Option<u64>) {
+        let p = self.lock();
+        (p.redrive_count, p.redrive_ms)
+    }
+
+    /// Whether it may be redriven at `now_ms`, as DescribeExecution's `redriveStatus` says.
+    pub fn redrivable(&self, now_ms: u64) -> Redrivable {
+        let p = self.lock();
+        redrivable(&p, self.start_ms, now_ms)
+    }
+
     /// Whether it still runs, or how it ended.
     pub fn now(&self) -> Now {
         match &self.lock().ended {
@@ -123,6 +185,26 @@ impl Execution {
     }
 }
 
+fn redrivable(p: &Progress, start_ms: u64, now_ms: u64) -> Redrivable {
+    let no = |why: &str| Redrivable::No(why.to_owned());
+    let Some(ended) = &p.ended else {
+        return no("Execution is RUNNING and cannot be redriven");
+    };
+    match ended.outcome.status {
+        Status::Succeeded => no("Execution is SUCCEEDED and cannot be redriven"),
+        _ if ended.history.len() >= MAX_HISTORY_EVENTS => {
+            no("Execution history event limit exceeded")
+        }
+        _ if now_ms.saturating_sub(start_ms) >= MAX_OPEN_MS => {
+            no("Execution has exceeded the max execution time")
+        }
+        _ if now_ms.saturating_sub(ended.stop_ms) >= REDRIVE_WINDOW_MS => {
+            no("Execution redrivable period exceeded")
+        }
+        _ => Redrivable::Yes,
+    }
+}
+
 /// Why a start was refused by the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
@@ -141,6 +223,8 @@ pub enum Started {
 pub struct Executions {
     inner: Mutex<Store>,
     max_retained: usize,
+    /// The most bytes the ended executions may hold (estimated: `retained_size`).
+    max_bytes: usize,
 }
 
 #[derive(Default)]
@@ -148,8 +232,12 @@ struct Store {
     by_arn: HashMap<String, Arc<Execution>>,
     /// Per machine name, by start order.
     by_machine: HashMap<String, BTreeMap<u64, Arc<Execution>>>,
-    /// ARNs in the order their executions ended: the eviction order.
-    ended: VecDeque<String>,
+    /// Executions in the order they ended, each with its redrive count then: the eviction
+    /// order. An entry whose execution was redriven since is stale (it is queued again when
+    /// it ends again).
+    ended: VecDeque<(Arc<Execution>, u32)>,
+    /// The estimated bytes of the ended executions.
+    bytes: usize,
     next_seq: u64,
 }
 
@@ -166,11 +254,19 @@ pub struct NewExecution {
 }
 
 impl Executions {
-    pub fn new(max_retained: usize) -> Executions {
+    /// A store of at most `max_retained` executions whose ended ones hold at most `max_bytes`
+    /// (`usize::MAX`: no bound but the count).
+    pub fn new(max_retained: usize, max_bytes: usize) -> Executions {
         Executions {
             inner: Mutex::default(),
             max_retained: max_retained.max(1),
+            max_bytes,
         }
+    }
+
+    /// The estimated bytes the ended executions hold.
+    pub fn retained_bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -223,9 +319,18 @@ impl Executions {
         }
     }
 
-    /// Records an execution's end; from now on it may be evicted.
-    pub fn end(&self, e: &Execution, outcome: Outcome, stop_ms: u64, history: Vec<HistoryEvent>) {
-        {
+    /// Records an execution's end (with the variables a redrive would re-enter its latest
+    /// top-level state with); from now on it may be evicted.
+    pub fn end(
+        &self,
+        e: &Arc<Execution>,
+        outcome: Outcome,
+        stop_ms: u64,
+        history: Vec<HistoryEvent>,
+        variables: Map<String, Value>,
+    ) {
+        let size = retained_size(e, &outcome, &history, &variables);
+        let count = {
             let mut p = e.lock();
             p.attempt = None;
             p.ended = Some(Ended {
@@ -233,26 +338,90 @@ impl Executions {
                 stop_ms,
                 history: Arc::new(history),
             });
-        }
+            p.variables = variables;
+            p.size = size;
+            p.redrive_count
+        };
         e.finished.send_replace(true);
         let mut store = self.lock();
-        store.ended.push_back(e.arn.clone());
+        store.ended.push_back((e.clone(), count));
+        store.bytes += size;
         self.evict(&mut store);
     }
 
-    /// Evicts ended executions, oldest ended first, while more than the bound are retained.
+    /// Starts a redrive of `e` at `now_ms` if it may be redriven (`Redrivable::Yes`): it is
+    /// running again from here on (never evicted until it ends again). A `client_token` of one
+    /// of its recent redrives answers that redrive again instead.
+    pub fn redrive(
+        &self,
+        e: &Arc<Execution>,
+        now_ms: u64,
+        client_token: Option<&str>,
+    ) -> Result<Redriven, String> {
+        let mut store = self.lock();
+        let mut p = e.lock();
+        if let Some(token) = client_token {
+            p.redrive_tokens
+                .retain(|(_, at)| now_ms.saturating_sub(*at) < REDRIVE_TOKEN_MS);
+            if let Some((_, at)) = p.redrive_tokens.iter().find(|(t, _)| t == token) {
+                return Ok(Redriven::Again { redrive_ms: *at });
+            }
+        }
+        if let Redrivable::No(why) = redrivable(&p, e.start_ms, now_ms) {
+            return Err(why);
+        }
+        let ended = p.ended.take().expect("a redrivable execution has ended");
+        let history = Arc::try_unwrap(ended.history).unwrap_or_else(|h| Vec::clone(&h));
+        store.bytes -= std::mem::take(&mut p.size);
+        p.redrive_count += 1;
+        p.redrive_ms = Some(now_ms);
+        p.stop = None;
+        if let Some(token) = client_token {
+            if p.redrive_tokens.len() == REDRIVE_TOKENS {
+                p.redrive_tokens.pop_front();
+            }
+            p.redrive_tokens.push_back((token.to_owned(), now_ms));
+        }
+        let redrive = Redrive {
+            history,
+            variables: std::mem::take(&mut p.variables),
+            count: p.redrive_count,
+            redrive_ms: now_ms,
+        };
+        drop(p);
+        e.finished.send_replace(false);
+        Ok(Redriven::New(redrive))
+    }
+
+    /// The redrive a recent `client_token` of `e` made, if any (its time).
+    pub fn redrive_again(&self, e: &Execution, now_ms: u64, client_token: &str) -> Option<u64> {
+        let p = e.lock();
+        p.redrive_tokens
+            .iter()
+            .find(|(t, at)| t == client_token && now_ms.saturating_sub(*at) < REDRIVE_TOKEN_MS)
+            .map(|(_, at)| *at)
+    }
+
+    /// Evicts ended executions, oldest ended first, while more than the bounds are retained.
     fn evict(&self, store: &mut Store) {
-        while store.by_arn.len() > self.max_retained {
-            let Some(arn) = store.ended.pop_front() else {
+        while store.by_arn.len() > self.max_retained || store.bytes > self.max_bytes {
+            let Some((e, count)) = store.ended.pop_front() else {
                 // Every retained execution runs: none may go.
                 return;
             };
-            if let Some(e) = store.by_arn.remove(&arn) {
-                if let Some(m) = store.by_machine.get_mut(&e.machine.name) {
-                    m.remove(&e.seq);
-                    if m.is_empty() {
-                        store.by_machine.remove(&e.machine.name);
-                    }
+            let p = e.lock();
+            // Redriven since it was queued: it is queued again when it ends again.
+            if p.ended.is_none() || p.redrive_count != count {
+                continue;
+            }
+            let size = p.size;
+            drop(p);
+            store.bytes -= size;
+            store.by_arn.remove(&e.arn);
+            if let Some(m) = store.by_machine.get_mut(&e.machine.name) {
+                m.remove(&e.seq);
+                if m.is_empty() {
+                    store.by_machine.remove(&e.machine.name);
                 }
             }
         }
@@ -294,6 +463,59 @@ impl Executions {
             page.push(e.clone());
         }
         (page, None)
+    }
+}
+
+/// An estimate of the heap bytes an ended execution holds while retained: its record, its
+/// input (text and value), its history (every event's details), its output and kept
+/// variables, and its entries in the store's indexes. `benches/memory.rs` compares it with
+/// the bytes measured.
+pub fn retained_size(
+    e: &Execution,
+    outcome: &Outcome,
+    history: &[HistoryEvent],
+    variables: &Map<String, Value>,
+) -> usize {
+    // The record in its `Arc`, the ARN kept twice more (the ARN index and the name's), and
+    // the two index entries.
+    const RECORD: usize = size_of::<Execution>() + 16 + 2 * 64;
+    let strings = 2 * e.arn.len() + e.name.len() + e.input_text.len();
+    let versions =
+        e.version_arn.as_ref().map_or(0, String::len) + e.alias_arn.as_ref().map_or(0, String::len);
+    let events: usize = history
+        .iter()
+        .map(|h| size_of::<HistoryEvent>() + value_size(&h.details))
+        .sum();
+    let output = outcome.output.as_ref().map_or(0, value_size);
+    let failure = outcome
+        .failure
+        .as_ref()
+        .map_or(0, |f| f.error.len() + f.cause.len());
+    let vars: usize = variables
+        .iter()
+        .map(|(k, v)| MAP_ENTRY + k.len() + value_size(v))
+        .sum();
+    RECORD + strings + versions + value_size(&e.input) + events + output + failure + vars
+}
+
+/// The bytes of one object member beside its key's text and its value's own heap: the entry
+/// in the map's vector (hash, key, value) with the vector's spare room, and its slot in the
+/// map's index.
+const MAP_ENTRY: usize = 96;
+
+/// The heap bytes a JSON value holds (beside the value itself).
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| size_of::<Value>() + value_size(v))
+            .sum::<usize>(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| MAP_ENTRY + k.len() + value_size(v))
+            .sum(),
+        _ => 0,
     }
 }
 

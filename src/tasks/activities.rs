@@ -64,6 +64,9 @@ impl Error {
 pub struct Activity {
     pub name: String,
     pub arn: String,
+    /// Unique in the process, never 0: what an activity task's token names (one deleted and
+    /// made again under its name is another activity, whose tasks the old tokens are not).
+    pub id: u64,
     /// Milliseconds since the Unix epoch.
     pub creation_ms: u64,
     /// The activity's tags, in the order given (`CreateActivity`, `TagResource`).
@@ -108,9 +111,11 @@ impl Activities {
         if all.len() >= MAX_ACTIVITIES {
             return Err(Error::ActivityLimitExceeded);
         }
+        static IDS: AtomicU64 = AtomicU64::new(1);
         let activity = Arc::new(Activity {
             name: name.to_owned(),
             arn: arn.clone(),
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             creation_ms: now_ms,
             tags: Mutex::default(),
             queue: Mutex::default(),
@@ -124,6 +129,12 @@ impl Activities {
     pub fn get(&self, arn: &str) -> Option<Arc<Activity>> {
         let all = self.by_arn.read().unwrap_or_else(|p| p.into_inner());
         all.get(arn).cloned()
+    }
+
+    /// Whether the activity numbered `id` exists (was not deleted).
+    pub fn exists(&self, id: u64) -> bool {
+        let all = self.by_arn.read().unwrap_or_else(|p| p.into_inner());
+        all.values().any(|a| a.id == id)
     }
 
     /// Every activity, by ARN (so, within one region and account, by name).

@@ -170,6 +170,8 @@ impl Resource for Functions {
                 };
                 (function_name(target), target, payload, true)
             }
+            // A Distributed Map's S3 reader or writer needs the AWS integrations.
+            _ if super::map_io(&inv).is_some() => return Answer::Now(Err(super::no_s3(&inv))),
             _ => {
                 return Answer::Now(Err(Failure::new(
                     "States.TaskFailed",

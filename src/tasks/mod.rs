@@ -188,8 +188,11 @@ impl Router {
         if let Some(r) = self.registered(&invocation) {
             return r.call(invocation, limit);
         }
-        if let Some(local) = self.nested.get().filter(|l| l.takes(&invocation)) {
-            return local.call(invocation, limit);
+        // Only a states:startExecution task asks the engine (no dynamic call on other paths).
+        if nested::start_execution_target(&invocation).is_some() {
+            if let Some(local) = self.nested.get().filter(|l| l.takes(&invocation)) {
+                return local.call(invocation, limit);
+            }
         }
         match self.aws.get() {
             Some(aws) if aws.takes(&invocation, &self.functions) => aws.call(invocation, limit),
@@ -204,7 +207,7 @@ impl Resource for Router {
         if let Some(answer) = self.mocks.get().and_then(|m| m.answer(&invocation)) {
             return answer;
         }
-                let pattern = match &invocation.resource.kind {
+        let pattern = match &invocation.resource.kind {
             ResourceKind::Activity { .. } => None,
             ResourceKind::Service { pattern, .. } => Some(*pattern),
             ResourceKind::Lambda { .. } => Some(IntegrationPattern::RequestResponse),
@@ -243,4 +246,37 @@ fn needs_serve(inv: &Invocation) -> Failure {
         "The state '{}' {what} ({}), which only `statejet serve` can answer ({how}): run the machine there as a STANDARD state machine",
         inv.state, inv.resource.arn
     ))
+}
+
+/// Whether `inv` is a Distributed Map's reader (`Some(true)`) or writer (`Some(false)`).
+pub(crate) fn map_io(inv: &Invocation) -> Option<bool> {
+    match &inv.resource.kind {
+        ResourceKind::Service { service, .. } if service == "s3" => {
+            if inv.payload.get("ItemReader").is_some() {
+                Some(true)
+            } else if inv.payload.get("ResultWriter").is_some() {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Where no AWS integrations are configured, a Map's S3 reader or writer fails saying so
+/// (never iterating its input instead).
+pub(crate) fn no_s3(inv: &Invocation) -> Failure {
+    use crate::vm::run::map_io::{ITEM_READER_FAILED, RESULT_WRITER_FAILED};
+    let (error, what) = match map_io(inv) {
+        Some(true) => (ITEM_READER_FAILED, "reads its items from"),
+        _ => (RESULT_WRITER_FAILED, "writes its results to"),
+    };
+    Failure::new(
+        error,
+        format!(
+            "The Map '{}' {what} S3 ({}), and no AWS integrations are configured here: `statejet run` and `statejet serve` configure them from the environment (AWS_ENDPOINT_URL, the credentials, the region)",
+            inv.state, inv.resource.arn
+        ),
+    )
 }

@@ -3,8 +3,10 @@
 //! resource seam. A waiting task is a future (`Answer::Later`) and an entry in `Tokens`; it
 //! holds no thread, and dropping it (a stop, the deadline, a shutdown) removes its token.
 //!
-//! Invariant: a token is this process's if its MAC checks (else `InvalidToken`); it is live
-//! while its task waits, and once the task ends, however it ends, every send is `TaskTimedOut`.
+//! Invariant: a token is this process's if its MAC checks (else `InvalidToken`); an activity
+//! task's token names its activity, and once that activity is deleted every send is
+//! `TaskDoesNotExist`; otherwise a token is live while its task waits, and once the task ends,
+//! however it ends, every send is `TaskTimedOut`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -34,6 +36,10 @@ pub enum SendError {
     /// The token's task has ended (succeeded, failed, timed out, or its execution stopped).
     #[error("Task Timed Out: 'Provided task does not exist anymore'")]
     TaskTimedOut,
+    /// The token is an activity task's, and that activity was deleted (AWS: "The activity
+    /// does not exist").
+    #[error("Task Does Not Exist: 'The activity of this task does not exist'")]
+    TaskDoesNotExist,
 }
 
 impl SendError {
@@ -42,6 +48,7 @@ impl SendError {
         match self {
             SendError::InvalidToken => "InvalidToken",
             SendError::TaskTimedOut => "TaskTimedOut",
+            SendError::TaskDoesNotExist => "TaskDoesNotExist",
         }
     }
 }
@@ -71,9 +78,19 @@ impl Default for Tokens {
     }
 }
 
-/// Bytes of a token: its number, then the first bytes of its MAC.
+/// Bytes of a token: its number, for an activity task its activity's id, then the first bytes
+/// of its MAC (of both).
 const SEQ_BYTES: usize = 8;
+const ACTIVITY_BYTES: usize = 8;
 const TAG_BYTES: usize = 24;
+
+/// What a token of this process names: its task's number, and its activity's id if it is an
+/// activity task's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Named {
+    seq: u64,
+    pub activity: Option<u64>,
+}
 
 impl Tokens {
     /// A store with a fresh random key (from the standard library's OS-seeded hasher keys).
@@ -97,9 +114,12 @@ impl Tokens {
         }
     }
 
-    fn tag(&self, seq: u64) -> [u8; TAG_BYTES] {
+    fn tag(&self, seq: u64, activity: Option<u64>) -> [u8; TAG_BYTES] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
         mac.update(&seq.to_be_bytes());
+        if let Some(a) = activity {
+            mac.update(&a.to_be_bytes());
+        }
         let full = mac.finalize().into_bytes();
         let mut tag = [0u8; TAG_BYTES];
         tag.copy_from_slice(&full[..TAG_BYTES]);
@@ -108,34 +128,54 @@ impl Tokens {
 
     /// A new token: unguessable, and recognisable as this process's.
     pub fn mint(&self) -> String {
+        self.mint_named(None)
+    }
+
+    /// A new token of a task of the activity numbered `activity`.
+    pub fn mint_for_activity(&self, activity: u64) -> String {
+        self.mint_named(Some(activity))
+    }
+
+    fn mint_named(&self, activity: Option<u64>) -> String {
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut bytes = Vec::with_capacity(SEQ_BYTES + TAG_BYTES);
+        let mut bytes = Vec::with_capacity(SEQ_BYTES + ACTIVITY_BYTES + TAG_BYTES);
         bytes.extend_from_slice(&seq.to_be_bytes());
-        bytes.extend_from_slice(&self.tag(seq));
+        if let Some(a) = activity {
+            bytes.extend_from_slice(&a.to_be_bytes());
+        }
+        bytes.extend_from_slice(&self.tag(seq, activity));
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// What one of this process's tokens names (`InvalidToken` for any other text).
+    pub fn named(&self, token: &str) -> Result<Named, SendError> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| SendError::InvalidToken)?;
+        let word = |b: &[u8]| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(b);
+            u64::from_be_bytes(w)
+        };
+        let (seq, activity, given) = match bytes.len() {
+            n if n == SEQ_BYTES + TAG_BYTES => (word(&bytes[..8]), None, &bytes[8..]),
+            n if n == SEQ_BYTES + ACTIVITY_BYTES + TAG_BYTES => {
+                (word(&bytes[..8]), Some(word(&bytes[8..16])), &bytes[16..])
+            }
+            _ => return Err(SendError::InvalidToken),
+        };
+        // Compared in constant time, as a MAC should be.
+        let tag = self.tag(seq, activity);
+        let same = tag.iter().zip(given).fold(0u8, |d, (a, b)| d | (a ^ b));
+        match same {
+            0 => Ok(Named { seq, activity }),
+            _ => Err(SendError::InvalidToken),
+        }
     }
 
     /// The number of one of this process's tokens.
     fn seq(&self, token: &str) -> Result<u64, SendError> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| SendError::InvalidToken)?;
-        if bytes.len() != SEQ_BYTES + TAG_BYTES {
-            return Err(SendError::InvalidToken);
-        }
-        let mut seq = [0u8; SEQ_BYTES];
-        seq.copy_from_slice(&bytes[..SEQ_BYTES]);
-        let seq = u64::from_be_bytes(seq);
-        // Compared in constant time, as a MAC should be.
-        let tag = self.tag(seq);
-        let same = tag
-            .iter()
-            .zip(&bytes[SEQ_BYTES..])
-            .fold(0u8, |d, (a, b)| d | (a ^ b));
-        match same {
-            0 => Ok(seq),
-            _ => Err(SendError::InvalidToken),
-        }
+        self.named(token).map(|n| n.seq)
     }
 
     /// `SendTaskSuccess`: the task's result is `output`.
@@ -303,6 +343,35 @@ impl Default for Callbacks {
 }
 
 impl Callbacks {
+    /// A token's task, checked as AWS checks it: this process's (`InvalidToken`), of an
+    /// activity that still exists (`TaskDoesNotExist`). Whether the task still waits is the
+    /// send's to find out (`TaskTimedOut`).
+    fn check(&self, token: &str) -> Result<(), SendError> {
+        let named = self.tokens.named(token)?;
+        match named.activity {
+            Some(id) if !self.activities.exists(id) => Err(SendError::TaskDoesNotExist),
+            _ => Ok(()),
+        }
+    }
+
+    /// `SendTaskSuccess`, with AWS's errors.
+    pub fn succeed(&self, token: &str, output: Value) -> Result<(), SendError> {
+        self.check(token)?;
+        self.tokens.succeed(token, output)
+    }
+
+    /// `SendTaskFailure`, with AWS's errors.
+    pub fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), SendError> {
+        self.check(token)?;
+        self.tokens.fail(token, error, cause)
+    }
+
+    /// `SendTaskHeartbeat`, with AWS's errors.
+    pub fn heartbeat(&self, token: &str) -> Result<(), SendError> {
+        self.check(token)?;
+        self.tokens.heartbeat(token)
+    }
+
     /// An activity task: scheduled (`ActivityScheduled`) in its activity's queue, started
     /// when a worker takes it, ended by a send or a clock. A missing activity fails the state
     /// with `States.Runtime`, as AWS does, before anything is scheduled.
@@ -313,11 +382,10 @@ impl Callbacks {
                 inv.resource.arn
             ))));
         };
-        let Some(mut waiting) = inv
-            .task_token
-            .as_deref()
-            .and_then(|t| self.tokens.register(t))
-        else {
+        // The worker's token names the activity (the run's own token is never shown for an
+        // activity task), so that a send after the activity's deletion is TaskDoesNotExist.
+        let token = self.tokens.mint_for_activity(activity.id);
+        let Some(mut waiting) = self.tokens.register(&token) else {
             return Answer::Now(Err(no_token(&inv)));
         };
         let input = json_text(&inv.payload);
@@ -330,7 +398,6 @@ impl Callbacks {
             details["heartbeatInSeconds"] = json!(h);
         }
         inv.progress.record(EventType::ActivityScheduled, details);
-        let token = inv.task_token.clone().unwrap_or_default();
         activity.push(waiting.seq, token, input);
         waiting.queued = Some(activity);
         let clocks = Clocks {
@@ -477,5 +544,48 @@ mod tests {
         drop(w2);
         assert_eq!(tokens.fail(&t2, "E", "C"), Err(SendError::TaskTimedOut));
         assert_eq!(tokens.waiting(), 0);
+    }
+
+    #[test]
+    fn an_activity_tasks_token_names_its_activity() {
+        let callbacks = Callbacks::default();
+        let a = callbacks
+            .activities
+            .create("arn:a".into(), "a", 0)
+            .expect("made");
+        let t = callbacks.tokens.mint_for_activity(a.id);
+        assert!(t.len() <= 1024);
+        let named = callbacks.tokens.named(&t).expect("ours");
+        assert_eq!(named.activity, Some(a.id));
+        // Another activity's id under the token's MAC is not a token of ours.
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut bytes = b64.decode(&t).expect("base64");
+        bytes[15] ^= 1;
+        assert_eq!(
+            callbacks.tokens.named(&b64.encode(bytes)),
+            Err(SendError::InvalidToken)
+        );
+        assert_eq!(callbacks.heartbeat(&t), Err(SendError::TaskTimedOut));
+        let _waiting = callbacks.tokens.register(&t).expect("live");
+        assert_eq!(callbacks.heartbeat(&t), Ok(()));
+        callbacks.activities.delete("arn:a");
+        assert_eq!(callbacks.heartbeat(&t), Err(SendError::TaskDoesNotExist));
+        assert_eq!(
+            callbacks.succeed(&t, json!(1)),
+            Err(SendError::TaskDoesNotExist)
+        );
+        // Made again under the same name: another activity, still not the token's.
+        callbacks
+            .activities
+            .create("arn:a".into(), "a", 0)
+            .expect("made");
+        assert_eq!(
+            callbacks.fail(&t, "E", "C"),
+            Err(SendError::TaskDoesNotExist)
+        );
+        assert_eq!(
+            callbacks.fail("garbage", "E", "C"),
+            Err(SendError::InvalidToken)
+        );
     }
 }

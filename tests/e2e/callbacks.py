@@ -6,7 +6,7 @@ Starts its own server on a free loopback port and drives every activity and task
 operation, with their errors: CreateActivity/DescribeActivity/ListActivities (paging)/
 DeleteActivity, GetActivityTask (a task, and the empty answer when none comes),
 SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat (a heartbeat timeout, a spent token, a
-garbage token, invalid output, SendTaskFailure caught by Catch), `.waitForTaskToken` on
+garbage token, a deleted activity's token, invalid output, SendTaskFailure caught by Catch), `.waitForTaskToken` on
 `lambda:invoke`, and the Activity*/Task* events of GetExecutionHistory. `--activities-only`
 leaves out what needs STANDARD executions. Exits non-zero on the first expectation that fails.
 """
@@ -226,6 +226,26 @@ def standard(sfn, activity_arn):
                  for e in history(sfn, ex) if e["type"] == "TaskScheduled")
     check(error_of(sfn.send_task_success, taskToken=token, output="{}")[0] == "TaskTimedOut",
           "a stopped execution's token is TaskTimedOut")
+
+    # A deleted activity: its tasks' tokens are TaskDoesNotExist (AWS: "The activity does not
+    # exist"), whether the task still waits or has ended; one made again under the same name is
+    # another activity.
+    doomed = sfn.create_activity(name="doomed")["activityArn"]
+    sm = machine(sfn, "doomed", {"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": doomed, "End": True}}})
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    task = sfn.get_activity_task(activityArn=doomed, workerName="w")
+    sfn.delete_activity(activityArn=doomed)
+    for op in (lambda: sfn.send_task_heartbeat(taskToken=task["taskToken"]),
+               lambda: sfn.send_task_success(taskToken=task["taskToken"], output="{}"),
+               lambda: sfn.send_task_failure(taskToken=task["taskToken"])):
+        check(error_of(op) == ("TaskDoesNotExist", "Task Does Not Exist: 'The activity of this task does not exist'"),
+              "a deleted activity's task token is TaskDoesNotExist")
+    sfn.stop_execution(executionArn=ex)
+    sfn.create_activity(name="doomed")
+    check(error_of(sfn.send_task_heartbeat, taskToken=task["taskToken"])[0] == "TaskDoesNotExist",
+          "an activity made again under the name is not the old token's")
+    sfn.delete_activity(activityArn=doomed)
 
 
 def main():

@@ -1,5 +1,5 @@
 """End-to-end test of STANDARD state machines in `statejet serve`, through boto3: retained
-executions (describe, list, history, stop, describe-for-execution, redrive's refusal), names and
+executions (describe, list, history, stop, describe-for-execution, redrive), names and
 the idempotent restart, the retention bound, versions, aliases and qualified ARNs, and
 `--definitions` with `NAME.standard.asl.json`.
 
@@ -116,8 +116,14 @@ def machines_and_history(sfn):
     assert kinds == ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"], kinds
     last = events(sfn, failed["executionArn"])[-1]
     assert last["executionFailedEventDetails"] == {"error": "Oops", "cause": "it broke"}, last
-    msg = expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=failed["executionArn"])
-    assert "does not redrive" in msg, msg
+    # A Fail state is the unsuccessful step: a redrive enters it again, and it fails again.
+    assert failed["redriveStatus"] == "REDRIVABLE" and "redriveStatusReason" not in failed, failed
+    sfn.redrive_execution(executionArn=failed["executionArn"])
+    again = ended(sfn, failed["executionArn"])
+    assert again["status"] == "FAILED" and again["redriveCount"] == 1, again
+    kinds = [e["type"] for e in events(sfn, failed["executionArn"])]
+    assert kinds == ["ExecutionStarted", "FailStateEntered", "ExecutionFailed", "ExecutionRedriven",
+                     "FailStateEntered", "ExecutionFailed"], kinds
 
 
 def names_and_stop(sfn):
@@ -152,6 +158,136 @@ def names_and_stop(sfn):
     assert "error" not in sfn.describe_execution(executionArn=second)
     expect_error("ValidationException", sfn.stop_execution, executionArn=second, error="x" * 257)
     expect_error("ExecutionDoesNotExist", sfn.stop_execution, executionArn=f"{PREFIX}:execution:waiting:none")
+
+
+def redrive(sfn):
+    """RedriveExecution: a FAILED execution runs again from its failed state, with that state's
+    input and the variables as they were, its history going on after ExecutionRedriven."""
+    activity = sfn.create_activity(name="redrive-work")["activityArn"]
+    definition = json.dumps({"StartAt": "Prepare", "States": {
+        "Prepare": {"Type": "Pass", "Assign": {"who": "ann"}, "Result": {"n": 1}, "Next": "Work"},
+        "Work": {"Type": "Task", "Resource": activity, "Parameters": {"n.$": "$.n", "who.$": "$who"},
+                 "End": True}}})
+    arn = sfn.create_state_machine(name="redriven", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="r1")["executionArn"]
+    msg = expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=execution)
+    assert msg == "Execution is RUNNING and cannot be redriven", msg
+    task = sfn.get_activity_task(activityArn=activity, workerName="w1")
+    assert json.loads(task["input"]) == {"n": 1, "who": "ann"}, task
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Flaky", cause="try again")
+    failed = ended(sfn, execution)
+    assert failed["status"] == "FAILED" and failed["redriveStatus"] == "REDRIVABLE", failed
+    assert failed["redriveCount"] == 0 and "redriveDate" not in failed, failed
+
+    first = sfn.redrive_execution(executionArn=execution, clientToken="token-1")
+    # The same client token answers the same redrive again, and redrives nothing more.
+    again = sfn.redrive_execution(executionArn=execution, clientToken="token-1")
+    assert again["redriveDate"] == first["redriveDate"], (first, again)
+    running = sfn.describe_execution(executionArn=execution)
+    assert running["status"] == "RUNNING" and running["redriveCount"] == 1, running
+    assert running["redriveDate"] == first["redriveDate"] and "stopDate" not in running, running
+    assert running["redriveStatusReason"] == "Execution is RUNNING and cannot be redriven", running
+    msg = expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=execution,
+                       clientToken="token-2")
+    assert msg == "Execution is RUNNING and cannot be redriven", msg
+    task = sfn.get_activity_task(activityArn=activity, workerName="w2")
+    # The failed state's own input again, and the variable the Pass before it assigned.
+    assert json.loads(task["input"]) == {"n": 1, "who": "ann"}, task
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"done": true}')
+    d = ended(sfn, execution)
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"done": True}, d
+    assert d["redriveCount"] == 1 and d["redriveDate"] == first["redriveDate"], d
+    assert d["redriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven", d
+    assert d["startDate"] == running["startDate"] and d["stopDate"] >= d["redriveDate"], d
+    msg = expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=execution)
+    assert msg == "Execution is SUCCEEDED and cannot be redriven", msg
+
+    history = events(sfn, execution)
+    work_input = json.dumps({"n": 1, "who": "ann"}, separators=(",", ":"))
+    entered = {"name": "Work", "input": '{"n":1}', "inputDetails": {"truncated": False}}
+    scheduled = {"resource": activity, "input": work_input, "inputDetails": {"truncated": False}}
+    expected = [
+        {"id": 1, "previousEventId": 0, "type": "ExecutionStarted",
+         "executionStartedEventDetails": {"input": "{}", "inputDetails": {"truncated": False}, "roleArn": ROLE}},
+        {"id": 2, "previousEventId": 0, "type": "PassStateEntered",
+         "stateEnteredEventDetails": {"name": "Prepare", "input": "{}", "inputDetails": {"truncated": False}}},
+        {"id": 3, "previousEventId": 2, "type": "PassStateExited",
+         "stateExitedEventDetails": {"name": "Prepare", "output": '{"n":1}', "outputDetails": {"truncated": False}}},
+        {"id": 4, "previousEventId": 3, "type": "TaskStateEntered", "stateEnteredEventDetails": entered},
+        {"id": 5, "previousEventId": 4, "type": "ActivityScheduled", "activityScheduledEventDetails": scheduled},
+        {"id": 6, "previousEventId": 5, "type": "ActivityStarted",
+         "activityStartedEventDetails": {"workerName": "w1"}},
+        {"id": 7, "previousEventId": 6, "type": "ActivityFailed",
+         "activityFailedEventDetails": {"error": "Flaky", "cause": "try again"}},
+        {"id": 8, "previousEventId": 7, "type": "ExecutionFailed",
+         "executionFailedEventDetails": {"error": "Flaky", "cause": "try again"}},
+        {"id": 9, "previousEventId": 8, "type": "ExecutionRedriven",
+         "executionRedrivenEventDetails": {"redriveCount": 1}},
+        {"id": 10, "previousEventId": 9, "type": "TaskStateEntered", "stateEnteredEventDetails": entered},
+        {"id": 11, "previousEventId": 10, "type": "ActivityScheduled", "activityScheduledEventDetails": scheduled},
+        {"id": 12, "previousEventId": 11, "type": "ActivityStarted",
+         "activityStartedEventDetails": {"workerName": "w2"}},
+        {"id": 13, "previousEventId": 12, "type": "ActivitySucceeded",
+         "activitySucceededEventDetails": {"output": '{"done":true}', "outputDetails": {"truncated": False}}},
+        {"id": 14, "previousEventId": 13, "type": "TaskStateExited",
+         "stateExitedEventDetails": {"name": "Work", "output": '{"done":true}', "outputDetails": {"truncated": False}}},
+        {"id": 15, "previousEventId": 14, "type": "ExecutionSucceeded",
+         "executionSucceededEventDetails": {"output": '{"done":true}', "outputDetails": {"truncated": False}}},
+    ]
+    assert history == expected, json.dumps(history, indent=1)
+
+    other = sfn.start_execution(stateMachineArn=arn, name="r2")["executionArn"]
+    sfn.stop_execution(executionArn=other)
+    redriven = sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"]
+    assert [e["name"] for e in redriven] == ["r1"] and redriven[0]["redriveCount"] == 1, redriven
+    assert redriven[0]["redriveDate"] == first["redriveDate"], redriven
+    not_redriven = sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")["executions"]
+    assert [e["name"] for e in not_redriven] == ["r2"], not_redriven
+    expect_error("ValidationException", sfn.list_executions, stateMachineArn=arn, redriveFilter="SOME")
+
+    # ABORTED: the stopped state (an activity task no worker took) is scheduled again.
+    sfn.redrive_execution(executionArn=other)
+    task = sfn.get_activity_task(activityArn=activity, workerName="w3")
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    assert ended(sfn, other)["status"] == "SUCCEEDED"
+    kinds = [e["type"] for e in events(sfn, other)]
+    assert kinds == ["ExecutionStarted", "PassStateEntered", "PassStateExited", "TaskStateEntered",
+                     "ActivityScheduled", "ExecutionAborted", "ExecutionRedriven", "TaskStateEntered",
+                     "ActivityScheduled", "ActivityStarted", "ActivitySucceeded", "TaskStateExited",
+                     "ExecutionSucceeded"], kinds
+
+    # TIMED_OUT: the machine's TimeoutSeconds counts again from the redrive.
+    timing = json.dumps({"TimeoutSeconds": 1, "StartAt": "W",
+                         "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}})
+    t_arn = sfn.create_state_machine(name="timing", definition=timing, roleArn=ROLE)["stateMachineArn"]
+    timed = sfn.start_execution(stateMachineArn=t_arn)["executionArn"]
+    d = ended(sfn, timed)
+    assert d["status"] == "TIMED_OUT" and d["redriveStatus"] == "REDRIVABLE", d
+    sfn.redrive_execution(executionArn=timed)
+    d = ended(sfn, timed)
+    assert d["status"] == "TIMED_OUT" and d["redriveCount"] == 1, d
+    kinds = [e["type"] for e in events(sfn, timed)]
+    assert kinds == ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut", "ExecutionRedriven",
+                     "WaitStateEntered", "ExecutionTimedOut"], kinds
+
+    # A Parallel is re-run whole (AWS re-runs only its failed branches: a documented limit).
+    parallel = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+        {"StartAt": "B", "States": {"B": {"Type": "Fail", "Error": "E"}}}]}}})
+    p_arn = sfn.create_state_machine(name="par", definition=parallel, roleArn=ROLE)["stateMachineArn"]
+    p_exec = sfn.start_execution(stateMachineArn=p_arn)["executionArn"]
+    assert ended(sfn, p_exec)["status"] == "FAILED"
+    sfn.redrive_execution(executionArn=p_exec)
+    assert ended(sfn, p_exec)["status"] == "FAILED"
+    kinds = [e["type"] for e in events(sfn, p_exec)]
+    assert kinds.count("ParallelStateEntered") == 2 and kinds[-1] == "ExecutionFailed", kinds
+
+    expect_error("ExecutionDoesNotExist", sfn.redrive_execution, executionArn=f"{PREFIX}:execution:redriven:none")
+    express = sfn.create_state_machine(name="fast-redrive", definition=RECORDED, roleArn=ROLE,
+                                       type="EXPRESS")["stateMachineArn"]
+    express_run = sfn.start_execution(stateMachineArn=express)["executionArn"]
+    msg = expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=express_run)
+    assert msg == "This API action is not supported by EXPRESS state machines", msg
 
 
 def listing(sfn):
@@ -289,6 +425,28 @@ def retention(binary):
         server.stop()
 
 
+def memory_bound(binary):
+    """--max-retained-memory: the ended executions' estimated bytes are bounded, the oldest
+    ended evicted first, a running one never."""
+    server = Server(binary, "--max-retained-memory", "16KiB", "--grace-seconds", "1")
+    try:
+        sfn = client(server.url)
+        waiting = sfn.create_state_machine(name="w", definition=wait_machine(100), roleArn=ROLE)["stateMachineArn"]
+        quick = sfn.create_state_machine(name="q", definition=RECORDED, roleArn=ROLE)["stateMachineArn"]
+        long_running = sfn.start_execution(stateMachineArn=waiting, name="long")["executionArn"]
+        arns = []
+        for n in range(40):
+            arns.append(sfn.start_execution(stateMachineArn=quick, name=f"q{n}")["executionArn"])
+            ended(sfn, arns[-1])
+        kept = [e["name"] for e in sfn.list_executions(stateMachineArn=quick, maxResults=100)["executions"]]
+        # The newest, in order, and not all of them: a few KiB each.
+        assert 2 <= len(kept) < 40 and kept == [f"q{n}" for n in range(39, 39 - len(kept), -1)], kept
+        expect_error("ExecutionDoesNotExist", sfn.describe_execution, executionArn=arns[0])
+        assert sfn.describe_execution(executionArn=long_running)["status"] == "RUNNING"
+    finally:
+        server.stop()
+
+
 def definitions_folder(binary):
     folder = tempfile.mkdtemp()
     with open(os.path.join(folder, "orders.standard.asl.json"), "w") as f:
@@ -314,10 +472,12 @@ def main():
         machines_and_history(sfn)
         names_and_stop(sfn)
         listing(sfn)
+        redrive(sfn)
         versions_and_aliases(sfn)
     finally:
         server.stop()
     retention(args.bin)
+    memory_bound(args.bin)
     definitions_folder(args.bin)
     print("e2e: STANDARD checks passed")
 

@@ -4,7 +4,9 @@
 //! Lambda, Secrets Manager and EventBridge in their four wire protocols, names their errors as
 //! Step Functions does, retries a throttled call and fails clearly without an endpoint or
 //! credentials. moto is installed from PyPI, at a pinned version, into a virtual environment
-//! under `target/` the first time.
+//! under `target/` the first time. A Distributed Map's ItemReader and ResultWriter run against
+//! the same server (tests/e2e/dmap_moto.py), with the conformance corpus's recorded S3 cases
+//! when `../shared/conformance` is there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,6 +56,26 @@ fn aws_integrations_call_moto_in_every_protocol() {
     assert!(
         out.status.success(),
         "AWS integration checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn distributed_map_reads_and_writes_s3_on_moto() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new(python());
+    cmd.arg(root.join("tests/e2e/dmap_moto.py"))
+        .args(["--bin", env!("CARGO_BIN_EXE_statejet")])
+        .current_dir(root);
+    let corpus = root.join("../shared/conformance");
+    if corpus.join("compare.py").exists() {
+        cmd.arg("--conformance").arg(corpus);
+    }
+    let out = cmd.output().expect("the moto script runs");
+    assert!(
+        out.status.success(),
+        "Distributed Map S3 checks failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

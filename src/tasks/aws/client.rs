@@ -129,18 +129,7 @@ async fn send_with(
 ) -> Result<Response, Error> {
     let url = request.url.clone();
     let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
-    let mut http = http::Request::builder()
-        .method(request.method.as_str())
-        .uri(request.url.as_str());
-    for (k, v) in &request.headers {
-        http = http.header(k.as_str(), v.as_str());
-    }
-    let mut http = http
-        .body(Full::new(Bytes::from(request.body.clone())))
-        .map_err(|e| fail(&e))?;
-    if let Some(signing) = signing {
-        sign(&request, signing, &mut http).map_err(|e| fail(&e))?;
-    }
+    let http = prepare(&request, signing)?;
     let wait = limit.min(READ_TIMEOUT);
     let exchange = async {
         let response = pool().request(http).await.map_err(|e| fail(&chain(&e)))?;
@@ -181,6 +170,109 @@ async fn send_with(
         Err(_) => Err(Error::Timeout {
             url,
             seconds: wait.as_secs(),
+        }),
+    }
+}
+
+/// The signed HTTP request of `request`.
+fn prepare(
+    request: &Request,
+    signing: Option<&Signing<'_>>,
+) -> Result<http::Request<Full<Bytes>>, Error> {
+    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{}: {e}", request.url));
+    let mut http = http::Request::builder()
+        .method(request.method.as_str())
+        .uri(request.url.as_str());
+    for (k, v) in &request.headers {
+        http = http.header(k.as_str(), v.as_str());
+    }
+    let mut http = http
+        .body(Full::new(Bytes::from(request.body.clone())))
+        .map_err(|e| fail(&e))?;
+    if let Some(signing) = signing {
+        sign(request, signing, &mut http).map_err(|e| fail(&e))?;
+    }
+    Ok(http)
+}
+
+/// Like `send`, but a successful answer's body goes to `chunk` piece by piece as it arrives
+/// (the `Response` then has an empty body); `chunk` answering `Break` stops reading there,
+/// dropping the connection. An error answer's body is collected whole, as `send` does. The
+/// whole exchange takes at most `limit`; each wait for more of the body `READ_TIMEOUT`.
+pub async fn send_streaming(
+    request: Request,
+    signing: &Signing<'_>,
+    limit: Duration,
+    chunk: &mut (dyn FnMut(&[u8]) -> std::ops::ControlFlow<()> + Send),
+) -> Result<Response, Error> {
+    let url = request.url.clone();
+    let fail = |e: &dyn std::fmt::Display| Error::Request(format!("{url}: {e}"));
+    let http = prepare(&request, Some(signing))?;
+    let exchange = async {
+        let response = tokio::time::timeout(READ_TIMEOUT, pool().request(http))
+            .await
+            .map_err(|_| Error::Timeout {
+                url: url.clone(),
+                seconds: READ_TIMEOUT.as_secs(),
+            })?
+            .map_err(|e| fail(&chain(&e)))?;
+        let status = response.status().as_u16();
+        let reason = response
+            .status()
+            .canonical_reason()
+            .unwrap_or_default()
+            .to_owned();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = response.into_body();
+        if status >= 300 {
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| fail(&chain(&e)))?
+                .to_bytes();
+            return Ok(Response {
+                status,
+                reason,
+                headers,
+                body,
+            });
+        }
+        loop {
+            let frame = tokio::time::timeout(READ_TIMEOUT, body.frame())
+                .await
+                .map_err(|_| Error::Timeout {
+                    url: url.clone(),
+                    seconds: READ_TIMEOUT.as_secs(),
+                })?;
+            let Some(frame) = frame else { break };
+            let frame = frame.map_err(|e| fail(&chain(&e)))?;
+            if let Some(data) = frame.data_ref() {
+                if chunk(data).is_break() {
+                    break;
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            reason,
+            headers,
+            body: Bytes::new(),
+        })
+    };
+    match tokio::time::timeout(limit, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Timeout {
+            url,
+            seconds: limit.as_secs(),
         }),
     }
 }

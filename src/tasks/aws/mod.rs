@@ -14,6 +14,7 @@ pub mod config;
 pub mod models;
 mod optimized;
 pub mod protocol;
+mod s3io;
 mod sync;
 
 use std::sync::{Arc, OnceLock};
@@ -108,6 +109,13 @@ impl Aws {
                 action,
                 pattern,
             } => {
+                // A Distributed Map's ItemReader and ResultWriter (their payloads say so; no
+                // Task has an optimized S3 integration).
+                if service == "s3" && *pattern == IntegrationPattern::RequestResponse {
+                    if let Some(answer) = s3io::call(&self, action, &inv, limit).await {
+                        return answer;
+                    }
+                }
                 let job = sync::Job::of(service, action);
                 match (service.strip_prefix("aws-sdk:"), pattern, job) {
                     (Some(sdk), IntegrationPattern::RequestResponse, _) => {
@@ -177,6 +185,19 @@ impl Aws {
         params: &Value,
         limit: Duration,
     ) -> Result<Response, CallError> {
+        let (request, signing) = self.build(svc, op_name, params)?;
+        client::send(request, &signing, limit)
+            .await
+            .map_err(|e| CallError::Client(e.to_string()))
+    }
+
+    /// The request of one operation of `svc` and how to sign it.
+    pub(crate) fn build<'a>(
+        &'a self,
+        svc: &'a Service,
+        op_name: &str,
+        params: &Value,
+    ) -> Result<(Request, Signing<'a>), CallError> {
         let Some(op) = svc.operations.get(op_name) else {
             let mut ops: Vec<String> = svc.operations.keys().map(|o| lower_first(o)).collect();
             ops.sort();
@@ -207,9 +228,7 @@ impl Aws {
             service: svc.signing_name(),
             s3: svc.metadata.protocol == "rest-xml" && svc.signing_name() == "s3",
         };
-        client::send(request, &signing, limit)
-            .await
-            .map_err(|e| CallError::Client(e.to_string()))
+        Ok((request, signing))
     }
 
     /// The service's configured endpoint, else AWS's own for the region.

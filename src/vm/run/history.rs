@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::Run;
 use crate::asl::machine::{Resource, ResourceKind};
@@ -37,6 +37,8 @@ pub enum EventType {
     ExecutionFailed,
     ExecutionTimedOut,
     ExecutionAborted,
+    /// A redrive: the execution runs again from its unsuccessful state.
+    ExecutionRedriven,
     PassStateEntered,
     PassStateExited,
     TaskStateEntered,
@@ -86,6 +88,7 @@ impl EventType {
         use EventType::*;
         match self {
             ExecutionStarted => "ExecutionStarted",
+            ExecutionRedriven => "ExecutionRedriven",
             ExecutionSucceeded => "ExecutionSucceeded",
             ExecutionFailed => "ExecutionFailed",
             ExecutionTimedOut => "ExecutionTimedOut",
@@ -204,6 +207,9 @@ pub struct Journal {
     tally: Option<Arc<Tally>>,
     /// Which event types are recorded (all when `None`); the others are only numbered.
     keep: Option<fn(EventType) -> bool>,
+    /// A STANDARD execution's variables as its latest top-level state was entered: what a
+    /// redrive enters that state with (`None`: not kept).
+    variables: Option<Box<Map<String, Value>>>,
 }
 
 /// What a `Tally` counts per state.
@@ -314,7 +320,42 @@ impl Journal {
             events: None,
             tally: None,
             keep: None,
+            variables: None,
         }
+    }
+
+    /// A journal that goes on from `events` (a redriven execution's history so far), keeping
+    /// every event and the variables as for a STANDARD execution.
+    pub fn resumed(events: Vec<HistoryEvent>) -> Journal {
+        Journal {
+            last: events.last().map_or(0, |e| e.id),
+            events: Some(events),
+            tally: None,
+            keep: None,
+            variables: Some(Box::default()),
+        }
+    }
+
+    /// This journal keeping the variables of the top-level states it sees entered (a
+    /// STANDARD execution's, for a redrive).
+    pub fn keeping_variables(mut self) -> Journal {
+        self.variables = Some(Box::default());
+        self
+    }
+
+    /// Notes the variables as a top-level state is entered, if this journal keeps them.
+    pub fn note_variables(&mut self, variables: &Map<String, Value>) {
+        if let Some(kept) = &mut self.variables {
+            // Both empty (a machine without Assign): nothing to copy.
+            if !(kept.is_empty() && variables.is_empty()) {
+                **kept = variables.clone();
+            }
+        }
+    }
+
+    /// The variables last noted (empty if none were).
+    pub fn take_variables(&mut self) -> Map<String, Value> {
+        self.variables.take().map(|v| *v).unwrap_or_default()
     }
 
     /// A journal that keeps every event, starting with `ExecutionStarted`.
@@ -342,6 +383,7 @@ impl Journal {
             events: Some(started.into_iter().collect()),
             keep: Some(keep),
             tally: None,
+            variables: None,
         }
     }
 

@@ -66,30 +66,16 @@ impl Run {
     pub(super) fn map_children(
         &mut self,
         m: &crate::compile::Map,
+        read: Option<Vec<Value>>,
     ) -> Result<(Fork, Option<usize>), Failure> {
         let processor = m.processor;
-        // A Distributed Map's S3 reader and writer are not run by statejet: failing before any
-        // iteration starts is honest, where iterating the state's input instead would pretend.
-        if let Some(reader) = &m.item_reader {
-            return Err(Failure::new(
-                "States.ItemReaderFailed",
-                format!(
-                    "statejet does not read Map items from S3: the ItemReader with Resource {} is not run (give the items in the state's input instead)",
-                    reader.get("Resource").unwrap_or(&Value::Null)
-                ),
-            ));
-        }
-        if let Some(writer) = &m.result_writer {
-            return Err(Failure::new(
-                "States.ResultWriterFailed",
-                format!(
-                    "statejet does not write Map results to S3: the ResultWriter with Resource {} is not run",
-                    writer.get("Resource").unwrap_or(&Value::Null)
-                ),
-            ));
-        }
         let ctx = self.context(true, None);
-        let items = self.map_items(&m.items, ctx.get())?;
+        // Items an `ItemReader` read replace the input's (`ItemsPath`/`Items` select from the
+        // state's input, which then only feeds the reader's parameters and ItemSelector).
+        let items = match read {
+            Some(items) => items,
+            None => self.map_items(&m.items, ctx.get())?,
+        };
         let max_concurrency = self.dynamic_u64(&m.max_concurrency, "MaxConcurrencyPath")? as usize;
         note(&self.inspection, "maxConcurrency", &json!(max_concurrency));
         let tolerated = self.tolerated(m, items.len())?;

@@ -9,6 +9,7 @@
 mod flow;
 mod history;
 mod map;
+pub mod map_io;
 mod terminal;
 
 use flow::check_size;
@@ -187,6 +188,13 @@ enum Pending {
     Children {
         tolerance: Option<usize>,
     },
+    /// A Map's `ItemReader` reading its items.
+    Reading,
+    /// A Map's `ResultWriter` exporting its results; `failure`: the children's, reported
+    /// once they are written.
+    Writing {
+        failure: Option<Failure>,
+    },
     /// A Wait state's effective input and the variables it assigns when it ends.
     WaitState(Value, Vec<(String, Value)>),
     Retry,
@@ -229,6 +237,8 @@ pub struct Run {
     /// Where task tokens come from, and the current Task attempt's token.
     mint: Option<TokenMint>,
     task_token: Option<Box<str>>,
+    /// A writer Map's records of its children (in the Map's run and in each child's).
+    recording: Option<Box<map_io::Recording>>,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
@@ -277,6 +287,7 @@ impl Run {
             now_ms: 0,
             mint: None,
             task_token: None,
+            recording: None,
         }
     }
 
@@ -289,6 +300,26 @@ impl Run {
     ) -> Run {
         let input = execution.input.clone();
         Run::new(program, execution, Program::TOP, input, Map::new(), random)
+    }
+
+    /// The top-level run of a redriven execution: it enters the state `name` of the
+    /// machine's own block with `input` (that state's input when it first ran) and the
+    /// variables as they stood then, and its first event follows event `after` (the
+    /// `ExecutionRedriven`). `None` if the machine's block has no state of that name.
+    pub fn redriven(
+        program: Arc<Program>,
+        execution: Arc<ExecutionInfo>,
+        name: &str,
+        input: Value,
+        variables: Map<String, Value>,
+        after: u64,
+        random: Box<dyn FnMut() -> u64 + Send>,
+    ) -> Option<Run> {
+        let state = program.state_named(Program::TOP, name)?;
+        let mut run = Run::new(program, execution, Program::TOP, input, variables, random);
+        run.state = state;
+        run.last_event = after;
+        Some(run)
     }
 
     /// This run with `variables` assigned before its first state (as `TestState` allows).
@@ -347,7 +378,8 @@ impl Run {
     }
 
     /// A run of one of the current state's child blocks.
-    pub fn child(&self, child: Child, random: Box<dyn FnMut() -> u64 + Send>) -> Run {
+    pub fn child(&mut self, child: Child, random: Box<dyn FnMut() -> u64 + Send>) -> Run {
+        let recording = self.child_recording(&child.input);
         let mut run = Run::new(
             self.program.clone(),
             self.execution.clone(),
@@ -359,6 +391,7 @@ impl Run {
         // A branch's first event points back to the Parallel's (or the iteration's) start.
         run.last_event = self.last_event;
         run.mint = self.mint.clone();
+        run.recording = recording;
         run
     }
 
@@ -372,6 +405,11 @@ impl Run {
         self.last_event = id;
     }
 
+    /// Whether this is an execution's top-level run (not a Parallel branch or Map iteration).
+    pub fn is_top(&self) -> bool {
+        self.block == Program::TOP
+    }
+
     /// The name of the state the run is in.
     pub fn state_name(&self) -> &str {
         &self.current().name
@@ -382,7 +420,25 @@ impl Run {
         self.now_ms = now;
         let pending = std::mem::replace(&mut self.pending, Pending::None);
         let mut step = match (pending, event) {
-            (Pending::None, Event::Start) => self.enter(now, journal),
+            (Pending::None, Event::Start) => {
+                self.recording_started(now);
+                self.enter(now, journal)
+            }
+            (Pending::Reading, Event::TaskDone(result)) => match result {
+                Ok(Value::Array(items)) => self.fork_map(Some(items), now, journal),
+                Ok(other) => Step::Fail(Failure::runtime(format!(
+                    "statejet engine fault: the ItemReader answered {other}, not an array"
+                ))),
+                Err(f) => self.recover(map_io::reader_failure(f), now, journal),
+            },
+            (Pending::Writing { failure }, Event::TaskDone(result)) => {
+                let result = match (result, failure) {
+                    (Err(f), _) => Err(map_io::writer_failure(f)),
+                    (Ok(_), Some(f)) => Err(f),
+                    (Ok(out), None) => Ok(out),
+                };
+                self.map_ended(result, now, journal)
+            }
             (Pending::Task, Event::TaskDone(result)) => {
                 let result = match result {
                     // An activity that could not be scheduled (it does not exist) fails its
@@ -402,6 +458,13 @@ impl Run {
             (Pending::Children { .. }, Event::TaskDone(result)) => {
                 self.after_work(result, now, journal)
             }
+            (Pending::Children { tolerance }, Event::ChildrenDone(results))
+                if self.writes_results() =>
+            {
+                let joined = self.join(results, tolerance);
+                self.last_event = journal.last();
+                self.write_map(joined.err(), now, journal)
+            }
             (Pending::Children { tolerance }, Event::ChildrenDone(results)) => {
                 let result = self.join(results, tolerance);
                 // The state's end points back to the last event of its children.
@@ -417,6 +480,7 @@ impl Run {
             }
             (Pending::Children { .. }, Event::ChildrenFailed(f)) => {
                 self.last_event = journal.last();
+                self.recording = None;
                 let kind = match self.in_parallel() {
                     true => EventType::ParallelStateFailed,
                     false => EventType::MapStateFailed,
@@ -448,10 +512,10 @@ impl Run {
                     }
                     self.enter(now, journal)
                 }
-                Step::End(output) => return Action::Done(Ok(output)),
+                Step::End(output) => return self.done(Ok(output)),
                 Step::Fail(f) => {
                     journal.count(self.block, self.state, Tallied::Failed);
-                    return Action::Done(Err(f));
+                    return self.done(Err(f));
                 }
                 Step::Wait(action) => return action,
             }
@@ -522,6 +586,10 @@ impl Run {
     /// Enters the current state with `self.input`.
     fn enter(&mut self, now: u64, journal: &mut Journal) -> Step {
         self.entered_id = self.record_entered(journal, now);
+        if self.block == Program::TOP {
+            // What a redrive re-enters this state with (a STANDARD journal keeps it).
+            journal.note_variables(&self.variables);
+        }
         journal.count(self.block, self.state, Tallied::Entered);
         self.entered_ms = now;
         self.retries.clear();
@@ -690,21 +758,99 @@ impl Run {
                     iterations: false,
                 }))
             }
-            WorkKind::Map(m) => match self.map_children(m) {
-                Ok((fork, tolerance)) => {
-                    let length = fork.children.len();
-                    self.record(
-                        journal,
-                        _now,
-                        EventType::MapStateStarted,
-                        || json!({"length": length}),
-                    );
-                    self.pending = Pending::Children { tolerance };
-                    Step::Wait(Action::Fork(fork))
-                }
-                Err(f) => Step::Fail(self.runtime(f)),
+            WorkKind::Map(m) => match &m.item_reader {
+                // The items come from S3 first; the fork follows (`Pending::Reading`).
+                Some(reader) => match self.read_items(reader) {
+                    Ok(inv) => {
+                        self.pending = Pending::Reading;
+                        Step::Wait(Action::Invoke(inv))
+                    }
+                    Err(f) if f.is_terminal() => Step::Fail(self.runtime(f)),
+                    Err(f) => {
+                        let f = self.runtime(f);
+                        self.recover(f, _now, journal)
+                    }
+                },
+                None => self.fork_map(None, _now, journal),
             },
         }
+    }
+
+    /// Forks the current Map's children over `items` (read by its `ItemReader`), or over the
+    /// items of its input.
+    fn fork_map(&mut self, items: Option<Vec<Value>>, now: u64, journal: &mut Journal) -> Step {
+        let program = self.program.clone();
+        let Some(WorkKind::Map(m)) = program
+            .instruction(self.block, self.state)
+            .work()
+            .map(|w| &w.kind)
+        else {
+            return Step::Fail(not_work());
+        };
+        match self.map_children(m, items) {
+            Ok((fork, tolerance)) => {
+                let length = fork.children.len();
+                self.record(
+                    journal,
+                    now,
+                    EventType::MapStateStarted,
+                    || json!({"length": length}),
+                );
+                if m.result_writer.is_some() {
+                    self.record_children(length);
+                }
+                self.pending = Pending::Children { tolerance };
+                Step::Wait(Action::Fork(fork))
+            }
+            Err(f) => Step::Fail(self.runtime(f)),
+        }
+    }
+
+    /// Whether the current state is a Map with a `ResultWriter`.
+    fn writes_results(&self) -> bool {
+        matches!(self.current().work(), Some(w) if matches!(&w.kind, WorkKind::Map(m) if m.result_writer.is_some()))
+    }
+
+    /// A writer Map's children ended (`failure`: past the tolerance): formats their results,
+    /// or exports them and resumes with `Pending::Writing`.
+    fn write_map(&mut self, failure: Option<Failure>, now: u64, journal: &mut Journal) -> Step {
+        let program = self.program.clone();
+        let Some(WorkKind::Map(m)) = program
+            .instruction(self.block, self.state)
+            .work()
+            .map(|w| &w.kind)
+        else {
+            return Step::Fail(not_work());
+        };
+        let Some(writer) = &m.result_writer else {
+            return Step::Fail(not_work());
+        };
+        match self.write_results(m, writer) {
+            Ok(Ok(inv)) => {
+                self.pending = Pending::Writing { failure };
+                Step::Wait(Action::Invoke(inv))
+            }
+            Ok(Err(output)) => self.map_ended(failure.map_or(Ok(output), Err), now, journal),
+            Err(f) => {
+                let f = self.runtime(f);
+                self.map_ended(Err(f), now, journal)
+            }
+        }
+    }
+
+    /// Records the end of a Map's work, then goes on as after any work.
+    fn map_ended(
+        &mut self,
+        result: Result<Value, Failure>,
+        now: u64,
+        journal: &mut Journal,
+    ) -> Step {
+        let kind = match result.is_ok() {
+            true => EventType::MapStateSucceeded,
+            false => EventType::MapStateFailed,
+        };
+        self.record(journal, now, kind, || json!({}));
+        self.after_work(result, now, journal)
     }
 
     /// After a Task's, Parallel's or Map's work: retry, catch, or carry on with the result.
