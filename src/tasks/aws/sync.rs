@@ -27,6 +27,9 @@ use crate::vm::Failure;
 /// seconds).
 const FIRST_POLL: Duration = Duration::from_millis(500);
 const MAX_POLL: Duration = Duration::from_secs(10);
+/// Polls in a row that may fail for a passing reason (throttling, a 5xx, the network) before
+/// the task fails with the last one's error: about two minutes of an endpoint gone.
+const MAX_FAILED_POLLS: u32 = 15;
 
 const GLUE: V1 = V1 {
     model: "glue",
@@ -370,14 +373,19 @@ async fn run_within(aws: &Aws, job: Job, inv: &Invocation, limit: Duration) -> T
     let mut cancel = Cancel(Some((aws.clone(), job, poll.clone(), limit)));
     let json_output = nested::json_output(inv);
     let mut wait = FIRST_POLL;
+    let mut failed_polls = 0;
     loop {
         tokio::time::sleep(wait).await;
         wait = (wait * 3 / 2).min(MAX_POLL);
         let described = match describe(aws, &svc, v1, op, &poll, limit).await {
             Ok(d) => d,
-            Err(f) if retriable(&f) => continue,
+            Err(f) if retriable(&f) && failed_polls < MAX_FAILED_POLLS => {
+                failed_polls += 1;
+                continue;
+            }
             Err(f) => return Err(f),
         };
+        failed_polls = 0;
         match job.judge(described, json_output)? {
             Poll::Running => continue,
             Poll::Succeeded(v) => {
