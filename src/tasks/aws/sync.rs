@@ -185,9 +185,13 @@ impl Job {
         Ok(match self {
             Job::Glue => {
                 let run = d.get("JobRun").cloned().unwrap_or(Value::Null);
+                // AWS does not record how a STOPPED run ends the task (LocalStack: success); a
+                // stopped run did not run to its end, so here it fails the task.
                 match at(&run, &["JobRunState"]).as_deref() {
-                    Some("SUCCEEDED" | "STOPPED") => Poll::Succeeded(run),
-                    Some("FAILED" | "TIMEOUT" | "ERROR" | "EXPIRED") => Poll::Failed(run),
+                    Some("SUCCEEDED") => Poll::Succeeded(run),
+                    Some("FAILED" | "TIMEOUT" | "ERROR" | "EXPIRED" | "STOPPED") => {
+                        Poll::Failed(run)
+                    }
                     _ => Poll::Running,
                 }
             }
