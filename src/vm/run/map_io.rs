@@ -405,6 +405,13 @@ impl Run {
     }
 }
 
+/// A record's date: ISO-8601 with milliseconds, as statejet's aws-sdk results give dates.
+fn iso(epoch_millis: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(epoch_millis as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// A child execution's record, as DescribeExecution shows one (AWS's `NONE` transformation).
 fn record(
     child_machine: &str,
@@ -424,9 +431,9 @@ fn record(
         "InputDetails": {"Included": true},
         "Name": name,
         "RedriveCount": 0,
-        "StartDate": context::timestamp(started_ms),
+        "StartDate": iso(started_ms),
         "StateMachineArn": child_machine,
-        "StopDate": context::timestamp(stopped_ms),
+        "StopDate": iso(stopped_ms),
     });
     let fields = r.as_object_mut().expect("a record is an object");
     match result {
