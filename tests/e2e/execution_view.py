@@ -96,7 +96,7 @@ def flaky(called):
 def edge_cases(sfn, url, counter):
     """Statuses the history alone must tell: a retry's wait (running) and its success, a
     Parallel run again by its Retry, a Map whose iteration failed (the other iterations cut
-    off), nested Parallels failing outwards, and a stop."""
+    off), nested Parallels failing outwards, a stop, and a redrive."""
     def machine(name, states, start):
         definition = json.dumps({"StartAt": start, "States": states})
         return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type="STANDARD",
@@ -142,6 +142,21 @@ def edge_cases(sfn, url, counter):
     assert states(retried) == {"T": ("succeeded", 1)}, states(retried)
     # A Parallel run again by its Retry: its branch's state is judged by its last entry.
     assert states(branch) == {"R": ("succeeded", 1), "B": ("succeeded", 2)}, states(branch)
+    # A redriven execution: its failed entry stays failed, the one after the redrive succeeds.
+    once = machine("once", {"T": {"Type": "Task", "End": True,
+                                  "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flaky-redrive"}}, "T")
+    redriven = sfn.start_execution(stateMachineArn=once)["executionArn"]
+    while sfn.describe_execution(executionArn=redriven)["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert states(redriven) == {"T": ("failed", 1)}, states(redriven)
+    sfn.redrive_execution(executionArn=redriven)
+    while sfn.describe_execution(executionArn=redriven)["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert states(redriven) == {"T": ("succeeded", 2)}, states(redriven)
+    events = execution_feed(url, redriven)["events"]
+    assert [e["type"] for e in events].count("ExecutionRedriven") == 1, events
+    first, last = [e for e in events if e["type"] == "TaskStateEntered"]
+    assert first["state"] == last["state"] == "T", events
     assert states(cut) == {"M": ("failed", 1), "C": ("succeeded", 2), "Bad": ("failed", 1), "W": ("aborted", 1)}, states(cut)
     assert states(inner) == {"O": ("failed", 1), "I": ("failed", 1), "F": ("failed", 1)}, states(inner)
 
@@ -160,7 +175,8 @@ def run(binary, chromium, artifacts):
     functions = {"reserve": {"return": {"reservationId": "r-1", "held": True}},
                  "bill": {"return": {"invoiceId": "inv-1"}},
                  "decline": {"throw": {"error": "Billing.Declined", "cause": "card declined for " + SECRET_ID}},
-                 "flaky": flaky(counter), "flaky-branch": flaky(counter + "-branch")}
+                 "flaky": flaky(counter), "flaky-branch": flaky(counter + "-branch"),
+                 "flaky-redrive": flaky(counter + "-redrive")}
     server = Server(binary, "--definitions", definitions, "--credentials", f"{KEY}:{SECRET}", functions=functions)
     os.makedirs(artifacts, exist_ok=True)
     try:
@@ -174,6 +190,14 @@ def run(binary, chromium, artifacts):
                                  loggingConfiguration=WITH_DATA)
         sfn.create_state_machine(name="fast", definition=order, roleArn=ROLE, type="EXPRESS")
         activity = sfn.create_activity(name="approve-order")["activityArn"]
+        child = sfn.create_state_machine(name="child", roleArn=ROLE, type="STANDARD", loggingConfiguration=WITH_DATA,
+                                         definition=json.dumps({"StartAt": "Work", "States": {
+                                             "Work": {"Type": "Pass", "Result": {"done": True}, "End": True}}}))["stateMachineArn"]
+        sfn.create_state_machine(name="parent", roleArn=ROLE, type="STANDARD", loggingConfiguration=WITH_DATA,
+                                 definition=json.dumps({"StartAt": "Start", "States": {"Start": {
+                                     "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                                     "Parameters": {"StateMachineArn": child, "Name": "the-child", "Input": {}},
+                                     "End": True}}}))
 
         def finished(arn):
             for _ in range(200):
@@ -188,10 +212,12 @@ def run(binary, chromium, artifacts):
                                   input=json.dumps(GOOD))["executionArn"]
         waiting = sfn.start_execution(stateMachineArn=MACHINE + "approval", name="needs-approval",
                                       input=json.dumps({"order": "A-1001", "amount": 1250}))["executionArn"]
+        parent = sfn.start_execution(stateMachineArn=MACHINE + "parent", name="the-parent")["executionArn"]
         quiet = sfn.start_execution(stateMachineArn=MACHINE + "quiet", name="quiet-1", input=json.dumps(GOOD))["executionArn"]
         assert finished(good)["status"] == "SUCCEEDED"
         assert finished(bad)["status"] == "FAILED"
         assert finished(quiet)["status"] == "SUCCEEDED"
+        assert finished(parent)["status"] == "SUCCEEDED"
         assert sfn.describe_execution(executionArn=waiting)["status"] == "RUNNING"
 
         edge_cases(sfn, server.url, counter)
@@ -300,6 +326,13 @@ def run(binary, chromium, artifacts):
                                 ("ExecutionFailed", "")], failures
             assert "Billing.Declined" in next(r for r in rows if r["type"] == "ExecutionFailed")["details"]
             browser.screenshot(os.path.join(artifacts, "execution-failed.png"))
+
+            # An execution a Task started is a link from the events of the one that started it.
+            open_execution(browser, server.url, "parent", parent)
+            browser.eval("[...document.querySelectorAll('#events a.exec')].find((a) => a.textContent.includes(':execution:child:the-child')).click()")
+            browser.until("document.getElementById('exec-name').textContent === 'the-child'"
+                          " && document.querySelector('#exec-diagram g.st-succeeded') !== null", "the started execution's view")
+            assert statuses(browser) == {"Work": "succeeded"}, statuses(browser)
 
             # The overview's recent failures of a Standard machine open their execution.
             browser.eval("location.hash = 'machine=orders-declined'")

@@ -85,6 +85,8 @@ struct Span {
     failure: Option<usize>,
     /// Whether an error that ended its Parallel, Map or execution came from it.
     blamed: bool,
+    /// Whether the execution ended while it was open (a redrive runs on in new entries).
+    cut: bool,
 }
 
 /// The history read back into entries: each event's entry (its state) and every entry.
@@ -159,6 +161,7 @@ impl Spans {
                     failed: false,
                     failure: None,
                     blamed: false,
+                    cut: false,
                 });
                 Some(s.spans.len() - 1)
             } else if kind.ends_with("StateExited") {
@@ -169,9 +172,14 @@ impl Spans {
                 o.or(prev_owner)
             } else {
                 match e.kind {
-                    ExecutionStarted | ExecutionSucceeded | ExecutionAborted => None,
-                    ExecutionFailed | ExecutionTimedOut => {
-                        s.blame(prev_owner, None);
+                    ExecutionStarted | ExecutionSucceeded | ExecutionRedriven => None,
+                    ExecutionFailed | ExecutionTimedOut | ExecutionAborted => {
+                        if e.kind != ExecutionAborted {
+                            s.blame(prev_owner, None);
+                        }
+                        for span in s.spans.iter_mut().filter(|s| s.exited.is_none()) {
+                            span.cut = true;
+                        }
                         None
                     }
                     ParallelStateSucceeded | ParallelStateFailed => {
@@ -244,7 +252,7 @@ impl Spans {
         let mut at = Some(o);
         while let Some(i) = at {
             let span = &self.spans[i];
-            if span.exited.is_some() || (i != o && span.failed) {
+            if span.exited.is_some() || span.cut || (i != o && span.failed) {
                 return false;
             }
             at = span.parent;
