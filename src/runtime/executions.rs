@@ -359,6 +359,10 @@ impl Executions {
         client_token: Option<&str>,
     ) -> Result<Redriven, String> {
         let mut store = self.lock();
+        if !store.by_arn.get(&e.arn).is_some_and(|r| Arc::ptr_eq(r, e)) {
+            // Evicted since it was looked up.
+            return Err(format!("Execution Does Not Exist: '{}'", e.arn));
+        }
         let mut p = e.lock();
         if let Some(token) = client_token {
             p.redrive_tokens

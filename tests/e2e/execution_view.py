@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import tempfile
 import time
 import urllib.parse
@@ -353,8 +354,10 @@ def run(binary, chromium, artifacts):
             check_events(browser, sfn, quiet)
         finally:
             browser.close()
+            shutil.rmtree(browser.profile, ignore_errors=True)
     finally:
         server.stop()
+        shutil.rmtree(definitions, ignore_errors=True)
 
 
 def main():
