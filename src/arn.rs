@@ -75,10 +75,25 @@ impl Scope {
         id: &str,
     ) -> String {
         match machine_type {
-            MachineType::Express => format!(
-                "arn:aws:states:{}:{}:express:{machine}:{name}:{id}",
-                self.region, self.account
-            ),
+            // Every synchronous execution makes one: by pieces, as `format!` costs about four
+            // times as many instructions.
+            MachineType::Express => {
+                let parts = [
+                    "arn:aws:states:",
+                    &self.region,
+                    ":",
+                    &self.account,
+                    ":express:",
+                    machine,
+                    ":",
+                    name,
+                    ":",
+                    id,
+                ];
+                let mut arn = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+                parts.iter().for_each(|p| arn.push_str(p));
+                arn
+            }
             MachineType::Standard => format!(
                 "arn:aws:states:{}:{}:execution:{machine}:{name}",
                 self.region, self.account

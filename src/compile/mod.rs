@@ -39,6 +39,7 @@ pub fn compile_shared(machine: Arc<StateMachine>) -> Program {
             .map(|b| b.expect("every reserved block is lowered before compile returns"))
             .collect(),
         long_steps: lowering.long_steps,
+        reads_execution_input: true,
         machine,
     }
 }

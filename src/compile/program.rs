@@ -49,6 +49,10 @@ pub struct Program {
     pub(super) machine: Arc<StateMachine>,
     pub(super) blocks: Vec<Block>,
     pub(super) long_steps: bool,
+    /// Whether a state may read the execution's input through the Context Object
+    /// (`$$.Execution.Input`, `$states.context`): unless its definition's text shows it cannot
+    /// (`Program::reading_context_as`), an execution keeps a copy of its input for that.
+    pub(super) reads_execution_input: bool,
 }
 
 /// One block: its instructions and the one it starts with.
@@ -280,6 +284,22 @@ impl Program {
     /// items are prepared in one step). Hosts run such steps where they starve no one.
     pub fn long_steps(&self) -> bool {
         self.long_steps
+    }
+
+    /// This program, knowing from its definition's text whether a state may read the Context
+    /// Object: a JSONPath read of it is written `$$`, and a JSONata one goes through `$states`
+    /// (or code `$eval` builds). A definition with none of them never reads it.
+    pub fn reading_context_as(mut self, definition: &str) -> Program {
+        self.reads_execution_input = ["$$", "$states", "$eval"]
+            .iter()
+            .any(|needle| definition.contains(needle));
+        self
+    }
+
+    /// Whether a state may read the execution's input through the Context Object (see
+    /// `reading_context_as`; `true` when the program was compiled without its text).
+    pub fn reads_execution_input(&self) -> bool {
+        self.reads_execution_input
     }
 }
 

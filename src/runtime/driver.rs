@@ -313,7 +313,7 @@ fn children<'r, H: Host + 'r>(
     // The random streams are taken up front, in child order, as when the runs were made up
     // front: a seeded host gives every child the same stream whatever the order they start in.
     let mut randoms: Vec<_> = (0..count).map(|_| Some(host.random())).collect();
-    let (mut ready, items, block) = match fork.children {
+    let (mut ready, mut items, block) = match fork.children {
         Children::Ready(c) => (c.into_iter(), Vec::new(), None),
         Children::Items { block, items } => (Vec::new().into_iter(), items, Some(block)),
     };
@@ -322,7 +322,8 @@ fn children<'r, H: Host + 'r>(
         let mut next_child = |index: usize| -> Option<Result<Run, Failure>> {
             let child = match block {
                 None => ready.next()?,
-                Some(block) => match run.select_item(index, items.get(index)?) {
+                // Each item is started once: its iteration takes it.
+                Some(block) => match run.take_item(index, std::mem::take(items.get_mut(index)?)) {
                     Ok(input) => Child { block, input },
                     Err(f) => return Some(Err(f)),
                 },

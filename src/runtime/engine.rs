@@ -500,6 +500,12 @@ impl Engine {
         input: Value,
     ) -> Result<SyncResult, StartError> {
         let (m, permit) = self.admit(m)?;
+        // A synchronous execution runs once (a panic fails it), so when no state reads the
+        // input from the Context Object, the run takes the input itself: no copy is kept.
+        let (input, run_input) = match m.program.reads_execution_input() {
+            true => (input, None),
+            false => (Value::Null, Some(input)),
+        };
         let execution = self.execution(&m, new_uuid(), name, input, true);
         let (execution_arn, execution_name) = (execution.id.clone(), execution.name.clone());
         let start_ms = self.now_ms();
@@ -509,7 +515,7 @@ impl Engine {
         // drops only its wait, and the execution still runs to its end, is logged and counted.
         let run = tokio::spawn(async move {
             let (outcome, log, _) = engine
-                .drive_execution(&m, execution.clone(), &Delivery::First)
+                .drive_execution_of(&m, execution.clone(), run_input, &Delivery::First)
                 .await;
             engine.write_log(&m, log).await;
             m.metrics
@@ -706,10 +712,28 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
         delivery: &Delivery,
     ) -> (Outcome, Vec<String>, bool) {
+        self.drive_execution_of(m, execution, None, delivery).await
+    }
+
+    /// `drive_execution`, with the execution's input given apart (`Some`) when `execution`
+    /// keeps none (`Value::Null`) because no state reads it from the Context Object.
+    async fn drive_execution_of(
+        &self,
+        m: &Machine,
+        execution: Arc<ExecutionInfo>,
+        input: Option<Value>,
+        delivery: &Delivery,
+    ) -> (Outcome, Vec<String>, bool) {
         let config = m.logging.configuration();
         let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
         let journal = if logging {
-            Journal::recording_only(&execution, self.now_ms(), logs::filter(config.level))
+            let started = input.as_ref().unwrap_or(&execution.input);
+            Journal::recording_input(
+                &execution,
+                started,
+                self.now_ms(),
+                logs::filter(config.level),
+            )
         } else {
             Journal::started()
         };
@@ -731,6 +755,7 @@ impl Engine {
                     m.program.clone(),
                     m.time_limit_seconds(),
                     execution.clone(),
+                    input,
                     journal.with_tally(m.tally.clone()),
                 )
                 .await
@@ -761,11 +786,15 @@ impl Engine {
         program: Arc<Program>,
         limit_seconds: u64,
         execution: Arc<ExecutionInfo>,
+        input: Option<Value>,
         journal: Journal,
     ) -> (Outcome, Journal, bool) {
         let deadline = self.now_ms() + limit_seconds * 1000;
         let attempt = Attempt::new(journal, deadline);
-        let run = Run::top(program, execution, self.random());
+        let run = match input {
+            Some(input) => Run::top_with(program, execution, input, self.random()),
+            None => Run::top(program, execution, self.random()),
+        };
         let mut abort = self.inner.abort.subscribe();
         let outcome = tokio::select! {
             driven = driver::drive(self.clone(), run, attempt.clone()) => Outcome::of(driven.ok()),
@@ -1024,7 +1053,7 @@ impl Engine {
     ) -> (Outcome, Vec<HistoryEvent>) {
         let journal = Journal::recording(&execution, self.now_ms());
         let limit = super::time_limit_seconds(&program, &execution);
-        let (outcome, journal, _) = self.run(program, limit, execution, journal).await;
+        let (outcome, journal, _) = self.run(program, limit, execution, None, journal).await;
         (outcome, journal.events().to_vec())
     }
 
@@ -1227,9 +1256,13 @@ pub struct StandardStart {
 
 /// A random (version 4) UUID: execution ids, and the API's request and revision ids.
 pub(crate) fn new_uuid() -> String {
+    // Encoded into a buffer: `to_string` goes through the formatter.
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
     uuid::Builder::from_random_bytes(rand_bytes())
         .into_uuid()
-        .to_string()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
 }
 
 /// Sixteen random-looking bytes for an execution's UUID: distinct for every call in the process

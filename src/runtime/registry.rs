@@ -248,7 +248,7 @@ impl Registry {
         if spec.tags.len() > MAX_TAGS {
             return Err(RegistryError::TooManyTags);
         }
-        let (program, tally) = compiled(&validated);
+        let (program, tally) = compiled(&validated, &spec.definition);
         let machine = Arc::new(Machine {
             arn: self.scope.state_machine_arn(&spec.name),
             name: spec.name,
@@ -326,7 +326,7 @@ impl Registry {
         let current = self.get(name).ok_or_else(missing)?;
         let mut next = (*current).clone();
         if let (Some(v), Some(d)) = (validated, change.definition) {
-            let (program, tally) = compiled(&v);
+            let (program, tally) = compiled(&v, &d);
             next.validated = v;
             next.program = program;
             next.tally = tally;
@@ -406,9 +406,10 @@ fn validate(
         .map_err(RegistryError::InvalidDefinition)
 }
 
-fn compiled(validated: &Arc<StateMachine>) -> (Arc<Program>, Arc<Tally>) {
+fn compiled(validated: &Arc<StateMachine>, definition: &str) -> (Arc<Program>, Arc<Tally>) {
     // The program keeps the same validated form, not a copy of it.
-    let program = Arc::new(compile::compile_shared(validated.clone()));
+    let program =
+        Arc::new(compile::compile_shared(validated.clone()).reading_context_as(definition));
     let tally = Arc::new(Tally::new(program.clone()));
     (program, tally)
 }

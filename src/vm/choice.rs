@@ -35,7 +35,7 @@ pub fn holds(rule: &Rule, roots: &Roots) -> Result<bool, Failure> {
             variable,
             comparison,
         } => {
-            let value = jsonpath::read(variable, roots);
+            let value = jsonpath::read_ref(variable, roots);
             if let Comparison::IsPresent(want) = comparison {
                 // A path Jayway cannot compile is an error, not an absent value.
                 return match value {
@@ -66,7 +66,7 @@ where
     match o {
         Operand::Literal(t) => Ok(Some(t.clone())),
         Operand::Path(p) => {
-            let v = jsonpath::read(p, roots).map_err(|m| invalid_path(p, &m.detail()))?;
+            let v = jsonpath::read_ref(p, roots).map_err(|m| invalid_path(p, &m.detail()))?;
             Ok(convert(&v))
         }
     }

@@ -4,11 +4,13 @@
 //! clock to fill it.
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
 use crate::asl::path::Segment;
 use crate::asl::MachineType;
+use crate::compile::{BlockId, Program, StateId};
 
 /// What an execution knows about itself, fixed when it starts.
 #[derive(Debug, Clone)]
@@ -117,23 +119,45 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
 pub struct Lazy<'a> {
     whole: OnceCell<Value>,
     without_input: OnceCell<Value>,
-    /// Builds the context, with or without `Execution.Input`.
-    make: Box<dyn Fn(bool) -> Value + 'a>,
-    /// The execution whose input `Execution.Input` is (absent for a context given whole).
-    execution: Option<std::sync::Arc<ExecutionInfo>>,
+    /// What the context is built from (absent for a context given whole). Plain facts rather
+    /// than a boxed closure: every state makes a `Lazy` or two, and most never build it.
+    facts: Option<Facts<'a>>,
+}
+
+/// What a state's Context Object says, before it is built.
+pub struct Facts<'a> {
+    pub execution: Arc<ExecutionInfo>,
+    /// The state, by its program, block and index (its name is read only when built).
+    pub program: Arc<Program>,
+    pub block: BlockId,
+    pub state: StateId,
+    pub entered_ms: u64,
+    pub retry_count: Option<u32>,
+    pub map_item: Option<(usize, &'a Value)>,
+    pub task_token: Option<Box<str>>,
+}
+
+impl Facts<'_> {
+    fn build(&self, with_input: bool) -> Value {
+        object(
+            &self.execution,
+            &self.program.instruction(self.block, self.state).name,
+            &timestamp(self.entered_ms),
+            self.retry_count,
+            self.map_item,
+            with_input,
+            self.task_token.as_deref(),
+        )
+    }
 }
 
 impl<'a> Lazy<'a> {
-    /// A context `make` builds (with or without the input) for `execution`.
-    pub fn new(
-        execution: std::sync::Arc<ExecutionInfo>,
-        make: impl Fn(bool) -> Value + 'a,
-    ) -> Lazy<'a> {
+    /// The context of the state `facts` describe.
+    pub fn new(facts: Facts<'a>) -> Lazy<'a> {
         Lazy {
             whole: OnceCell::new(),
             without_input: OnceCell::new(),
-            make: Box::new(make),
-            execution: Some(execution),
+            facts: Some(facts),
         }
     }
 
@@ -142,14 +166,20 @@ impl<'a> Lazy<'a> {
         Lazy {
             whole: OnceCell::from(value),
             without_input: OnceCell::new(),
-            make: Box::new(|_| Value::Null),
-            execution: None,
+            facts: None,
         }
+    }
+
+    /// Builds the context, with or without `Execution.Input`.
+    fn make(&self, with_input: bool) -> Value {
+        self.facts
+            .as_ref()
+            .map_or(Value::Null, |f| f.build(with_input))
     }
 
     /// The whole context.
     pub fn get(&self) -> &Value {
-        self.whole.get_or_init(|| (self.make)(true))
+        self.whole.get_or_init(|| self.make(true))
     }
 
     /// Where a Reference Path of `segments` (after `$$`) starts reading, and how many of its
@@ -161,7 +191,7 @@ impl<'a> Lazy<'a> {
             Some(Segment::Field(f)) => Some(f.as_str()),
             _ => None,
         };
-        let Some(execution) = &self.execution else {
+        let Some(execution) = self.facts.as_ref().map(|f| &f.execution) else {
             return (self.get(), 0);
         };
         if self.whole.get().is_some() {
@@ -170,7 +200,7 @@ impl<'a> Lazy<'a> {
         match (field(0), field(1)) {
             (Some("Execution"), Some("Input")) => (&execution.input, 2),
             (Some("Execution"), None) if segments.len() == 1 => (self.get(), 0),
-            (Some(_), _) => (self.without_input.get_or_init(|| (self.make)(false)), 0),
+            (Some(_), _) => (self.without_input.get_or_init(|| self.make(false)), 0),
             _ => (self.get(), 0),
         }
     }

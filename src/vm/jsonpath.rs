@@ -4,6 +4,8 @@
 //! (what AWS quotes), and turning it into a `States.Runtime` cause is the caller's job, since the
 //! wording depends on the field.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::context::Lazy;
@@ -49,20 +51,26 @@ impl Miss {
 /// Evaluates a path: a Reference Path selects one value; a query path gathers its matches into
 /// an array (empty when nothing matches, as Jayway does for indefinite paths).
 pub fn read(path: &Path, roots: &Roots) -> Result<Value, Miss> {
+    read_ref(path, roots).map(Cow::into_owned)
+}
+
+/// `read`, borrowing the node a Reference Path selects (a query path's array is made): for a
+/// reader that only looks at the value (a Choice rule), no copy.
+pub fn read_ref<'a>(path: &Path, roots: &Roots<'a>) -> Result<Cow<'a, Value>, Miss> {
     // Jayway compiles the path before it reads the root.
     if let Path::Uncompilable(u) = path {
         return Err(Miss::Uncompilable(u.message.clone()));
     }
     if let (Path::Reference(r), Root::Context) = (path, path.root()) {
         let (root, consumed) = roots.context.reference_root(&r.segments);
-        return get_from(root, r, consumed).cloned();
+        return get_from(root, r, consumed).map(Cow::Borrowed);
     }
     let root = root_value(path.root(), roots)?;
     match path {
-        Path::Reference(r) => get(root, r).cloned(),
-        Path::Query(q) => Ok(Value::Array(
+        Path::Reference(r) => get(root, r).map(Cow::Borrowed),
+        Path::Query(q) => Ok(Cow::Owned(Value::Array(
             q.query.query(root).all().into_iter().cloned().collect(),
-        )),
+        ))),
         Path::Uncompilable(u) => Err(Miss::Uncompilable(u.message.clone())),
     }
 }
@@ -89,7 +97,7 @@ fn get_from<'v>(at: &'v Value, path: &ReferencePath, consumed: usize) -> Result<
     let mut at = at;
     for (i, segment) in path.segments.iter().enumerate().skip(consumed) {
         let next = match (segment, at) {
-            (Segment::Field(name), Value::Object(m)) => m.get(name),
+            (Segment::Field(name), Value::Object(m)) => field(m, name),
             (Segment::Index(n), Value::Array(a)) => a.get(*n),
             _ => None,
         };
@@ -109,6 +117,29 @@ fn get_from<'v>(at: &'v Value, path: &ReferencePath, consumed: usize) -> Result<
     Ok(at)
 }
 
+/// Up to this many fields, an object's field is found by comparing keys in order rather than by
+/// hashing the name: serde_json's map hashes with SipHash, which costs more than a dozen
+/// comparisons of short keys that mostly differ in length.
+const SCAN_FIELDS: usize = 16;
+
+/// The field `name` of `m`.
+fn field<'v>(m: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    if m.len() <= SCAN_FIELDS {
+        m.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        m.get(name)
+    }
+}
+
+/// Where field `name` is in a small `m` (`None`: absent, or `m` is too large to scan).
+fn position(m: &Map<String, Value>, name: &str) -> Option<usize> {
+    if m.len() <= SCAN_FIELDS {
+        m.keys().position(|k| k == name)
+    } else {
+        None
+    }
+}
+
 /// Jayway's bracket form of a path, e.g. `$['a'][0]`.
 fn canonical(root: &Root, segments: &[Segment]) -> String {
     ReferencePath {
@@ -117,6 +148,28 @@ fn canonical(root: &Root, segments: &[Segment]) -> String {
         text: String::new(),
     }
     .to_string()
+}
+
+/// Takes the node a `$` Reference Path selects out of `root` (leaving `null` in its place), for
+/// a reader that owns `root` and needs nothing else of it: a move where `read` would copy.
+/// `None`, with `root` unchanged, when the path selects nothing or starts elsewhere than `$`.
+pub fn take(root: &mut Value, path: &ReferencePath) -> Option<Value> {
+    if !matches!(path.root, Root::Input) {
+        return None;
+    }
+    let mut at = root;
+    for segment in &path.segments {
+        at = match (segment, at) {
+            (Segment::Field(name), Value::Object(m)) => match position(m, name) {
+                Some(i) => m.values_mut().nth(i)?,
+                None if m.len() <= SCAN_FIELDS => return None,
+                None => m.get_mut(name)?,
+            },
+            (Segment::Index(n), Value::Array(a)) => a.get_mut(*n)?,
+            _ => return None,
+        };
+    }
+    Some(std::mem::take(at))
 }
 
 /// Writes `value` into `target` at `path` (a `ResultPath`), creating objects on the way.
@@ -130,7 +183,11 @@ pub fn put(target: Value, path: &ReferencePath, value: Value) -> Result<Value, S
     for segment in &path.segments {
         at = match segment {
             Segment::Field(name) => match at {
-                Value::Object(m) => m.entry(name.clone()).or_insert(Value::Null),
+                Value::Object(m) => match position(m, name) {
+                    // An existing field is replaced in place: no key copied, no hash.
+                    Some(i) => m.values_mut().nth(i).unwrap_or_else(|| unreachable!()),
+                    None => m.entry(name.clone()).or_insert(Value::Null),
+                },
                 _ => return Err(format!("Unable to apply ResultPath '{}'", path.text)),
             },
             Segment::Index(n) => match at {

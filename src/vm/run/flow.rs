@@ -175,11 +175,19 @@ impl Run {
         };
         let ctx = self.context(true, None);
         let Some(t) = parameters else {
-            let v = if matches!(input_path, Select::Whole) && self.current().spends_input {
-                // Nothing reads the raw input later in this state: move it instead of copying it.
-                std::mem::take(&mut self.input)
-            } else {
-                self.select(input_path, &self.input, &ctx)?
+            let spends_input = self.current().spends_input;
+            // Nothing reads the raw input later in this state: move it (or the node InputPath
+            // selects) instead of copying it.
+            let taken = match input_path {
+                Select::Whole if spends_input => Some(std::mem::take(&mut self.input)),
+                Select::Path(Path::Reference(r)) if spends_input => {
+                    jsonpath::take(&mut self.input, r)
+                }
+                _ => None,
+            };
+            let v = match taken {
+                Some(v) => v,
+                None => self.select(input_path, &self.input, &ctx)?,
             };
             note(&self.inspection, "afterInputPath", &v);
             note(&self.inspection, "afterParameters", &v);
@@ -238,6 +246,14 @@ impl Run {
         match output_path {
             // The common case moves the value through instead of copying it.
             Select::Whole => Ok(combined),
+            // The combined value is dropped after this: the selected node is moved out of it.
+            Select::Path(Path::Reference(r)) => {
+                let mut combined = combined;
+                match jsonpath::take(&mut combined, r) {
+                    Some(v) => Ok(v),
+                    None => self.select(output_path, &combined, &ctx),
+                }
+            }
             other => self.select(other, &combined, &ctx),
         }
     }

@@ -370,12 +370,22 @@ impl Journal {
         now: u64,
         keep: fn(EventType) -> bool,
     ) -> Journal {
+        Journal::recording_input(execution, &execution.input, now, keep)
+    }
+
+    /// `recording_only`, for an execution whose input is `input` (one that keeps no copy).
+    pub fn recording_input(
+        execution: &ExecutionInfo,
+        input: &Value,
+        now: u64,
+        keep: fn(EventType) -> bool,
+    ) -> Journal {
         let started = keep(EventType::ExecutionStarted).then(|| HistoryEvent {
             id: 1,
             previous_event_id: 0,
             timestamp_ms: now,
             kind: EventType::ExecutionStarted,
-            details: json!({"input": text(&execution.input),
+            details: json!({"input": text(input),
                 "inputDetails": {"truncated": false}, "roleArn": execution.role_arn}),
         });
         Journal {

@@ -2,13 +2,15 @@
 //!
 //! Invariant: a Map's tolerance is decided once, when it forks, relative to all its items.
 
+use std::borrow::Cow;
+
 use super::flow::{as_integer, as_number, plain};
 use super::*;
 
 impl Run {
     /// The items a Map iterates over: `ItemsPath` on the effective input, or JSONata `Items`
     /// (default: the input).
-    pub(super) fn map_items(&mut self, items: &Items, ctx: &Value) -> Result<Vec<Value>, Failure> {
+    pub(super) fn map_items(&mut self, items: &Items, ctx: &Lazy) -> Result<Vec<Value>, Failure> {
         let items_path = match items {
             Items::Path(p) => p,
             Items::Jsonata(t) => {
@@ -33,7 +35,8 @@ impl Run {
         };
         let found = match &items_path.root {
             crate::asl::path::Root::Input => jsonpath::get(&self.effective, items_path),
-            crate::asl::path::Root::Context => jsonpath::get(ctx, items_path),
+            // The Context Object is built only for an `ItemsPath` that reads it.
+            crate::asl::path::Root::Context => jsonpath::get(ctx.get(), items_path),
             crate::asl::path::Root::Variable(v) => match self.variables.get(v) {
                 Some(val) => jsonpath::get(val, items_path),
                 None => Err(jsonpath::Miss::NoVariable(v.clone())),
@@ -74,7 +77,7 @@ impl Run {
         // state's input, which then only feeds the reader's parameters and ItemSelector).
         let items = match read {
             Some(items) => items,
-            None => self.map_items(&m.items, ctx.get())?,
+            None => self.map_items(&m.items, &ctx)?,
         };
         let max_concurrency = self.dynamic_u64(&m.max_concurrency, "MaxConcurrencyPath")? as usize;
         note(&self.inspection, "maxConcurrency", &json!(max_concurrency));
@@ -138,6 +141,21 @@ impl Run {
     /// it, or the item itself. The run stays in the Map state while its children run, so this
     /// reads the same effective input, variables and Context Object as at the fork.
     pub fn select_item(&mut self, index: usize, item: &Value) -> Result<Value, Failure> {
+        self.select_item_of(index, Cow::Borrowed(item))
+    }
+
+    /// `select_item` of an item the caller gives up: without an `ItemSelector` the item is
+    /// the iteration's input as it is, moved.
+    pub fn take_item(&mut self, index: usize, item: Value) -> Result<Value, Failure> {
+        self.select_item_of(index, Cow::Owned(item))
+    }
+
+    fn select_item_of(&mut self, index: usize, item: Cow<Value>) -> Result<Value, Failure> {
+        let item = match item {
+            Cow::Owned(item) if !self.selects_items() => return Ok(item),
+            item => item,
+        };
+        let item = &*item;
         let program = self.program.clone();
         let Some(WorkKind::Map(m)) = program
             .instruction(self.block, self.state)
@@ -163,6 +181,11 @@ impl Run {
             None => return Ok(item.clone()),
         };
         selected.map_err(|f| self.runtime(f))
+    }
+
+    /// Whether the current state is a Map with an `ItemSelector`.
+    fn selects_items(&self) -> bool {
+        matches!(self.current().work().map(|w| &w.kind), Some(WorkKind::Map(m)) if m.item_selector.is_some())
     }
 
     /// How many iterations may fail before the Map fails, if it tolerates failures at all.

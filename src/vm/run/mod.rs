@@ -248,6 +248,7 @@ pub type Inspection = Arc<std::sync::Mutex<Vec<(&'static str, Value)>>>;
 pub const ENTERED: &str = "entered";
 
 /// Notes a stage's value, if the run is inspected (a copy is made only then).
+#[inline]
 fn note(inspection: &Option<Inspection>, stage: &'static str, value: &Value) {
     if let Some(i) = inspection {
         i.lock()
@@ -299,6 +300,17 @@ impl Run {
         random: Box<dyn FnMut() -> u64 + Send>,
     ) -> Run {
         let input = execution.input.clone();
+        Run::top_with(program, execution, input, random)
+    }
+
+    /// The top-level run of an execution with its input given apart (an execution that keeps
+    /// no copy of it, as no state reads it from the Context Object).
+    pub fn top_with(
+        program: Arc<Program>,
+        execution: Arc<ExecutionInfo>,
+        input: Value,
+        random: Box<dyn FnMut() -> u64 + Send>,
+    ) -> Run {
         Run::new(program, execution, Program::TOP, input, Map::new(), random)
     }
 
@@ -545,22 +557,19 @@ impl Run {
             Op::Work(_) if retry => Some(self.retry_count),
             _ => None,
         };
-        let token = match self.current().work().map(|w| &w.kind) {
+        let task_token = match self.current().work().map(|w| &w.kind) {
             Some(WorkKind::Task(t)) if shows_token(&t.resource) => self.task_token.clone(),
             _ => None,
         };
-        let (program, execution) = (self.program.clone(), self.execution.clone());
-        let (block, state, entered_ms) = (self.block, self.state, self.entered_ms);
-        Lazy::new(execution.clone(), move |with_input| {
-            context::object(
-                &execution,
-                &program.instruction(block, state).name,
-                &context::timestamp(entered_ms),
-                retry_count,
-                map_item,
-                with_input,
-                token.as_deref(),
-            )
+        Lazy::new(context::Facts {
+            execution: self.execution.clone(),
+            program: self.program.clone(),
+            block: self.block,
+            state: self.state,
+            entered_ms: self.entered_ms,
+            retry_count,
+            map_item,
+            task_token,
         })
     }
 
