@@ -100,7 +100,12 @@ impl Api {
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         let mut s = self.start_request(i, trace)?;
-        let (name, mock) = self.mock_session(&s.machine, s.name.take(), s.test_case.as_deref())?;
+        let (name, mock) = self.mock_session(
+            &s.machine,
+            s.resolved.program.machine(),
+            s.name.take(),
+            s.test_case.as_deref(),
+        )?;
         s.name = name;
         if s.resolved.machine_type == MachineType::Standard {
             return self.start_standard(s, mock);
@@ -167,7 +172,12 @@ impl Api {
                 ))
             }
         };
-        let (name, mock) = self.mock_session(&s.machine, s.name.take(), s.test_case.as_deref())?;
+        let (name, mock) = self.mock_session(
+            &s.machine,
+            s.resolved.program.machine(),
+            s.name.take(),
+            s.test_case.as_deref(),
+        )?;
         let r = self
             .engine
             .start_sync_of(s.resolved.clone(), name, s.input)
@@ -217,8 +227,9 @@ impl Api {
         Ok(out)
     }
 
-    /// What the durable intake reports of each execution it pulled and ran: the live page's
-    /// last executions, as for those started here.
+    /// What the durable intake reports of each execution it pulled and ran, and the engine of
+    /// each nested child it started (`states:startExecution`): the live page's last
+    /// executions, as for those started here.
     pub fn intake_observer(self: &Arc<Api>) -> Observer {
         let api = Arc::downgrade(self);
         Arc::new(move |ended: &Ended| {

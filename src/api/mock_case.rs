@@ -23,6 +23,7 @@ impl Api {
     pub(super) fn mock_session(
         &self,
         machine: &str,
+        definition: &crate::asl::machine::StateMachine,
         name: Option<String>,
         case: Option<&str>,
     ) -> Result<(Option<String>, Option<Guard>), ApiError> {
@@ -49,10 +50,17 @@ impl Api {
             ));
         }
         let name = name.unwrap_or_else(crate::runtime::engine::new_uuid);
-        let guard = mocks.begin(machine, &name, case).map_err(|e| match e {
-            BeginError::UnknownCase { .. } => unknown(),
-            e @ BeginError::Busy { .. } => ApiError::new("ExecutionAlreadyExists", e.to_string()),
-        })?;
+        let guard = mocks
+            .begin(machine, &name, case, definition)
+            .map_err(|e| match e {
+                BeginError::UnknownCase { .. } => unknown(),
+                e @ BeginError::NotATask { .. } => {
+                    ApiError::new("ValidationException", e.to_string())
+                }
+                e @ BeginError::Busy { .. } => {
+                    ApiError::new("ExecutionAlreadyExists", e.to_string())
+                }
+            })?;
         Ok((Some(name), Some(guard)))
     }
 }

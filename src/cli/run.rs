@@ -157,7 +157,12 @@ pub fn run(args: &Args) -> ExitCode {
     router.set_aws(aws);
     let _session = match (&mocks, &args.test_case) {
         (Some(m), Some(case)) => {
-            match m.begin(&execution.state_machine_name, &execution.name, case) {
+            match m.begin(
+                &execution.state_machine_name,
+                &execution.name,
+                case,
+                program.machine(),
+            ) {
                 Ok(g) => Some(g),
                 Err(e) => return usage(e.to_string()),
             }

@@ -261,6 +261,8 @@ async fn serve(args: &Args, functions: Functions) -> ExitCode {
         api = api.with_intake(i.clone());
     }
     let api = Arc::new(api);
+    // Nested children end on the live page too.
+    engine.observe_children(api.intake_observer());
     if let Some(i) = &intake {
         let c = i.config();
         eprintln!(

@@ -78,6 +78,9 @@ pub struct Attempt {
     journal: Mutex<Journal>,
     panicked: AtomicBool,
     deadline: u64,
+    /// When the top-level run's Wait ends (host milliseconds), 0 while it is not in one: a
+    /// shutdown aborts at once an execution that cannot end before its drain deadline.
+    wakes_at: AtomicU64,
 }
 
 impl Attempt {
@@ -86,7 +89,14 @@ impl Attempt {
             journal: Mutex::new(journal),
             panicked: AtomicBool::new(false),
             deadline,
+            wakes_at: AtomicU64::new(0),
         })
+    }
+
+    /// Whether the execution sleeps in a top-level Wait that ends after `ms`, so that it
+    /// cannot end (or even take its next step) by then.
+    pub fn wakes_after(&self, ms: u64) -> bool {
+        self.wakes_at.load(Ordering::Relaxed) > ms
     }
 
     pub fn panicked(&self) -> bool {
@@ -176,7 +186,14 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
             };
             event = match wait {
                 Wait::Until(until_ms) => {
+                    let top = run.is_top();
+                    if top {
+                        attempt.wakes_at.store(until_ms, Ordering::Relaxed);
+                    }
                     host.sleep_until(until_ms).await;
+                    if top {
+                        attempt.wakes_at.store(0, Ordering::Relaxed);
+                    }
                     Event::Woke
                 }
                 Wait::Call(call, chain) => {

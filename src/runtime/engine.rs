@@ -174,13 +174,15 @@ struct Inner {
     admission: Arc<Semaphore>,
     /// False once shutdown has begun: no new executions.
     accepting: AtomicBool,
-    /// Set when shutdown's grace period is over: running executions end as aborted.
-    abort: tokio::sync::watch::Sender<bool>,
+    /// How far shutdown has gone: what running executions end as aborted.
+    abort: tokio::sync::watch::Sender<Drain>,
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
     /// The region and account of the ARNs the engine makes.
     scope: Scope,
+    /// Who hears of each nested child's end (`statejet serve`: the live page).
+    child_observer: std::sync::OnceLock<super::intake::Observer>,
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -238,8 +240,9 @@ impl Engine {
                 config,
                 admission,
                 accepting: AtomicBool::new(true),
-                abort: tokio::sync::watch::channel(false).0,
+                abort: tokio::sync::watch::channel(Drain::Running).0,
                 epoch,
+                child_observer: std::sync::OnceLock::new(),
             }),
         };
         // The engine's own machines run as nested workflows in it; the router holds it weakly
@@ -247,6 +250,16 @@ impl Engine {
         let children = super::nested::Children::new(engine.downgrade());
         engine.inner.router.set_nested(Arc::new(children));
         engine
+    }
+
+    /// Tells `observer` of the end of each execution started by a `states:startExecution`
+    /// task (once; a second call is ignored).
+    pub fn observe_children(&self, observer: super::intake::Observer) {
+        let _ = self.inner.child_observer.set(observer);
+    }
+
+    pub(super) fn child_observer(&self) -> Option<super::intake::Observer> {
+        self.inner.child_observer.get().cloned()
     }
 
     /// A handle that does not keep the engine alive.
@@ -394,10 +407,15 @@ impl Engine {
     /// it was waiting on is killed). Returns when none is left and every log line is written.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.accepting.store(false, Ordering::SeqCst);
+        // What sleeps past the grace period is aborted now rather than with everything else at
+        // its end, so that the abort's work (events, log lines) spreads over the grace period
+        // instead of piling up in its last part.
+        let by = self.now_ms().saturating_add(grace.as_millis() as u64);
+        self.inner.abort.send_replace(Drain::Until(by));
         let all = self.inner.config.max_in_flight as u32;
         let drained = tokio::time::timeout(grace, self.inner.admission.acquire_many(all)).await;
         if drained.is_err() {
-            self.inner.abort.send_replace(true);
+            self.inner.abort.send_replace(Drain::Abort);
             // Aborted executions end promptly; holding every permit means none is left.
             let _ = self.inner.admission.acquire_many(all).await;
         }
@@ -751,7 +769,7 @@ impl Engine {
         let mut abort = self.inner.abort.subscribe();
         let outcome = tokio::select! {
             driven = driver::drive(self.clone(), run, attempt.clone()) => Outcome::of(driven.ok()),
-            _ = abort.wait_for(|aborted| *aborted) => shutdown_abort(),
+            _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
         };
         let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
@@ -955,7 +973,7 @@ impl Engine {
             let mut abort = engine.inner.abort.subscribe();
             let (outcome, stopped) = tokio::select! {
                 driven = driver::drive(engine.clone(), run, attempt.clone()) => (Outcome::of(driven.ok()), false),
-                _ = abort.wait_for(|aborted| *aborted) => (shutdown_abort(), false),
+                _ = abort.wait_for(|drain| drain.aborts(&attempt)) => (shutdown_abort(), false),
                 (error, cause) = e.stopped() => (stopped_outcome(error, cause), true),
             };
             let mut journal = if stopped {
@@ -1092,6 +1110,28 @@ impl Host for Engine {
 }
 
 /// How an execution ends when the engine shuts down under it.
+/// A shutdown's progress, as running executions see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Drain {
+    /// No shutdown.
+    Running,
+    /// Executions may run on until this engine time (ms); one asleep in a Wait past it cannot
+    /// end by then and is aborted.
+    Until(u64),
+    /// The grace period is over: every execution still running is aborted.
+    Abort,
+}
+
+impl Drain {
+    fn aborts(self, attempt: &Attempt) -> bool {
+        match self {
+            Drain::Running => false,
+            Drain::Until(by) => attempt.wakes_after(by),
+            Drain::Abort => true,
+        }
+    }
+}
+
 fn shutdown_abort() -> Outcome {
     Outcome {
         status: super::Status::Aborted,

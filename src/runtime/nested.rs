@@ -19,6 +19,7 @@ use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::asl::MachineType;
 use crate::tasks::nested::{self, Described, Local, StartParams};
 use crate::tasks::{Answer, Resource, TaskResult};
+use crate::vm::context::ExecutionInfo;
 use crate::vm::run::{task_resource, text, EventType, Invocation};
 use crate::vm::Failure;
 
@@ -307,8 +308,15 @@ impl Children {
                     version_arn: target.version_arn,
                     alias_arn: target.alias_arn,
                 };
+                let observer = engine.child_observer();
+                let role = target.machine.role_arn.clone();
+                let told = move |e: &Execution| {
+                    if let (Some(tell), Now::Ended(end)) = (observer, e.now()) {
+                        tell(&ended(e, role, end));
+                    }
+                };
                 let e = match engine
-                    .start_standard(target.machine, start, |_| {})
+                    .start_standard(target.machine, start, told)
                     .map_err(refused)?
                 {
                     Started::New(e) | Started::Again(e) => e,
@@ -325,9 +333,36 @@ impl Children {
                 let start_ms = engine.now_ms();
                 let clock = engine.clone();
                 let name = p.name.clone();
+                let observer = engine.child_observer();
+                let info = ExecutionInfo {
+                    id: String::new(),
+                    name: String::new(),
+                    input: input.clone(),
+                    role_arn: target.machine.role_arn.clone(),
+                    machine_type: MachineType::Express,
+                    start_time: crate::vm::context::timestamp(start_ms),
+                    state_machine_id: machine_arn.clone(),
+                    state_machine_name: target.machine.name.clone(),
+                    redrive_count: Some(0),
+                };
                 let arn = engine
-                    .start_of(target.machine, name, input, move |_, outcome| {
-                        let _ = tx.send((outcome, clock.now_ms()));
+                    .start_of(target.machine, name, input, move |arn, outcome| {
+                        let stop_ms = clock.now_ms();
+                        if let Some(tell) = observer {
+                            let execution = Arc::new(ExecutionInfo {
+                                name: express_name(&arn),
+                                id: arn,
+                                ..info
+                            });
+                            tell(&super::engine::Ended {
+                                execution,
+                                outcome: outcome.clone(),
+                                start_ms,
+                                stop_ms,
+                                logged: true,
+                            });
+                        }
+                        let _ = tx.send((outcome, stop_ms));
                     })
                     .map_err(refused)?;
                 let name = p.name.unwrap_or_else(|| express_name(&arn));
@@ -344,6 +379,27 @@ impl Children {
                 })
             }
         }
+    }
+}
+
+/// A STANDARD child's end, as the engine's observer hears of it.
+fn ended(e: &Execution, role_arn: String, end: super::executions::Ended) -> super::engine::Ended {
+    super::engine::Ended {
+        execution: Arc::new(ExecutionInfo {
+            id: e.arn.clone(),
+            name: e.name.clone(),
+            input: e.input.clone(),
+            role_arn,
+            machine_type: MachineType::Standard,
+            start_time: crate::vm::context::timestamp(e.start_ms),
+            state_machine_id: e.machine.arn.to_string(),
+            state_machine_name: e.machine.name.clone(),
+            redrive_count: Some(0),
+        }),
+        outcome: end.outcome,
+        start_ms: e.start_ms,
+        stop_ms: end.stop_ms,
+        logged: true,
     }
 }
 

@@ -583,10 +583,16 @@ pub(crate) async fn invoke(aws: &Aws, payload: &Value, limit: Duration) -> TaskR
         headers,
         body: bytes,
     };
-    let response = client::send_unsigned(request, limit)
-        .await
+    let response = match client::send_unsigned(request, limit).await {
+        Ok(r) => r,
+        // The Task's own TimeoutSeconds (or the execution's end) came first: a Task timeout,
+        // as for any Task, not the HTTP Task's 60-second socket limit.
+        Err(client::Error::Timeout { .. }) if limit < client::READ_TIMEOUT => {
+            return Err(Failure::new(crate::vm::failure::TIMEOUT, ""))
+        }
         // The URL may carry the connection's query parameters: errors show the endpoint only.
-        .map_err(|e| Failure::new(SOCKET, e.to_string().replace(&url, &shown)))?;
+        Err(e) => return Err(Failure::new(SOCKET, e.to_string().replace(&url, &shown))),
+    };
     result(&response)
 }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::{Answer, TaskResult};
-use crate::asl::machine::ResourceKind;
+use crate::asl::machine::{Block, ResourceKind, StateKind, StateMachine};
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
 
@@ -86,6 +86,13 @@ pub enum BeginError {
     /// Step Functions Local's `InvalidName` (LocalStack's words).
     #[error("Invalid mock test case name '{case}' for state machine '{machine}'.Either the test case is not defined or the mock configuration file could not be loaded. See logs for details.")]
     UnknownCase { machine: String, case: String },
+    /// A test case that names a state the definition has not, or one that is not a Task.
+    #[error("the mock test case '{case}' of state machine '{machine}' names the state '{state}', which is not a Task state of its definition")]
+    NotATask {
+        machine: String,
+        case: String,
+        state: String,
+    },
     #[error("an execution named '{name}' of state machine '{machine}' already runs with mock test case '{running}'; mocked executions need distinct names")]
     Busy {
         machine: String,
@@ -201,6 +208,7 @@ impl Mocks {
         machine: &str,
         name: &str,
         case: &str,
+        definition: &StateMachine,
     ) -> Result<Guard, BeginError> {
         let Some(tc) = self.machines.get(machine).and_then(|c| c.get(case)) else {
             return Err(BeginError::UnknownCase {
@@ -208,6 +216,18 @@ impl Mocks {
                 case: case.to_owned(),
             });
         };
+        // Only Task states call out; a name that is none of them would be a mock never used.
+        let mut tasks = Vec::new();
+        task_names(&definition.top, &mut tasks);
+        let mut named: Vec<&String> = tc.keys().collect();
+        named.sort();
+        if let Some(state) = named.into_iter().find(|s| !tasks.contains(&s.as_str())) {
+            return Err(BeginError::NotATask {
+                machine: machine.to_owned(),
+                case: case.to_owned(),
+                state: state.clone(),
+            });
+        }
         let key = (machine.to_owned(), name.to_owned());
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = active.get(&key) {
@@ -273,6 +293,18 @@ impl Mocks {
             }),
         };
         Some(Answer::Now(result))
+    }
+}
+
+/// The names of the Task states of `block` and of the blocks inside it.
+fn task_names<'a>(block: &'a Block, out: &mut Vec<&'a str>) {
+    for s in &block.states {
+        match &s.kind {
+            StateKind::Task(_) => out.push(&s.name),
+            StateKind::Parallel(p) => p.branches.iter().for_each(|b| task_names(b, out)),
+            StateKind::Map(m) => task_names(&m.processor, out),
+            _ => {}
+        }
     }
 }
 

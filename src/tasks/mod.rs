@@ -188,8 +188,11 @@ impl Router {
         if let Some(r) = self.registered(&invocation) {
             return r.call(invocation, limit);
         }
-        if let Some(local) = self.nested.get().filter(|l| l.takes(&invocation)) {
-            return local.call(invocation, limit);
+        // Only a states:startExecution task asks the engine (no dynamic call on other paths).
+        if nested::start_execution_target(&invocation).is_some() {
+            if let Some(local) = self.nested.get().filter(|l| l.takes(&invocation)) {
+                return local.call(invocation, limit);
+            }
         }
         match self.aws.get() {
             Some(aws) if aws.takes(&invocation, &self.functions) => aws.call(invocation, limit),

@@ -20,6 +20,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -453,6 +454,8 @@ def main():
             conformance(r, s3, args.conformance)
     finally:
         moto.kill()
+        shutil.rmtree(r.dir, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
     if r.failures:
         print("%d check(s) failed" % r.failures)
         sys.exit(1)

@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import tempfile
 import time
 import urllib.parse
@@ -87,10 +88,16 @@ def check_events(browser, sfn, arn):
     return rows
 
 
+def flaky(called):
+    """A command function that fails its first call (leaving the file `called`), then succeeds."""
+    return {"command": ["sh", "-c", f"cat >/dev/null; if [ -e {called} ]; then echo '{{}}';"
+                        f" else touch {called}; echo '{{\"errorType\": \"Flaky\"}}'; exit 1; fi"]}
+
+
 def edge_cases(sfn, url, counter):
-    """Statuses the history alone must tell: a retry's wait (running) and its success, a Map
-    whose iteration failed (the other iterations cut off), nested Parallels failing outwards,
-    and a stop."""
+    """Statuses the history alone must tell: a retry's wait (running) and its success, a
+    Parallel run again by its Retry, a Map whose iteration failed (the other iterations cut
+    off), nested Parallels failing outwards, a stop, and a redrive."""
     def machine(name, states, start):
         definition = json.dumps({"StartAt": start, "States": states})
         return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type="STANDARD",
@@ -111,23 +118,46 @@ def edge_cases(sfn, url, counter):
     nested = machine("nested", {"O": {"Type": "Parallel", "End": True, "Branches": [
         {"StartAt": "I", "States": {"I": {"Type": "Parallel", "End": True, "Branches": [
             {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "X"}}}]}}}]}}, "O")
+    again = machine("again", {"R": {"Type": "Parallel", "End": True, "Retry": [
+        {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}], "Branches": [
+        {"StartAt": "B", "States": {"B": {"Type": "Task", "End": True,
+                                          "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flaky-branch"}}}]}}, "R")
     waits = machine("waits", {"W": {"Type": "Wait", "Seconds": 100, "End": True}}, "W")
     retried = sfn.start_execution(stateMachineArn=flaky)["executionArn"]
     cut = sfn.start_execution(stateMachineArn=items, input=json.dumps({"items": [1, 2]}))["executionArn"]
     inner = sfn.start_execution(stateMachineArn=nested)["executionArn"]
+    branch = sfn.start_execution(stateMachineArn=again)["executionArn"]
     stopped = sfn.start_execution(stateMachineArn=waits)["executionArn"]
     deadline = time.time() + 10
-    while not os.path.exists(counter) and time.time() < deadline:
+    while not (os.path.exists(counter) and os.path.exists(counter + "-branch")) and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(0.2)
+    time.sleep(0.3)
     assert states(retried) == {"T": ("running", 1)}, "a Task waiting to retry runs"
+    assert states(branch) == {"R": ("running", 1), "B": ("failed", 1)}, states(branch)
     assert states(stopped) == {"W": ("running", 1)}
     sfn.stop_execution(executionArn=stopped)
     assert states(stopped) == {"W": ("aborted", 1)}
-    for arn in (retried, cut, inner):
+    for arn in (retried, cut, inner, branch):
         while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
             time.sleep(0.05)
     assert states(retried) == {"T": ("succeeded", 1)}, states(retried)
+    # A Parallel run again by its Retry: its branch's state is judged by its last entry.
+    assert states(branch) == {"R": ("succeeded", 1), "B": ("succeeded", 2)}, states(branch)
+    # A redriven execution: its failed entry stays failed, the one after the redrive succeeds.
+    once = machine("once", {"T": {"Type": "Task", "End": True,
+                                  "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flaky-redrive"}}, "T")
+    redriven = sfn.start_execution(stateMachineArn=once)["executionArn"]
+    while sfn.describe_execution(executionArn=redriven)["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert states(redriven) == {"T": ("failed", 1)}, states(redriven)
+    sfn.redrive_execution(executionArn=redriven)
+    while sfn.describe_execution(executionArn=redriven)["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert states(redriven) == {"T": ("succeeded", 2)}, states(redriven)
+    events = execution_feed(url, redriven)["events"]
+    assert [e["type"] for e in events].count("ExecutionRedriven") == 1, events
+    first, last = [e for e in events if e["type"] == "TaskStateEntered"]
+    assert first["state"] == last["state"] == "T", events
     assert states(cut) == {"M": ("failed", 1), "C": ("succeeded", 2), "Bad": ("failed", 1), "W": ("aborted", 1)}, states(cut)
     assert states(inner) == {"O": ("failed", 1), "I": ("failed", 1), "F": ("failed", 1)}, states(inner)
 
@@ -146,9 +176,8 @@ def run(binary, chromium, artifacts):
     functions = {"reserve": {"return": {"reservationId": "r-1", "held": True}},
                  "bill": {"return": {"invoiceId": "inv-1"}},
                  "decline": {"throw": {"error": "Billing.Declined", "cause": "card declined for " + SECRET_ID}},
-                 # Fails its first call, then succeeds.
-                 "flaky": {"command": ["sh", "-c", f"cat >/dev/null; if [ -e {counter} ]; then echo '{{}}';"
-                                       f" else touch {counter}; echo '{{\"errorType\": \"Flaky\"}}'; exit 1; fi"]}}
+                 "flaky": flaky(counter), "flaky-branch": flaky(counter + "-branch"),
+                 "flaky-redrive": flaky(counter + "-redrive")}
     server = Server(binary, "--definitions", definitions, "--credentials", f"{KEY}:{SECRET}", functions=functions)
     os.makedirs(artifacts, exist_ok=True)
     try:
@@ -162,6 +191,14 @@ def run(binary, chromium, artifacts):
                                  loggingConfiguration=WITH_DATA)
         sfn.create_state_machine(name="fast", definition=order, roleArn=ROLE, type="EXPRESS")
         activity = sfn.create_activity(name="approve-order")["activityArn"]
+        child = sfn.create_state_machine(name="child", roleArn=ROLE, type="STANDARD", loggingConfiguration=WITH_DATA,
+                                         definition=json.dumps({"StartAt": "Work", "States": {
+                                             "Work": {"Type": "Pass", "Result": {"done": True}, "End": True}}}))["stateMachineArn"]
+        sfn.create_state_machine(name="parent", roleArn=ROLE, type="STANDARD", loggingConfiguration=WITH_DATA,
+                                 definition=json.dumps({"StartAt": "Start", "States": {"Start": {
+                                     "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                                     "Parameters": {"StateMachineArn": child, "Name": "the-child", "Input": {}},
+                                     "End": True}}}))
 
         def finished(arn):
             for _ in range(200):
@@ -176,10 +213,12 @@ def run(binary, chromium, artifacts):
                                   input=json.dumps(GOOD))["executionArn"]
         waiting = sfn.start_execution(stateMachineArn=MACHINE + "approval", name="needs-approval",
                                       input=json.dumps({"order": "A-1001", "amount": 1250}))["executionArn"]
+        parent = sfn.start_execution(stateMachineArn=MACHINE + "parent", name="the-parent")["executionArn"]
         quiet = sfn.start_execution(stateMachineArn=MACHINE + "quiet", name="quiet-1", input=json.dumps(GOOD))["executionArn"]
         assert finished(good)["status"] == "SUCCEEDED"
         assert finished(bad)["status"] == "FAILED"
         assert finished(quiet)["status"] == "SUCCEEDED"
+        assert finished(parent)["status"] == "SUCCEEDED"
         assert sfn.describe_execution(executionArn=waiting)["status"] == "RUNNING"
 
         edge_cases(sfn, server.url, counter)
@@ -289,6 +328,13 @@ def run(binary, chromium, artifacts):
             assert "Billing.Declined" in next(r for r in rows if r["type"] == "ExecutionFailed")["details"]
             browser.screenshot(os.path.join(artifacts, "execution-failed.png"))
 
+            # An execution a Task started is a link from the events of the one that started it.
+            open_execution(browser, server.url, "parent", parent)
+            browser.eval("[...document.querySelectorAll('#events a.exec')].find((a) => a.textContent.includes(':execution:child:the-child')).click()")
+            browser.until("document.getElementById('exec-name').textContent === 'the-child'"
+                          " && document.querySelector('#exec-diagram g.st-succeeded') !== null", "the started execution's view")
+            assert statuses(browser) == {"Work": "succeeded"}, statuses(browser)
+
             # The overview's recent failures of a Standard machine open their execution.
             browser.eval("location.hash = 'machine=orders-declined'")
             browser.until("!document.getElementById('overview').hidden"
@@ -308,8 +354,10 @@ def run(binary, chromium, artifacts):
             check_events(browser, sfn, quiet)
         finally:
             browser.close()
+            shutil.rmtree(browser.profile, ignore_errors=True)
     finally:
         server.stop()
+        shutil.rmtree(definitions, ignore_errors=True)
 
 
 def main():

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Step Functions Local's mocks through `statejet serve --mock-config` and boto3: a start with
+"""Step Functions Local's mocks, and the HTTP Task on the engine's async path, through
+`statejet serve --mock-config --connections` and boto3. A start with
 `stateMachineArn#TestCase` (StartSyncExecution for EXPRESS, StartExecution for STANDARD) runs
 the test case's mocked responses; retries take the numbered ones; a mocked
 `.waitForTaskToken` answers at once; an unknown test case is `InvalidName`; the same machine
-without a test case calls its real resources.
+without a test case calls its real resources; an HTTP Task calls a loopback server with the
+connections file's API key, and a mock test case can answer an HTTP Task too.
 
 Usage: mocks_serve.py --bin target/debug/statejet   (run with the e2e venv's python)
 """
 import argparse
+import http.server
 import json
 import os
 import tempfile
+import threading
 import time
 
 from sfn_clients import ACCOUNT, REGION, ROLE, Server, client, expect_error
@@ -22,6 +26,7 @@ MOCKS = {
             "RetryPath": {"Charge": "ChargeFlaky", "Notify": "Sent"},
         }},
         "approvals": {"TestCases": {"Approved": {"Ask": "Yes", "Charge": "ChargeOk"}}},
+        "prices": {"TestCases": {"Offline": {"Price": "PriceAnswer"}}},
     },
     "MockedResponses": {
         "ChargeOk": {"0": {"Return": {"StatusCode": 200, "Payload": {"charged": 42}}}},
@@ -31,6 +36,7 @@ MOCKS = {
         },
         "Sent": {"0": {"Return": {"MessageId": "m-1"}}},
         "Yes": {"0": {"Return": {"approved": True}}},
+        "PriceAnswer": {"0": {"Return": {"StatusCode": 200, "ResponseBody": {"price": 1}}}},
     },
 }
 
@@ -51,6 +57,29 @@ APPROVALS = {"StartAt": "Ask", "States": {
             "ResultPath": "$.answer", "Next": "Charge"},
     "Charge": dict(CHARGE, Next=None, End=True)}}
 del APPROVALS["States"]["Charge"]["Next"]
+
+
+def api_server():
+    """Answers {"price": 12} to whoever sends the key; remembers what it saw."""
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            ok = self.headers.get("x-api-key") == "serve-s3cr3t"
+            data = json.dumps({"price": 12} if ok else {"message": "forbidden"}).encode()
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
 
 
 def wait_ended(sfn, arn):
@@ -74,7 +103,12 @@ def main():
     for k in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[k]
     os.environ["HOME"] = os.path.dirname(path)
-    server = Server(args.bin, "--mock-config", path)
+    connections = os.path.join(os.path.dirname(path), "connections.json")
+    with open(connections, "w") as fh:
+        json.dump({"Connections": {"shop": {"AuthorizationType": "API_KEY", "AuthParameters": {
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "serve-s3cr3t"}}}}}, fh)
+    api, seen = api_server()
+    server = Server(args.bin, "--mock-config", path, "--connections", connections)
     try:
         sfn = client(server.url)
         express = sfn.create_state_machine(name="orders", definition=json.dumps(ORDERS), roleArn=ROLE,
@@ -113,8 +147,25 @@ def main():
         r = sfn.start_sync_execution(stateMachineArn=express, input="{}")
         assert r["status"] == "FAILED", r
         print("ok   without a test case the machine calls its resources (%s)" % r["error"])
+        prices = sfn.create_state_machine(name="prices", roleArn=ROLE, type="EXPRESS", definition=json.dumps({
+            "StartAt": "Price", "States": {"Price": {
+                "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {"ApiEndpoint": "http://127.0.0.1:%d/price" % api.server_address[1], "Method": "GET",
+                               "Authentication": {"ConnectionArn": f"arn:aws:events:{REGION}:{ACCOUNT}:connection/shop/1"}},
+                "OutputPath": "$.ResponseBody", "End": True}}}))["stateMachineArn"]
+        r = sfn.start_sync_execution(stateMachineArn=prices, input="{}")
+        assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == {"price": 12}, r
+        assert seen and seen[-1].get("x-api-key") == "serve-s3cr3t", seen
+        calls = len(seen)
+        r = sfn.start_sync_execution(stateMachineArn=prices + "#Offline", input="{}")
+        assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == {"price": 1}, r
+        assert len(seen) == calls, "a mocked HTTP Task sends nothing"
+        logs = open(server.logs.name).read()
+        assert "serve-s3cr3t" not in logs, "the API key reached the logs"
+        print("ok   an HTTP Task through serve, and the same one mocked")
     finally:
         server.stop()
+        api.shutdown()
 
 
 if __name__ == "__main__":

@@ -199,6 +199,8 @@ def main():
                 and out["InputDetails"] == {"Included": True} and "SdkHttpMetadata" not in out, d)
         c.check("the child is retained like any other execution",
                 sfa.describe_execution(executionArn=kid)["status"] == "SUCCEEDED", kid)
+        page = urllib.request.urlopen(a.url + "/ui/executions?machine=child").read().decode()
+        c.check("the child is among the live page's last executions", kid in page, page[:500])
         kinds = [ev["type"] for ev in history(e)]
         c.check("the parent's history records TaskSubmitted", "TaskSubmitted" in kinds
                 and kinds.index("TaskSubmitted") < kinds.index("TaskSucceeded"), kinds)
@@ -302,6 +304,14 @@ def main():
         cause = json.loads(d.get("cause", "{}") or "{}")
         c.check("a failed remote child is States.TaskFailed", d.get("error") == "States.TaskFailed"
                 and cause.get("Error") == "Far" and cause.get("Status") == "FAILED", d)
+
+        # A remote child whose parent stops waiting (its TimeoutSeconds) is stopped on B.
+        remote_slow = machine(sfb, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 300, "End": True}}})
+        e, d = run(task("arn:aws:states:::states:startExecution.sync",
+                        {"StateMachineArn": remote_slow, "Name": "far-slow"}, TimeoutSeconds=2))
+        far_slow = remote_slow.replace(":stateMachine:", ":execution:") + ":far-slow"
+        c.check("a timed-out .sync task stops its remote child", d.get("error") == "States.Timeout"
+                and finished(sfb, far_slow, 10)["status"] == "ABORTED", d)
 
         # statejet run: B's machine through the endpoint; no credentials: a clear failure.
         path = os.path.join(tmp, "parent.asl.json")

@@ -362,14 +362,32 @@ async fn shutdown_lets_short_executions_finish_and_aborts_the_rest() {
     e.register_logged_state_machine("long", &wait(100), MachineType::Express, logging)
         .unwrap();
     let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let began = tokio::time::Instant::now();
+    let ended_at = Arc::new(Mutex::new(Vec::new()));
     for machine in ["short", "long", "long"] {
-        let o = outcomes.clone();
+        let (o, at) = (outcomes.clone(), ended_at.clone());
         e.start(machine, None, json!({}), move |_, outcome| {
             o.lock().unwrap().push((machine, outcome.status));
+            at.lock().unwrap().push((machine, began.elapsed()));
         })
         .unwrap();
     }
+    tokio::task::yield_now().await;
     e.shutdown(std::time::Duration::from_secs(10)).await;
+    // The long ones sleep past the grace period: aborted at the signal, not at its end; the
+    // shutdown is over once the short one has finished.
+    let one = std::time::Duration::from_secs(1);
+    for (machine, at) in ended_at.lock().unwrap().iter() {
+        match *machine {
+            "long" => assert!(*at < one, "long aborted after {at:?}"),
+            _ => assert!(*at >= one, "short ended after {at:?}"),
+        }
+    }
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
     assert_eq!(
         e.start("short", None, json!({}), |_, _| {}),
         Err(StartError::ShuttingDown)

@@ -278,15 +278,19 @@ fn check_mock(case: Value) -> Result<(), String> {
     router.set_aws(Aws::new(no_aws()));
     router.set_mocks(mocks.clone());
     let case_name = case["test_case"].as_str().unwrap_or_default();
+    let definition = case["definition"].to_string();
+    let config = Config {
+        machine_type: case["type"]
+            .as_str()
+            .unwrap_or("EXPRESS")
+            .parse()
+            .expect("a type"),
+    };
+    let validated = asl::validate(&definition, &config).map_err(|d| format!("{d:?}"))?;
     let _session = mocks
-        .begin("test", "run", case_name)
+        .begin("test", "run", case_name, &validated)
         .map_err(|e| e.to_string())?;
-    let got = run(
-        &case["definition"].to_string(),
-        &case["type"],
-        case["input"].clone(),
-        &router,
-    );
+    let got = run(&definition, &case["type"], case["input"].clone(), &router);
     if !matches(&case["expect"], &got) {
         return Err(format!("\n  want {}\n  got  {got}", case["expect"]));
     }
@@ -333,14 +337,33 @@ fn bad_mock_configurations_name_the_place() {
     for (text, want) in cases {
         assert_eq!(Mocks::parse(text).unwrap_err(), want, "for {text}");
     }
-    let mocks = Arc::new(Mocks::parse(r#"{"StateMachines": {"M": {"TestCases": {}}}}"#).unwrap());
+    let mocks = Arc::new(
+        Mocks::parse(
+            r#"{"StateMachines": {"M": {"TestCases": {"T": {"P": "R"}}}},
+                "MockedResponses": {"R": {"0": {"Return": 1}}}}"#,
+        )
+        .unwrap(),
+    );
+    let definition = asl::validate(
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        &Config::default(),
+    )
+    .unwrap();
     let e = mocks
-        .begin("M", "run", "Nope")
+        .begin("M", "run", "Nope", &definition)
         .err()
         .expect("an unknown case");
     assert_eq!(
         e.to_string(),
         "Invalid mock test case name 'Nope' for state machine 'M'.Either the test case is not defined or the mock configuration file could not be loaded. See logs for details."
+    );
+    let e = mocks
+        .begin("M", "run", "T", &definition)
+        .err()
+        .expect("a Pass state named");
+    assert_eq!(
+        e.to_string(),
+        "the mock test case 'T' of state machine 'M' names the state 'P', which is not a Task state of its definition"
     );
 }
 

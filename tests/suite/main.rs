@@ -10,6 +10,7 @@ mod fuzz;
 mod graph;
 mod http;
 mod intake;
+mod nested;
 mod run;
 mod sdk;
 mod serve;

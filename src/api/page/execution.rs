@@ -41,9 +41,9 @@ const METADATA: [&str; 9] = [
 /// A state's status in one execution, as the inspector shows it (a state with no entry in the
 /// history is "not entered").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Status {
-    // In the order one state's entries are summed up in: a state entered many times (a loop,
-    // a Map's iterations) shows the first of these any entry has.
+enum StateStatus {
+    // From the most to the least telling: a state whose entries differ shows a running one
+    // first, and among the iterations of one Map run, the first of these any of them has.
     Running,
     Failed,
     Caught,
@@ -53,14 +53,14 @@ enum Status {
     Succeeded,
 }
 
-impl Status {
+impl StateStatus {
     fn as_str(self) -> &'static str {
         match self {
-            Status::Running => "running",
-            Status::Failed => "failed",
-            Status::Caught => "caught",
-            Status::Aborted => "aborted",
-            Status::Succeeded => "succeeded",
+            StateStatus::Running => "running",
+            StateStatus::Failed => "failed",
+            StateStatus::Caught => "caught",
+            StateStatus::Aborted => "aborted",
+            StateStatus::Succeeded => "succeeded",
         }
     }
 }
@@ -72,6 +72,10 @@ struct Span {
     exited: Option<usize>,
     /// The Parallel or Map (entry) whose branch or iteration it is in.
     parent: Option<usize>,
+    /// Which run of that Parallel or Map (a Retry runs it again) it is in.
+    round: u32,
+    /// For a Parallel or Map: how often it started its branches or iterations.
+    runs: u32,
     /// `ParallelStateEntered` or `MapStateEntered` for those, else `None`.
     kind: Option<EventType>,
     is_fail_state: bool,
@@ -81,6 +85,8 @@ struct Span {
     failure: Option<usize>,
     /// Whether an error that ended its Parallel, Map or execution came from it.
     blamed: bool,
+    /// Whether the execution ended while it was open (a redrive runs on in new entries).
+    cut: bool,
 }
 
 /// The history read back into entries: each event's entry (its state) and every entry.
@@ -147,12 +153,15 @@ impl Spans {
                     entered: s.owner.len(),
                     exited: None,
                     parent,
+                    round: parent.map_or(0, |p| s.spans[p].runs),
+                    runs: 0,
                     kind: matches!(e.kind, ParallelStateEntered | MapStateEntered)
                         .then_some(e.kind),
                     is_fail_state: e.kind == FailStateEntered,
                     failed: false,
                     failure: None,
                     blamed: false,
+                    cut: false,
                 });
                 Some(s.spans.len() - 1)
             } else if kind.ends_with("StateExited") {
@@ -163,9 +172,14 @@ impl Spans {
                 o.or(prev_owner)
             } else {
                 match e.kind {
-                    ExecutionStarted | ExecutionSucceeded | ExecutionAborted => None,
-                    ExecutionFailed | ExecutionTimedOut => {
-                        s.blame(prev_owner, None);
+                    ExecutionStarted | ExecutionSucceeded | ExecutionRedriven => None,
+                    ExecutionFailed | ExecutionTimedOut | ExecutionAborted => {
+                        if e.kind != ExecutionAborted {
+                            s.blame(prev_owner, None);
+                        }
+                        for span in s.spans.iter_mut().filter(|s| s.exited.is_none()) {
+                            span.cut = true;
+                        }
                         None
                     }
                     ParallelStateSucceeded | ParallelStateFailed => {
@@ -188,7 +202,11 @@ impl Spans {
                 s.blame(prev_owner, owner);
             }
             if let Some(o) = owner {
-                if is_failure(e.kind) {
+                if matches!(e.kind, ParallelStateStarted | MapStateStarted) {
+                    // A new run (after a Retry): what failed before cuts none of its branches off.
+                    s.spans[o].failed = false;
+                    s.spans[o].runs += 1;
+                } else if is_failure(e.kind) {
                     s.spans[o].failed = true;
                     s.spans[o].failure = Some(s.owner.len());
                 } else if is_success(e.kind) {
@@ -234,7 +252,7 @@ impl Spans {
         let mut at = Some(o);
         while let Some(i) = at {
             let span = &self.spans[i];
-            if span.exited.is_some() || (i != o && span.failed) {
+            if span.exited.is_some() || span.cut || (i != o && span.failed) {
                 return false;
             }
             at = span.parent;
@@ -242,14 +260,42 @@ impl Spans {
         running
     }
 
-    fn status(&self, o: usize, running: bool) -> Status {
+    /// A state's status over its entries (in entry order): a running one if any runs; else
+    /// the last one's, or, when that is an iteration of a Map, the most telling among the
+    /// iterations of that Map run (a loop or a Retry is judged by how it ended).
+    fn summed(&self, entries: &[(usize, StateStatus)]) -> StateStatus {
+        if entries.iter().any(|(_, s)| *s == StateStatus::Running) {
+            return StateStatus::Running;
+        }
+        let Some(&(last, status)) = entries.last() else {
+            return StateStatus::Succeeded;
+        };
+        let span = &self.spans[last];
+        let in_map = span
+            .parent
+            .is_some_and(|p| self.spans[p].kind == Some(EventType::MapStateEntered));
+        if !in_map {
+            return status;
+        }
+        entries
+            .iter()
+            .filter(|(o, _)| {
+                let other = &self.spans[*o];
+                (other.parent, other.round) == (span.parent, span.round)
+            })
+            .map(|(_, s)| *s)
+            .min()
+            .unwrap_or(status)
+    }
+
+    fn status(&self, o: usize, running: bool) -> StateStatus {
         let span = &self.spans[o];
         match span.exited {
-            Some(_) if span.failed => Status::Caught,
-            Some(_) => Status::Succeeded,
-            None if self.alive(o, running) => Status::Running,
-            None if span.failed || span.blamed || span.is_fail_state => Status::Failed,
-            None => Status::Aborted,
+            Some(_) if span.failed => StateStatus::Caught,
+            Some(_) => StateStatus::Succeeded,
+            None if self.alive(o, running) => StateStatus::Running,
+            None if span.failed || span.blamed || span.is_fail_state => StateStatus::Failed,
+            None => StateStatus::Aborted,
         }
     }
 }
@@ -365,12 +411,13 @@ impl Api {
 
         // Each state: the summed-up status of its entries and the last entry's data.
         let mut states: Map<String, Value> = Map::new();
-        let mut summed: HashMap<&str, (Status, usize)> = HashMap::new();
+        let mut entries: HashMap<&str, Vec<(usize, StateStatus)>> = HashMap::new();
         for (o, span) in spans.spans.iter().enumerate() {
             let status = spans.status(o, running);
-            let entry = summed.entry(span.name.as_str()).or_insert((status, 0));
-            entry.0 = entry.0.min(status);
-            entry.1 += 1;
+            entries
+                .entry(span.name.as_str())
+                .or_default()
+                .push((o, status));
             let mut last = json!({
                 "entered_event": history[span.entered].id,
                 "last_status": status.as_str(),
@@ -390,10 +437,10 @@ impl Api {
             }
             states.insert(span.name.clone(), last);
         }
-        for (name, (status, entries)) in summed {
+        for (name, of) in entries {
             if let Some(Value::Object(s)) = states.get_mut(name) {
-                s.insert("status".into(), status.as_str().into());
-                s.insert("entries".into(), entries.into());
+                s.insert("status".into(), spans.summed(&of).as_str().into());
+                s.insert("entries".into(), of.len().into());
             }
         }
 

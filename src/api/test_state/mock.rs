@@ -118,11 +118,14 @@ fn error_output(e: &Value) -> Result<Failure, ApiError> {
 fn check_result(value: &Value, harness: &Harness, mode: Mode) -> Result<(), ApiError> {
     match &harness.state.kind {
         // An exporting Map's result is its `ResultWriterDetails` object; any other, an array.
-        StateKind::Map(m) => match (m.result_writer.as_ref().is_some_and(|w| w.export.is_some()), value) {
-            (true, Value::Object(_)) | (false, Value::Array(_)) => Ok(()),
-            (true, _) => Err(invalid("Mocked result must be a JSON object.")),
-            (false, _) => Err(invalid("Mocked result must be an array.")),
-        },
+        StateKind::Map(m) => {
+            let exports = m.result_writer.as_ref().is_some_and(|w| w.export.is_some());
+            match (exports, value) {
+                (true, Value::Object(_)) | (false, Value::Array(_)) => Ok(()),
+                (true, _) => Err(invalid("Mocked result must be a JSON object.")),
+                (false, _) => Err(invalid("Mocked result must be an array.")),
+            }
+        }
         StateKind::Parallel(p) => match value {
             Value::Array(a) if a.len() == p.branches.len() => Ok(()),
             Value::Array(_) => Err(invalid(

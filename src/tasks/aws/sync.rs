@@ -27,6 +27,9 @@ use crate::vm::Failure;
 /// seconds).
 const FIRST_POLL: Duration = Duration::from_millis(500);
 const MAX_POLL: Duration = Duration::from_secs(10);
+/// Polls in a row that may fail for a passing reason (throttling, a 5xx, the network) before
+/// the task fails with the last one's error: about two minutes of an endpoint gone.
+const MAX_FAILED_POLLS: u32 = 15;
 
 const GLUE: V1 = V1 {
     model: "glue",
@@ -182,9 +185,13 @@ impl Job {
         Ok(match self {
             Job::Glue => {
                 let run = d.get("JobRun").cloned().unwrap_or(Value::Null);
+                // AWS does not record how a STOPPED run ends the task (LocalStack: success); a
+                // stopped run did not run to its end, so here it fails the task.
                 match at(&run, &["JobRunState"]).as_deref() {
-                    Some("SUCCEEDED" | "STOPPED") => Poll::Succeeded(run),
-                    Some("FAILED" | "TIMEOUT" | "ERROR" | "EXPIRED") => Poll::Failed(run),
+                    Some("SUCCEEDED") => Poll::Succeeded(run),
+                    Some("FAILED" | "TIMEOUT" | "ERROR" | "EXPIRED" | "STOPPED") => {
+                        Poll::Failed(run)
+                    }
                     _ => Poll::Running,
                 }
             }
@@ -370,14 +377,19 @@ async fn run_within(aws: &Aws, job: Job, inv: &Invocation, limit: Duration) -> T
     let mut cancel = Cancel(Some((aws.clone(), job, poll.clone(), limit)));
     let json_output = nested::json_output(inv);
     let mut wait = FIRST_POLL;
+    let mut failed_polls = 0;
     loop {
         tokio::time::sleep(wait).await;
         wait = (wait * 3 / 2).min(MAX_POLL);
         let described = match describe(aws, &svc, v1, op, &poll, limit).await {
             Ok(d) => d,
-            Err(f) if retriable(&f) => continue,
+            Err(f) if retriable(&f) && failed_polls < MAX_FAILED_POLLS => {
+                failed_polls += 1;
+                continue;
+            }
             Err(f) => return Err(f),
         };
+        failed_polls = 0;
         match job.judge(described, json_output)? {
             Poll::Running => continue,
             Poll::Succeeded(v) => {

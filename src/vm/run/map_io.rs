@@ -27,6 +27,11 @@ pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";
 /// The most items a reader returns: larger `MaxItems` act as this cap, as AWS's do.
 pub const MAX_ITEMS_CAP: u64 = 100_000_000;
 
+/// The most a writer Map's records (its children's inputs and outputs, as JSON) may hold
+/// until they are written: statejet keeps them in memory, where AWS streams them to S3. Past
+/// it the records are dropped as they come and the Map fails with `States.ResultWriterFailed`.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
+
 /// What an `ItemReader` asks of S3, resolved: the payload of its invocation (under the key
 /// `ItemReader`, which `tasks::aws::s3io` reads).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,8 +76,16 @@ pub(super) enum Recording {
     },
 }
 
-/// The records of a writer Map's children, by child number (`None`: not ended).
-pub(super) type Records = Arc<Mutex<Vec<Option<Record>>>>;
+/// The records of a writer Map's children, by child number (`None`: not ended), with their
+/// size so far; `over`: past `MAX_RECORD_BYTES`, so records are no longer kept.
+pub(super) type Records = Arc<Mutex<Kept>>;
+
+#[derive(Default)]
+pub(super) struct Kept {
+    list: Vec<Option<Record>>,
+    bytes: usize,
+    over: bool,
+}
 
 /// One child's run: what the `ResultWriter` writes of it.
 pub(super) struct Record {
@@ -209,7 +222,10 @@ impl Run {
     /// Makes this run record the `count` children it is about to fork (a writer Map).
     pub(super) fn record_children(&mut self, count: usize) {
         self.recording = Some(Box::new(Recording::Parent {
-            records: Arc::new(Mutex::new((0..count).map(|_| None).collect())),
+            records: Arc::new(Mutex::new(Kept {
+                list: (0..count).map(|_| None).collect(),
+                ..Kept::default()
+            })),
             next: 0,
         }));
     }
@@ -254,8 +270,20 @@ impl Run {
             Ok(_) => Ok(Value::Null),
             Err(f) => Err(f.clone()),
         };
-        let mut records = records.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(slot) = records.get_mut(index) {
+        let size = json_size_within(&input, MAX_RECORD_BYTES)
+            + match &result {
+                Ok(v) => json_size_within(v, MAX_RECORD_BYTES),
+                Err(f) => f.error.len() + f.cause.len(),
+            };
+        let mut kept = records.lock().unwrap_or_else(|p| p.into_inner());
+        kept.bytes = kept.bytes.saturating_add(size);
+        if kept.bytes > MAX_RECORD_BYTES {
+            // Nothing more is kept; the writer fails the Map.
+            kept.over = true;
+            kept.list.clear();
+        }
+        let over = kept.over;
+        if let Some(slot) = kept.list.get_mut(index).filter(|_| !over) {
             *slot = Some(Record {
                 input,
                 started_ms,
@@ -274,12 +302,22 @@ impl Run {
         m: &crate::compile::Map,
         writer: &ResultWriter,
     ) -> Result<Result<Invocation, Value>, Failure> {
-        let records = match self.recording.take().map(|r| *r) {
+        let kept = match self.recording.take().map(|r| *r) {
             Some(Recording::Parent { records, .. }) => {
                 std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()))
             }
-            _ => Vec::new(),
+            _ => Kept::default(),
         };
+        if kept.over {
+            return Err(Failure::new(
+                RESULT_WRITER_FAILED,
+                format!(
+                    "the Map's results are larger than statejet holds until it writes them ({} MiB)",
+                    MAX_RECORD_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
+        let records = kept.list;
         let uuid = self.uuid();
         let (map_run_arn, child_machine) = self.map_run_arn(m, &uuid);
         let mut succeeded = Vec::new();
@@ -367,6 +405,13 @@ impl Run {
     }
 }
 
+/// A record's date: ISO-8601 with milliseconds, as statejet's aws-sdk results give dates.
+fn iso(epoch_millis: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(epoch_millis as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// A child execution's record, as DescribeExecution shows one (AWS's `NONE` transformation).
 fn record(
     child_machine: &str,
@@ -386,9 +431,9 @@ fn record(
         "InputDetails": {"Included": true},
         "Name": name,
         "RedriveCount": 0,
-        "StartDate": context::timestamp(started_ms),
+        "StartDate": iso(started_ms),
         "StateMachineArn": child_machine,
-        "StopDate": context::timestamp(stopped_ms),
+        "StopDate": iso(stopped_ms),
     });
     let fields = r.as_object_mut().expect("a record is an object");
     match result {

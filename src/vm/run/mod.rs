@@ -405,6 +405,11 @@ impl Run {
         self.last_event = id;
     }
 
+    /// Whether this is an execution's top-level run (not a Parallel branch or Map iteration).
+    pub fn is_top(&self) -> bool {
+        self.block == Program::TOP
+    }
+
     /// The name of the state the run is in.
     pub fn state_name(&self) -> &str {
         &self.current().name
