@@ -7,8 +7,11 @@
 //! yet run (what `start` allocates), once every execution is asleep in its Wait.
 //!
 //! Then retained STANDARD executions (`runtime::executions`): the bytes one ended `iot_event`
-//! execution holds while it is kept (its history included), and that live memory stays flat
-//! once the retention bound is reached (`RETAINED` kept, `2 * RETAINED` run).
+//! execution holds while it is kept (its history included), against the store's estimate
+//! (`retained_size`, what `--max-retained-memory` counts), and that live memory stays flat
+//! once the retention bound is reached (`RETAINED` kept, `2 * RETAINED` run); then the memory
+//! bound alone (`MEMORY_BOUND` bytes) over `BOUNDED_RUN` executions: live bytes and the
+//! process's RSS sampled as they run, flat once the bound is reached.
 
 #[allow(dead_code)]
 mod common;
@@ -213,11 +216,78 @@ async fn retained() {
     let after = ALLOCATOR.snapshot();
     assert_eq!(engine.executions().len(), RETAINED, "the bound holds");
     let per = (full.0 - base.0) as f64 / (RETAINED - 1) as f64;
+    let estimated = engine.executions().retained_bytes() as f64 / RETAINED as f64;
     println!(
-        "{RETAINED} retained STANDARD iot_event executions (history included): {per:.0} bytes per execution"
+        "{RETAINED} retained STANDARD iot_event executions (history included): {per:.0} bytes per execution measured, {estimated:.0} estimated ({:+.1}%)",
+        (estimated - per) * 100.0 / per
     );
     println!(
         "after {RETAINED} more: live bytes changed by {:+.1}% (the oldest ended are evicted)",
         (after.0 - full.0) as f64 * 100.0 / (full.0 - base.0) as f64
     );
+    drop(engine);
+    bounded(&w).await;
+}
+
+/// The memory bound of the third measurement, and how many executions run under it.
+const MEMORY_BOUND: usize = 64 << 20;
+const BOUNDED_RUN: usize = 100_000;
+
+/// `BOUNDED_RUN` STANDARD `iot_event` executions under `--max-retained-memory MEMORY_BOUND`
+/// alone (no count bound to speak of): live bytes and RSS every tenth of the run.
+async fn bounded(w: &common::Workload) {
+    use statejet::runtime::engine::StandardStart;
+    use statejet::runtime::executions::Started;
+    let engine = Engine::new(
+        Config {
+            max_retained_executions: usize::MAX,
+            max_retained_bytes: MEMORY_BOUND,
+            ..Config::default()
+        },
+        Functions::default(),
+    );
+    engine.register_handler("echo", common::echo());
+    engine
+        .register_state_machine("iot", &w.definition, MachineType::Standard)
+        .expect("valid workload");
+    let m = engine.registry().get("iot").expect("registered");
+    let base = ALLOCATOR.snapshot();
+    println!(
+        "{BOUNDED_RUN} executions under a {} MiB memory bound:",
+        MEMORY_BOUND >> 20
+    );
+    println!("  executions  retained  estimated MiB  live MiB  RSS MiB");
+    for i in 1..=BOUNDED_RUN {
+        let start = StandardStart {
+            name: None,
+            input: w.input.clone(),
+            input_text: w.input.to_string(),
+            version_arn: None,
+            alias_arn: None,
+        };
+        if let Ok(Started::New(e)) = engine.start_standard(m.clone(), start, |_| {}) {
+            e.finished().await;
+        }
+        if i % (BOUNDED_RUN / 10) == 0 {
+            let live = (ALLOCATOR.snapshot().0 - base.0) as f64 / (1 << 20) as f64;
+            println!(
+                "  {i:>10}  {:>8}  {:>13.1}  {live:>8.1}  {:>7.1}",
+                engine.executions().len(),
+                engine.executions().retained_bytes() as f64 / (1 << 20) as f64,
+                rss_mib()
+            );
+        }
+    }
+    assert!(
+        engine.executions().retained_bytes() <= MEMORY_BOUND,
+        "the bound holds"
+    );
+}
+
+/// The process's resident set, in MiB (Linux: /proc/self/statm, pages of 4 KiB).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(f64::NAN, |pages| pages * 4096.0 / (1 << 20) as f64)
 }

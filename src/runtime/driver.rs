@@ -147,10 +147,12 @@ pub type Driven<'h> =
 
 /// Drives a run (and, recursively, its children) to its end.
 pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driven<'h> {
+    // Made here, not in the future: a `Run` moved into it and bound again inside would be
+    // kept twice in its state (the captured one stays), about 480 bytes more per execution.
+    let mut run = run
+        .with_deadline(attempt.deadline)
+        .with_token_mint(host.token_mint());
     Box::pin(async move {
-        let mut run = run
-            .with_deadline(attempt.deadline)
-            .with_token_mint(host.token_mint());
         let long = run.may_run_long();
         let mut event = Event::Start;
         loop {
@@ -160,9 +162,11 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
             }
             // The action becomes what to await before anything is awaited, so that it is not
             // part of a suspended execution's state; the call and the fork are boxed for the
-            // same reason (inline, a call is about 700 bytes): see benches/memory.rs.
-            let stepped = host.step(long, || step(&mut run, &attempt, event, now));
-            let wait = match stepped {
+            // same reason (inline, a call is about 700 bytes): see benches/memory.rs. The
+            // action lives in a block of its own: at the loop body's scope its storage would
+            // span the awaits below (a `Sleep` leaves it initialized), and the future would
+            // keep room for it, about 800 bytes.
+            let wait = match host.step(long, || step(&mut run, &attempt, event, now)) {
                 // The deadline reached inside the step (a long JSONata evaluation).
                 Action::Done(Err(f)) if f.is_deadline() => return Err(TimedOut),
                 Action::Done(result) => return Ok(result),
@@ -333,10 +337,10 @@ fn children<'r, H: Host + 'r>(
         };
         let mut results: Vec<Option<Result<Value, Failure>>> = (0..count).map(|_| None).collect();
         let mut running = FuturesUnordered::new();
-        let start = |index: usize, child: Run| {
+        let start = |index: usize, mut child: Run| {
             let (host, attempt, frame) = (host.clone(), attempt.clone(), frame.clone());
+            // `child` is used as captured, not bound again inside (which would keep it twice).
             async move {
-                let mut child = child;
                 if let Some(f) = &frame {
                     let id = attempt.journal().map_iteration(
                         EventType::MapIterationStarted,

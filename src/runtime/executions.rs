@@ -471,54 +471,72 @@ impl Executions {
 }
 
 /// An estimate of the heap bytes an ended execution holds while retained: its record, its
-/// input (text and value), its history (every event's details), its output and kept
-/// variables, and its entries in the store's indexes. `benches/memory.rs` compares it with
-/// the bytes measured.
+/// input (text and value), its history (every event's details, and the list's spare room),
+/// its output and kept variables, and its entries in the store's indexes. It follows how
+/// `serde_json`'s ordered maps and vectors allocate (room for 4 at least, then doubling);
+/// `benches/memory.rs` compares it with the bytes measured.
 pub fn retained_size(
     e: &Execution,
     outcome: &Outcome,
     history: &[HistoryEvent],
     variables: &Map<String, Value>,
 ) -> usize {
-    // The record in its `Arc`, the ARN kept twice more (the ARN index and the name's), and
-    // the two index entries.
+    // The record in its `Arc`, the ARN kept twice more (the ARN index and the ended queue's
+    // entry), and the two index entries.
     const RECORD: usize = size_of::<Execution>() + 16 + 2 * 64;
     let strings = 2 * e.arn.len() + e.name.len() + e.input_text.len();
     let versions =
         e.version_arn.as_ref().map_or(0, String::len) + e.alias_arn.as_ref().map_or(0, String::len);
-    let events: usize = history
-        .iter()
-        .map(|h| size_of::<HistoryEvent>() + value_size(&h.details))
-        .sum();
+    let events: usize = room(history.len()) * size_of::<HistoryEvent>()
+        + history
+            .iter()
+            .map(|h| value_size(&h.details))
+            .sum::<usize>();
     let output = outcome.output.as_ref().map_or(0, value_size);
     let failure = outcome
         .failure
         .as_ref()
         .map_or(0, |f| f.error.len() + f.cause.len());
-    let vars: usize = variables
-        .iter()
-        .map(|(k, v)| MAP_ENTRY + k.len() + value_size(v))
-        .sum();
-    RECORD + strings + versions + value_size(&e.input) + events + output + failure + vars
+    RECORD
+        + strings
+        + versions
+        + value_size(&e.input)
+        + events
+        + output
+        + failure
+        + object_size(variables)
 }
 
-/// The bytes of one object member beside its key's text and its value's own heap: the entry
-/// in the map's vector (hash, key, value) with the vector's spare room, and its slot in the
-/// map's index.
-const MAP_ENTRY: usize = 96;
+/// The room a vector grown one push at a time has for `n` elements.
+fn room(n: usize) -> usize {
+    match n {
+        0 => 0,
+        n => n.next_power_of_two().max(4),
+    }
+}
+
+/// The heap bytes of an ordered map: its entries' vector (hash, key, value per entry), its
+/// index table (a word and a control byte per slot, at most 7/8 full), and what its keys and
+/// values hold.
+fn object_size(m: &Map<String, Value>) -> usize {
+    if m.is_empty() {
+        return 0;
+    }
+    let entry = size_of::<usize>() + size_of::<String>() + size_of::<Value>();
+    let slots = (m.len() * 8 / 7 + 1).next_power_of_two().max(4);
+    let table = slots * (size_of::<usize>() + 1) + 16;
+    let members: usize = m.iter().map(|(k, v)| k.len() + value_size(v)).sum();
+    room(m.len()) * entry + table + members
+}
 
 /// The heap bytes a JSON value holds (beside the value itself).
 fn value_size(v: &Value) -> usize {
     match v {
         Value::String(s) => s.len(),
-        Value::Array(a) => a
-            .iter()
-            .map(|v| size_of::<Value>() + value_size(v))
-            .sum::<usize>(),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| MAP_ENTRY + k.len() + value_size(v))
-            .sum(),
+        Value::Array(a) => {
+            room(a.len()) * size_of::<Value>() + a.iter().map(value_size).sum::<usize>()
+        }
+        Value::Object(m) => object_size(m),
         _ => 0,
     }
 }
