@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,27 +29,8 @@ import time
 import boto3
 import botocore.config
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto():
-    port = free_port()
-    server = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc, "http://127.0.0.1:%d" % port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("moto_server did not start on port %d" % port)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aws_moto import free_port, start_moto  # noqa: E402
 
 
 class Runner:
