@@ -39,7 +39,7 @@ use crate::asl::MachineType;
 use crate::compile::Program;
 pub use crate::tasks::Handler;
 use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
-use crate::vm::context::{self, ExecutionInfo};
+use crate::vm::context::ExecutionInfo;
 use crate::vm::failure::{self, Failure};
 use crate::vm::run::{json_text, Action, EventType, HistoryEvent, Journal, Run};
 
@@ -473,8 +473,8 @@ impl Engine {
             input,
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_time: context::timestamp(self.now_ms()),
-            state_machine_id: m.arn.to_string(),
+            start_ms: self.now_ms(),
+            state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             // AWS gives RedriveCount to Standard and asynchronous Express executions only.
             redrive_count: (!sync || m.machine_type == MachineType::Standard).then_some(0),
@@ -855,8 +855,8 @@ impl Engine {
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_time: context::timestamp(start_ms),
-            state_machine_id: m.arn.to_string(),
+            start_ms,
+            state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             redrive_count: Some(0),
         });
@@ -929,8 +929,8 @@ impl Engine {
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_time: context::timestamp(e.start_ms),
-            state_machine_id: m.arn.to_string(),
+            start_ms: e.start_ms,
+            state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             redrive_count: Some(r.count),
         });

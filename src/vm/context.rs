@@ -12,23 +12,32 @@ use crate::asl::path::Segment;
 use crate::asl::MachineType;
 use crate::compile::{BlockId, Program, StateId};
 
-/// What an execution knows about itself, fixed when it starts.
+/// What an execution knows about itself, fixed when it starts. What is its machine's (role,
+/// ARN, name) is shared with the machine, and the start time is text only when read: a
+/// suspended execution holds this for as long as it waits.
 #[derive(Debug, Clone)]
 pub struct ExecutionInfo {
     /// The execution ARN (`arn:aws:states:...:express:SM:NAME:UUID`).
     pub id: String,
     pub name: String,
     pub input: Value,
-    pub role_arn: String,
+    pub role_arn: Arc<str>,
     /// The type of its state machine, which decides (among others) how long it may run.
     pub machine_type: MachineType,
-    /// RFC 3339 start time, as AWS formats it.
-    pub start_time: String,
-    pub state_machine_id: String,
-    pub state_machine_name: String,
+    /// Milliseconds since the Unix epoch (`start_time` gives the text).
+    pub start_ms: u64,
+    pub state_machine_id: Arc<str>,
+    pub state_machine_name: Arc<str>,
     /// `Execution.RedriveCount`: present for Standard and asynchronous Express executions,
     /// absent for synchronous Express ones, as AWS records show.
     pub redrive_count: Option<u32>,
+}
+
+impl ExecutionInfo {
+    /// `Execution.StartTime`: RFC 3339, as AWS formats it.
+    pub fn start_time(&self) -> String {
+        timestamp(self.start_ms)
+    }
 }
 
 /// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map,
@@ -53,11 +62,14 @@ pub fn object(
             "Id": execution.id,
             "Input": if with_input { execution.input.clone() } else { Value::Null },
             "Name": execution.name,
-            "RoleArn": execution.role_arn,
-            "StartTime": execution.start_time,
+            "RoleArn": &*execution.role_arn,
+            "StartTime": execution.start_time(),
         },
         "State": state,
-        "StateMachine": {"Id": execution.state_machine_id, "Name": execution.state_machine_name},
+        "StateMachine": {
+            "Id": &*execution.state_machine_id,
+            "Name": &*execution.state_machine_name,
+        },
     });
     if let Some(n) = execution.redrive_count {
         ctx["Execution"]["RedriveCount"] = json!(n);

@@ -333,7 +333,7 @@ fn result(e: &Ended, redeliveries: u32) -> String {
     let x = &e.execution;
     let mut out = json!({
         "executionArn": x.id,
-        "stateMachineArn": x.state_machine_id,
+        "stateMachineArn": &*x.state_machine_id,
         "name": x.name,
         "status": e.outcome.status.as_str(),
         "startDate": e.start_ms as f64 / 1000.0,
