@@ -41,7 +41,7 @@ measure() {
   calls=$(grep -E 'loadtest/src/main.rs:loadtest::run::\{\{closure\}\}::\{\{closure\}\} \[' "$out/annotated" |
     head -n 1 | awk '{gsub(",", "", $1); print $1}')
   # The spawned part: `waiting_sync` (this build), or the whole spawned execution (older ones).
-  tasks=$(grep -E 'src/runtime/engine.rs:statejet::runtime::engine::waiting_sync::\{\{closure\}\} \[' "$out/annotated" |
+  tasks=$({ grep -E 'src/runtime/engine.rs:statejet::runtime::engine::waiting_sync::\{\{closure\}\} \[' "$out/annotated" || true; } |
     head -n 1 | awk '{gsub(",", "", $1); print $1}')
   if [ -z "$new_sync" ]; then
     tasks=$(grep -E 'src/runtime/engine.rs:statejet::runtime::engine::Engine::start_sync_of::\{\{closure\}\}::\{\{closure\}\} \[' "$out/annotated" |
