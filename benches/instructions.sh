@@ -7,10 +7,13 @@
 # grows with time rather than executions (the load tester's sampling, idle scheduler wake-ups)
 # and moves by ±20% with the machine's load; `per-call` counts only what runs inside the load
 # tester's caller loop (`loadtest::run`'s caller task: the input's parsing, the engine, the
-# output's check), which holds still: compare builds with it. `per-call` leaves out the execution
-# itself, which `start_sync` runs as a task of its own (so that a caller that goes away does not
-# stop it): `execution` adds that task's instructions (`Engine::start_sync_of`'s spawned future)
-# to `per-call`, which is what one execution costs its caller, setup and timers aside.
+# output's check), which holds still: compare builds with it. `start_sync` polls the execution
+# first in its caller's task (so `per-call` holds it when it ends in that poll, as every workload
+# here does with the in-process `echo`) and makes the rest of one that waits a task of its own
+# (`engine::waiting_sync`, so that a caller that goes away does not stop it): `execution` adds
+# that task's instructions to `per-call`, which is what one execution costs its caller, setup and
+# timers aside. (Builds before 2026-12-01's HTTP work spawned every execution, as
+# `Engine::start_sync_of::{{closure}}::{{closure}}`; `execution` counts that too.)
 # Needs `cargo build --release --workspace`, valgrind.
 # Usage: benches/instructions.sh [WORKLOAD...]   (default: every workload in benches/workloads);
 # LOADTEST=path measures another build of the load tester.
@@ -21,6 +24,9 @@ bin=${LOADTEST:-target/release/loadtest}
 if [ $# -eq 0 ]; then
   set -- $(ls benches/workloads/*.asl.json | sed 's|.*/||; s|\.asl\.json$||')
 fi
+# Whether this build polls a sync execution in its caller first (it has `waiting_sync`).
+new_sync=$(grep -c -a -m 1 'waiting_sync' "$bin" || true)
+[ "$new_sync" = 0 ] && new_sync=
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # One run: prints "total-instructions call-instructions task-instructions executions".
@@ -34,8 +40,13 @@ measure() {
   callgrind_annotate --inclusive=yes --threshold=100 "$out/cg" >"$out/annotated" 2>/dev/null
   calls=$(grep -E 'loadtest/src/main.rs:loadtest::run::\{\{closure\}\}::\{\{closure\}\} \[' "$out/annotated" |
     head -n 1 | awk '{gsub(",", "", $1); print $1}')
-  tasks=$(grep -E 'src/runtime/engine.rs:statejet::runtime::engine::Engine::start_sync_of::\{\{closure\}\}::\{\{closure\}\} \[' "$out/annotated" |
+  # The spawned part: `waiting_sync` (this build), or the whole spawned execution (older ones).
+  tasks=$({ grep -E 'src/runtime/engine.rs:statejet::runtime::engine::waiting_sync::\{\{closure\}\} \[' "$out/annotated" || true; } |
     head -n 1 | awk '{gsub(",", "", $1); print $1}')
+  if [ -z "$new_sync" ]; then
+    tasks=$(grep -E 'src/runtime/engine.rs:statejet::runtime::engine::Engine::start_sync_of::\{\{closure\}\}::\{\{closure\}\} \[' "$out/annotated" |
+      head -n 1 | awk '{gsub(",", "", $1); print $1}')
+  fi
   executions=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["executions"])' "$out/report")
   echo "$instructions ${calls:-0} ${tasks:-0} $executions"
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::wire::{check_name, timestamp, ApiError, Arn, Input};
+use super::wire::{check_name, timestamp, ApiError, Arn, Input, ObjectText};
 use super::{page, Api};
 use crate::asl::MachineType;
 use crate::runtime::engine::{Ended, RedriveError, StandardStart, StartError};
@@ -149,11 +149,13 @@ impl Api {
         Ok(json!({"executionArn": arn, "startDate": timestamp(start_ms)}))
     }
 
+    /// `StartSyncExecution`, answered as JSON text (`ObjectText`): the fields in AWS's order,
+    /// as a `Value` of them would serialize.
     pub(super) async fn start_sync_execution(
         &self,
         i: &Input,
         trace: Option<&str>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Vec<u8>, ApiError> {
         let mut s = self.start_request(i, trace)?;
         if s.resolved.machine_type == MachineType::Standard {
             return Err(ApiError::new(
@@ -184,7 +186,8 @@ impl Api {
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
         drop(mock);
-        let shows_data = self.page_shows_data(&s.machine);
+        // Only a failure's error and cause may be hidden: a success needs no look-up.
+        let shows_data = r.outcome.status != Status::Succeeded && self.page_shows_data(&s.machine);
         self.recent.note(page::Ended {
             machine: &s.machine,
             arn: &r.execution_arn,
@@ -193,38 +196,61 @@ impl Api {
             stop_ms: r.stop_ms,
             execution_data: shows_data,
         });
-        let mut out = json!({
-            "executionArn": r.execution_arn,
-            "stateMachineArn": s.machine_arn,
-            "name": r.name,
-            "startDate": timestamp(r.start_ms),
-            "stopDate": timestamp(r.stop_ms),
-            "status": r.outcome.status.as_str(),
-        });
+        let output = match (&r.outcome.output, r.outcome.status, included) {
+            (Some(o), Status::Succeeded, true) => {
+                Some(serde_json::to_string(o).expect("a Value always serializes"))
+            }
+            _ => None,
+        };
+        let mut out = ObjectText::with_capacity(
+            400 + r.execution_arn.len() * 2
+                + s.input_text.len() * 2
+                + output.as_ref().map_or(0, |o| o.len() * 2),
+        );
+        out.str("executionArn", &r.execution_arn);
+        out.str("stateMachineArn", &s.machine_arn);
+        out.str("name", &r.name);
+        out.timestamp("startDate", r.start_ms);
+        out.timestamp("stopDate", r.stop_ms);
+        out.str("status", r.outcome.status.as_str());
         if included {
-            out["input"] = s.input_text.into();
+            out.str("input", &s.input_text);
         }
-        out["inputDetails"] = json!({ "included": included });
-        if r.outcome.status == Status::Succeeded && included {
-            if let Some(o) = &r.outcome.output {
-                out["output"] = o.to_string().into();
-            }
+        out.raw(
+            "inputDetails",
+            if included {
+                r#"{"included":true}"#
+            } else {
+                r#"{"included":false}"#
+            },
+        );
+        if let Some(o) = &output {
+            out.str("output", o);
         }
-        out["outputDetails"] = json!({ "included": included });
+        out.raw(
+            "outputDetails",
+            if included {
+                r#"{"included":true}"#
+            } else {
+                r#"{"included":false}"#
+            },
+        );
         if let Some(f) = &r.outcome.failure {
-            out["error"] = f.error.clone().into();
+            out.str("error", &f.error);
             if !f.cause.is_empty() {
-                out["cause"] = f.cause.clone().into();
+                out.str("cause", &f.cause);
             }
         }
-        if let Some(t) = s.trace_header {
-            out["traceHeader"] = t.into();
+        if let Some(t) = &s.trace_header {
+            out.str("traceHeader", t);
         }
         let elapsed = r.stop_ms.saturating_sub(r.start_ms);
         let billed = elapsed.div_ceil(BILLING_STEP_MS).max(1) * BILLING_STEP_MS;
-        out["billingDetails"] =
-            json!({"billedDurationInMilliseconds": billed, "billedMemoryUsedInMB": 64});
-        Ok(out)
+        let mut billing = ObjectText::with_capacity(64);
+        billing.value("billedDurationInMilliseconds", &billed);
+        billing.value("billedMemoryUsedInMB", &64);
+        out.object("billingDetails", billing);
+        Ok(out.finish())
     }
 
     /// What the durable intake reports of each execution it pulled and ran, and the engine of

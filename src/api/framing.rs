@@ -31,6 +31,10 @@ impl<S> Framed<S> {
 
 /// hyper's automatic answer to a parse error, if `buf` is one, rewritten with an error body.
 fn replacement(buf: &[u8]) -> Option<Vec<u8>> {
+    // Every answer with a body fails the first test, before its text is checked as UTF-8.
+    if !buf.ends_with(b"\r\n\r\n") || !buf.starts_with(b"HTTP/1.1 ") {
+        return None;
+    }
     let head = std::str::from_utf8(buf).ok()?;
     let status_line = head.strip_prefix("HTTP/1.1 ")?;
     if !head.ends_with("\r\n\r\n") {

@@ -108,6 +108,24 @@ impl Api {
         operation: &str,
         input: &Input,
         trace: Option<&str>,
+    ) -> Result<Answer, ApiError> {
+        if operation == "StartSyncExecution" {
+            return self
+                .start_sync_execution(input, trace)
+                .await
+                .map(Answer::Text);
+        }
+        self.call_value(operation, input, trace)
+            .await
+            .map(Answer::Value)
+    }
+
+    /// `call` of the operations that answer with a `Value`.
+    async fn call_value(
+        &self,
+        operation: &str,
+        input: &Input,
+        trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         match operation {
             "CreateStateMachine" => self.create_state_machine(input),
@@ -133,7 +151,6 @@ impl Api {
             "SendTaskFailure" => self.send_task_failure(input),
             "SendTaskHeartbeat" => self.send_task_heartbeat(input),
             "StartExecution" => self.start_execution(input, trace).await,
-            "StartSyncExecution" => self.start_sync_execution(input, trace).await,
             "DescribeExecution" => self.describe_execution(input),
             "StopExecution" => self.stop_execution(input).await,
             "GetExecutionHistory" => self.get_execution_history(input),
@@ -157,15 +174,60 @@ impl Api {
     }
 }
 
+/// An operation's answer: a JSON value, or the JSON text of one, written without building
+/// the value (`StartSyncExecution`, the operation a load is made of).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Value(Value),
+    Text(Vec<u8>),
+}
+
+impl Answer {
+    /// The answer as a value (a `Text` parsed back), for callers in process.
+    pub fn into_value(self) -> Value {
+        match self {
+            Answer::Value(v) => v,
+            Answer::Text(t) => serde_json::from_slice(&t).expect("an answer's text is JSON"),
+        }
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Answer::Value(v) => json_text(&v),
+            Answer::Text(t) => t,
+        }
+    }
+}
+
 type Body = Full<Bytes>;
 
+/// A value's JSON text, by serde_json's `io::Write` serializer: `Value`'s `Display` (what
+/// `to_string` uses) goes through `fmt::Write` a token at a time, at twice the instructions.
+fn json_text(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).expect("a Value always serializes")
+}
+
 fn json_response(status: u16, body: &Value, request_id: &str) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amzn-RequestId", request_id)
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a response of valid parts")
+    json_bytes_response(status, json_text(body), request_id)
+}
+
+/// An API answer: AWS JSON 1.0 with the request's id. The header names are made once (a name
+/// given as text is parsed and checked per response); HTTP/1.1 writes them in lower case.
+fn json_bytes_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Body> {
+    static REQUEST_ID: hyper::header::HeaderName =
+        hyper::header::HeaderName::from_static("x-amzn-requestid");
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).expect("an ApiError's status is valid");
+    let headers = r.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    headers.insert(
+        &REQUEST_ID,
+        hyper::header::HeaderValue::from_str(request_id).expect("a request id is a UUID"),
+    );
+    r
 }
 
 fn text_response(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
@@ -184,7 +246,7 @@ fn data_response(body: &Value) -> Response<Body> {
         .header("content-type", "application/json")
         .header("cache-control", "no-store")
         .header("x-content-type-options", "nosniff")
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(Full::new(Bytes::from(json_text(body))))
         .expect("a response of valid parts")
 }
 
@@ -287,7 +349,7 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
     let answer = api_request(&api, req).await;
     timing.end(answer.as_ref().err());
     Ok(match answer {
-        Ok(v) => json_response(200, &v, &request_id),
+        Ok(a) => json_bytes_response(200, a.into_bytes(), &request_id),
         Err(e) => error_response(&e, &request_id),
     })
 }
@@ -361,7 +423,7 @@ impl Api {
 }
 
 /// An AWS JSON 1.0 request: target, body, signature, operation.
-async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Value, ApiError> {
+async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Answer, ApiError> {
     let (parts, body) = req.into_parts();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let too_large = || {

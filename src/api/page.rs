@@ -11,7 +11,7 @@
 mod execution;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
@@ -39,8 +39,51 @@ pub struct Recent(Mutex<HashMap<String, Rings>>);
 
 #[derive(Default)]
 struct Rings {
-    ended: VecDeque<Value>,
-    failures: VecDeque<Value>,
+    ended: VecDeque<Arc<Entry>>,
+    failures: VecDeque<Arc<Entry>>,
+}
+
+/// One ended execution as the rings keep it: its facts, made into the page's JSON only when a
+/// page asks (`Entry::render`), so that an execution's end costs no `Value` of its own.
+struct Entry {
+    arn: String,
+    status: Status,
+    start_ms: u64,
+    stop_ms: u64,
+    /// A failure's error and cause, or why they are hidden (`None` for a success).
+    failure: Option<Result<(String, String), Redacted>>,
+}
+
+/// The error and cause of a failure are not kept (`REDACTED` says why).
+struct Redacted;
+
+impl Entry {
+    fn render(&self) -> Value {
+        // `...:express:MACHINE:NAME:ID` or `...:execution:MACHINE:NAME`.
+        let parts: Vec<&str> = self.arn.split(':').collect();
+        let name = match parts.get(5) {
+            Some(&"express") => parts.get(7),
+            _ => parts.last(),
+        };
+        let name = name.copied().unwrap_or("");
+        let mut entry = json!({
+            "execution_arn": self.arn,
+            "name": name,
+            "status": self.status.as_str(),
+            "start": timestamp(self.start_ms),
+            "at": timestamp(self.stop_ms),
+            "duration_ms": self.stop_ms.saturating_sub(self.start_ms),
+        });
+        match &self.failure {
+            None => {}
+            Some(Ok((error, cause))) => {
+                entry["error"] = error.as_str().into();
+                entry["cause"] = cause.as_str().into();
+            }
+            Some(Err(Redacted)) => entry["redacted"] = REDACTED.into(),
+        }
+        entry
+    }
 }
 
 /// How an execution ended, as `Recent::note` is told it.
@@ -59,33 +102,30 @@ impl Recent {
     /// kept (either may carry input data, through `ErrorPath`/`CausePath` or a function's
     /// message): the entry says why they are hidden instead.
     pub fn note(&self, e: Ended<'_>) {
-        // `...:express:MACHINE:NAME:ID` or `...:execution:MACHINE:NAME`.
-        let parts: Vec<&str> = e.arn.split(':').collect();
-        let name = match parts.get(5) {
-            Some(&"express") => parts.get(7),
-            _ => parts.last(),
-        };
-        let name = name.copied().unwrap_or("");
-        let mut entry = json!({
-            "execution_arn": e.arn,
-            "name": name,
-            "status": e.outcome.status.as_str(),
-            "start": timestamp(e.start_ms),
-            "at": timestamp(e.stop_ms),
-            "duration_ms": e.stop_ms.saturating_sub(e.start_ms),
-        });
         let failed = e.outcome.status != Status::Succeeded;
-        if failed {
+        let failure = failed.then(|| {
             let f = e.outcome.failure.as_ref();
             if e.execution_data {
-                entry["error"] = f.map(|f| f.error.as_str()).unwrap_or("").into();
-                entry["cause"] = f.map(|f| f.cause.as_str()).unwrap_or("").into();
+                Ok((
+                    f.map(|f| f.error.clone()).unwrap_or_default(),
+                    f.map(|f| f.cause.clone()).unwrap_or_default(),
+                ))
             } else {
-                entry["redacted"] = REDACTED.into();
+                Err(Redacted)
             }
-        }
+        });
+        let entry = Arc::new(Entry {
+            arn: e.arn.to_owned(),
+            status: e.outcome.status,
+            start_ms: e.start_ms,
+            stop_ms: e.stop_ms,
+            failure,
+        });
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let rings = all.entry(e.machine.to_owned()).or_default();
+        let rings = match all.get_mut(e.machine) {
+            Some(r) => r,
+            None => all.entry(e.machine.to_owned()).or_default(),
+        };
         if failed {
             rings.failures.push_front(entry.clone());
             rings.failures.truncate(RECENT_FAILURES);
@@ -96,15 +136,20 @@ impl Recent {
 
     /// The machine's last ended executions and last failures, newest first.
     fn of(&self, machine: &str) -> (Vec<Value>, Vec<Value>) {
-        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        all.get(machine)
-            .map(|r| {
-                (
-                    r.ended.iter().cloned().collect(),
-                    r.failures.iter().cloned().collect(),
-                )
-            })
-            .unwrap_or_default()
+        // The entries are taken under the lock and made into JSON after it.
+        let (ended, failures): (Vec<Arc<Entry>>, Vec<Arc<Entry>>) = {
+            let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            all.get(machine)
+                .map(|r| {
+                    (
+                        r.ended.iter().cloned().collect(),
+                        r.failures.iter().cloned().collect(),
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let render = |entries: Vec<Arc<Entry>>| entries.iter().map(|e| e.render()).collect();
+        (render(ended), render(failures))
     }
 }
 

@@ -331,6 +331,75 @@ pub fn timestamp(ms: u64) -> Value {
     Value::from(ms as f64 / 1000.0)
 }
 
+/// A JSON object written straight to its text, for answers on the hot path (`StartSyncExecution`):
+/// no `Map` to build, hash and drop. Keys are the caller's literals (written as given, so they
+/// must need no escaping); values are escaped and formatted exactly as serde_json writes a `Value`.
+pub struct ObjectText(Vec<u8>);
+
+impl ObjectText {
+    pub fn with_capacity(capacity: usize) -> ObjectText {
+        let mut text = Vec::with_capacity(capacity);
+        text.push(b'{');
+        ObjectText(text)
+    }
+
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(!key.contains(['"', '\\']) && !key.chars().any(char::is_control));
+        if self.0.len() > 1 {
+            self.0.push(b',');
+        }
+        self.0.push(b'"');
+        self.0.extend_from_slice(key.as_bytes());
+        self.0.extend_from_slice(b"\":");
+    }
+
+    /// A field whose value is a string.
+    pub fn str(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        // Most strings here (ARNs, names, statuses) need no escape: copied whole after one
+        // scan. Writing a `str` to a `Vec` cannot fail.
+        // (A fold, not `all`: without the early exit the scan compiles to vector code.)
+        let escapes = value
+            .bytes()
+            .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
+        if !escapes {
+            self.0.push(b'"');
+            self.0.extend_from_slice(value.as_bytes());
+            self.0.push(b'"');
+        } else {
+            let _ = serde_json::to_writer(&mut self.0, value);
+        }
+    }
+
+    /// A field whose value is a JSON value (as `Value`'s serializer writes it).
+    pub fn value(&mut self, key: &'static str, value: &impl serde::Serialize) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.0, value);
+    }
+
+    /// A field whose value is JSON text already written (`raw` must be one JSON value).
+    pub fn raw(&mut self, key: &'static str, raw: &str) {
+        self.key(key);
+        self.0.extend_from_slice(raw.as_bytes());
+    }
+
+    /// A field holding an epoch-milliseconds time as the protocol's timestamp (`timestamp`).
+    pub fn timestamp(&mut self, key: &'static str, ms: u64) {
+        self.value(key, &timestamp(ms));
+    }
+
+    /// A field whose value is another object.
+    pub fn object(&mut self, key: &'static str, object: ObjectText) {
+        self.key(key);
+        self.0.extend_from_slice(&object.finish());
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.0.push(b'}');
+        self.0
+    }
+}
+
 /// The parts of a Step Functions ARN: `arn:PARTITION:states:REGION:ACCOUNT:TYPE:NAME[:...]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arn<'a> {
@@ -344,8 +413,26 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Parses an ARN of the `states` service; any other text is `InvalidArn` as AWS words it.
     pub fn parse(text: &'a str) -> Result<Arn<'a>, ApiError> {
-        let parts: Vec<&str> = text.splitn(7, ':').collect();
-        if parts.len() < 7 || parts[0] != "arn" || !parts[1].starts_with("aws") {
+        // The first six colons found in one pass over the bytes (a start parses its machine's
+        // ARN three times; `splitn` into a `Vec` was a search and an allocation each).
+        let mut parts = [""; 7];
+        let mut count = 0;
+        let mut from = 0;
+        for (i, b) in text.bytes().enumerate() {
+            if b == b':' {
+                parts[count] = &text[from..i];
+                count += 1;
+                from = i + 1;
+                if count == 6 {
+                    break;
+                }
+            }
+        }
+        if count == 6 {
+            parts[6] = &text[from..];
+            count = 7;
+        }
+        if count < 7 || parts[0] != "arn" || !parts[1].starts_with("aws") {
             return Err(ApiError::invalid_arn(text, "Invalid ARN prefix: "));
         }
         if parts[2] != "states" {
@@ -408,10 +495,55 @@ mod tests {
             e.expect("execution").unwrap_err().message,
             "Invalid Arn: 'Resource type not valid in this context: express'"
         );
+        // Six colons exactly, and none: the prefix error; a seventh part empty: the resource's.
+        let six = Arn::parse("arn:aws:states:r:a:stateMachine").unwrap_err();
+        assert_eq!(
+            six.message,
+            "Invalid Arn: 'Invalid ARN prefix: arn:aws:states:r:a:stateMachine'"
+        );
+        assert_eq!(
+            Arn::parse("arn:aws:states:r:a:stateMachine:")
+                .unwrap_err()
+                .message,
+            "Invalid Arn: 'Invalid ARN resource: arn:aws:states:r:a:stateMachine:'"
+        );
+        assert_eq!(
+            Arn::parse("arn:aws:sqs:r:a:queue:q").unwrap_err().message,
+            "Invalid Arn: 'Invalid ARN service: arn:aws:sqs:r:a:queue:q'"
+        );
         assert!(check_name("ok-name_1").is_ok());
         for bad in ["", "a b", "a:b", "x{", &"n".repeat(81)] {
             assert_eq!(check_name(bad).unwrap_err().code, "InvalidName", "{bad}");
         }
+    }
+
+    #[test]
+    fn object_text_is_what_a_value_serializes_to() {
+        let tricky = "quote \" backslash \\ tab \t nul \u{0} del \u{7f} é \u{2028} 😀";
+        let mut out = ObjectText::with_capacity(0);
+        out.str("plain", "arn:aws:states:us-east-1:1:express:m:n:u");
+        out.str("tricky", tricky);
+        out.str("empty", "");
+        out.timestamp("at", 1_764_583_200_123);
+        out.timestamp("whole", 1_764_583_200_000);
+        out.raw("raw", r#"{"included":true}"#);
+        let mut inner = ObjectText::with_capacity(0);
+        inner.value("n", &100u64);
+        out.object("inner", inner);
+        let expected = serde_json::json!({
+            "plain": "arn:aws:states:us-east-1:1:express:m:n:u",
+            "tricky": tricky,
+            "empty": "",
+            "at": timestamp(1_764_583_200_123),
+            "whole": timestamp(1_764_583_200_000),
+            "raw": {"included": true},
+            "inner": {"n": 100},
+        });
+        assert_eq!(
+            String::from_utf8(out.finish()).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
+        assert_eq!(ObjectText::with_capacity(0).finish(), b"{}");
     }
 
     #[test]

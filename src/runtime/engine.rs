@@ -22,6 +22,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::value::Value;
@@ -209,6 +210,13 @@ pub struct SyncResult {
     pub outcome: Outcome,
     pub start_ms: u64,
     pub stop_ms: u64,
+}
+
+/// The rest of a synchronous execution that did not end in its caller's first poll, as the
+/// task it becomes (a function of its own so that profiles, and `benches/instructions.sh`, tell
+/// it from the caller's part).
+async fn waiting_sync<F: Future>(run: std::pin::Pin<Box<F>>) -> F::Output {
+    run.await
 }
 
 fn now_ms() -> u64 {
@@ -511,9 +519,7 @@ impl Engine {
         let start_ms = self.now_ms();
         let began = tokio::time::Instant::now();
         let engine = self.clone();
-        // The execution is a task of its own: a caller that goes away (a dropped connection)
-        // drops only its wait, and the execution still runs to its end, is logged and counted.
-        let run = tokio::spawn(async move {
+        let run = async move {
             let (outcome, log, _) = engine
                 .drive_execution_of(&m, execution.clone(), run_input, &Delivery::First)
                 .await;
@@ -528,8 +534,26 @@ impl Engine {
                 start_ms,
                 stop_ms: engine.now_ms(),
             }
-        });
-        Ok(run.await.unwrap_or_else(|_| SyncResult {
+        };
+        // The execution is polled first here, in the caller's task: most synchronous
+        // executions (Pass, Choice, in-process functions) end in that poll, and then no task is
+        // spawned and no wake-up goes between tasks. One that waits becomes a task of its own:
+        // a caller that goes away (a dropped connection) drops only its wait, and the execution
+        // still runs to its end, is logged and counted. (A future may be polled again with
+        // another context: the task's poll registers the task's waker.)
+        let mut run = Box::pin(run);
+        let first = std::future::poll_fn(|cx| {
+            Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+                run.as_mut().poll(cx)
+            })))
+        })
+        .await;
+        let ended = match first {
+            Ok(Poll::Ready(r)) => Ok(r),
+            Ok(Poll::Pending) => tokio::spawn(waiting_sync(run)).await.map_err(drop),
+            Err(_) => Err(()),
+        };
+        Ok(ended.unwrap_or_else(|()| SyncResult {
             // The driver catches panics of steps and handlers; only a fault past it (or the
             // runtime going away) ends here.
             execution_arn,

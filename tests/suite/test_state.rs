@@ -55,7 +55,7 @@ async fn test_state_cases() {
             )
             .await;
         let got = match answer {
-            Ok(v) => readable(v),
+            Ok(v) => readable(v.into_value()),
             Err(e) => {
                 let body = e.body();
                 serde_json::json!({"error": {"code": body["__type"], "message": body["message"]}})
