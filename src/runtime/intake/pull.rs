@@ -171,6 +171,7 @@ fn handle(
     let name = header(EXECUTION_NAME)
         .or_else(|| header(MSG_ID))
         .unwrap_or_else(|| id.clone());
+    // The last delivery, or one after it whose end no replica recorded: it runs nothing.
     let last = delivered >= s.config.max_deliveries;
     let reject = |why: Rejected, detail: String| {
         s.counters.rejected[why as usize].fetch_add(1, Ordering::Relaxed);
