@@ -57,6 +57,9 @@ async fn pull(intake: Intake, engine: Engine, observer: Observer) {
         let Ok(mut slots) = engine.reserve(BATCH_MAX).await else {
             return;
         };
+        // Messages still buffered when the client ends a batch on its own timer (the expiry plus
+        // 5 s, a replica far behind its work) are dropped unhandled; JetStream delivers them
+        // again after the ack wait, at any delivery: the consumer has no delivery limit.
         let batch = s
             .consumer
             .batch()
