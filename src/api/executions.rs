@@ -39,7 +39,7 @@ struct Start {
     machine_arn: String,
     name: Option<String>,
     input_text: String,
-    input: Value,
+    input: crate::value::Value,
     trace_header: Option<String>,
     /// The mock test case of `stateMachineArn#TestCase`.
     test_case: Option<String>,
@@ -69,7 +69,7 @@ impl Api {
                 &format!("Member must have length less than or equal to {MAX_INPUT_BYTES}"),
             ));
         }
-        let input: Value = serde_json::from_str(input_text).map_err(|e| {
+        let input = crate::value::Value::parse(input_text).map_err(|e| {
             ApiError::new(
                 "InvalidExecutionInput",
                 format!("Invalid State Machine Execution Input: '{e}'"),
