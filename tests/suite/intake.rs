@@ -354,6 +354,23 @@ fn replicas_lose_no_accepted_execution_when_one_is_killed() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(1500));
+    // The kill must catch executions in flight on A (on a loaded machine A may hold none at
+    // 1.5 s: a full run once killed it empty, and nothing was delivered again).
+    let holding = Instant::now();
+    while !a
+        .connect()
+        .get("/metrics")
+        .1
+        .lines()
+        .filter_map(|l| l.strip_prefix("statejet_executions_in_flight{state_machine=\"work\"} "))
+        .any(|n| n.trim().parse::<f64>().is_ok_and(|n| n >= 10.0))
+    {
+        assert!(
+            holding.elapsed() < Duration::from_secs(20),
+            "A never held executions in flight"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     a.child.kill().unwrap();
     a.child.wait().unwrap();
     let killed_at = Instant::now();
