@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use hdrhistogram::Histogram;
-use serde_json::Value;
 use statejet::asl::MachineType;
 use statejet::runtime::engine::{Config, Engine};
 use statejet::runtime::logs::{Level, LogWriter, LoggingConfiguration};
 use statejet::runtime::Status;
 use statejet::tasks::Functions;
+use statejet::value::Value;
 use tokio::runtime::Runtime;
 
 use common::{echo, Workload, WORKLOADS};

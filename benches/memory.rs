@@ -20,8 +20,8 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-use serde_json::json;
 use statejet::asl::MachineType;
+use statejet::json;
 use statejet::runtime::engine::{Config, Engine};
 use statejet::tasks::Functions;
 use statejet::vm::context::ExecutionInfo;

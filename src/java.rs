@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use crate::value::Value;
 
 /// `java.util.Random`: a 48-bit linear congruential generator.
 pub struct JavaRandom {
@@ -120,7 +120,7 @@ impl JavaNumber {
 /// how `ArrayContains` compares them and how `Hash` reads a non-string.
 pub fn java_string(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.to_string(),
         other => {
             let mut out = String::new();
             write_java(other, &mut out);

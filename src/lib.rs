@@ -14,4 +14,5 @@ pub mod java;
 pub mod jsonata;
 pub mod runtime;
 pub mod tasks;
+pub mod value;
 pub mod vm;

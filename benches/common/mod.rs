@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::Value;
 use statejet::asl::{self, Config};
 use statejet::compile::{self, Program};
 use statejet::runtime::engine::Handler;
 use statejet::runtime::Clock;
+use statejet::value::Value;
 use statejet::vm::context::ExecutionInfo;
 
 /// The shared workloads (`benches/workloads/NAME.{asl,input,expected}.json`).
@@ -90,7 +90,7 @@ impl Clock for FixedClock {
 
 /// The in-process identity function, for `Engine::register_handler("echo", ...)`.
 pub fn echo() -> Handler {
-    Arc::new(|v: Value| Box::pin(async move { Ok(v) }))
+    Arc::new(|v: serde_json::Value| Box::pin(async move { Ok(v) }))
 }
 
 /// The median, over 21 rounds, of the time of `calls` calls of `a` over that of `calls` calls of

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use serde_json::Value;
+use statejet::value::Value;
 use tokio::time::Instant;
 
 use report::{ProcSample, Report};
@@ -408,27 +408,11 @@ fn check(
 ) -> Result<(), target::Failure> {
     match (result, expected) {
         (Err(failure), _) => Err(failure.clone()),
-        (Ok(Some(out)), Some(want)) if !same(out, want) => Err(target::Failure {
+        (Ok(Some(out)), Some(want)) if out != want => Err(target::Failure {
             kind: WRONG_OUTPUT.to_owned(),
             detail: format!("got {}, expected {}", clip(out), clip(want)),
         }),
         _ => Ok(()),
-    }
-}
-
-/// `a == b`, comparing objects field by field in order first: an engine's output keeps the
-/// expected order, and serde_json's `==` looks every key up by hash (a SipHash per field, a
-/// good part of an in-process call's instructions). Objects in another order fall back to `==`.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && (x.iter().zip(y).all(|((k, v), (l, w))| k == l && same(v, w)) || a == b)
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
-        }
-        _ => a == b,
     }
 }
 

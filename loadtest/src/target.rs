@@ -18,6 +18,9 @@ use statejet::asl::MachineType;
 use statejet::runtime::engine::{Config, Engine, Handler};
 use statejet::runtime::Status;
 use statejet::tasks::Functions;
+/// An execution's output: statejet's own value, as the engine gives it (an HTTP answer's
+/// output text is parsed into it too).
+use statejet::value::Value as Output;
 
 /// How an execution is started over HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -190,10 +193,10 @@ impl Target {
     }
 
     /// Runs one execution with `input` (JSON text) and returns its output.
-    pub async fn execute(&self, input: &str) -> Result<Option<Value>, Failure> {
+    pub async fn execute(&self, input: &str) -> Result<Option<Output>, Failure> {
         match self {
             Target::InProcess { engine, machine } => {
-                let input: Value = serde_json::from_str(input)
+                let input = Output::parse(input)
                     .map_err(|e| Failure::new("input is not JSON", e.to_string()))?;
                 let r = engine
                     .start_sync(machine, None, input)
@@ -242,7 +245,7 @@ impl Target {
     }
 
     /// Polls `DescribeExecution` until the execution is no longer RUNNING.
-    async fn poll(&self, arn: &Value) -> Result<Option<Value>, Failure> {
+    async fn poll(&self, arn: &Value) -> Result<Option<Output>, Failure> {
         let mut wait = Duration::from_millis(1);
         loop {
             let d = self
@@ -260,7 +263,7 @@ impl Target {
 }
 
 /// The output of a finished execution's description, or its failure.
-fn finished(d: &Value) -> Result<Option<Value>, Failure> {
+fn finished(d: &Value) -> Result<Option<Output>, Failure> {
     match d["status"].as_str() {
         Some("SUCCEEDED") => {
             let text = d["output"].as_str().unwrap_or("null");

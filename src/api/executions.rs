@@ -39,7 +39,7 @@ struct Start {
     machine_arn: String,
     name: Option<String>,
     input_text: String,
-    input: Value,
+    input: crate::value::Value,
     trace_header: Option<String>,
     /// The mock test case of `stateMachineArn#TestCase`.
     test_case: Option<String>,
@@ -69,7 +69,7 @@ impl Api {
                 &format!("Member must have length less than or equal to {MAX_INPUT_BYTES}"),
             ));
         }
-        let input: Value = serde_json::from_str(input_text).map_err(|e| {
+        let input = crate::value::Value::parse(input_text).map_err(|e| {
             ApiError::new(
                 "InvalidExecutionInput",
                 format!("Invalid State Machine Execution Input: '{e}'"),
@@ -197,9 +197,7 @@ impl Api {
             execution_data: shows_data,
         });
         let output = match (&r.outcome.output, r.outcome.status, included) {
-            (Some(o), Status::Succeeded, true) => {
-                Some(serde_json::to_string(o).expect("a Value always serializes"))
-            }
+            (Some(o), Status::Succeeded, true) => Some(o.to_text()),
             _ => None,
         };
         let mut out = ObjectText::with_capacity(

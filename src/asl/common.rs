@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use crate::value::Str;
+
 use super::context::{Ctx, Scope};
 use super::diagnostic::{Code, Diagnostic, Pointer};
 use super::intrinsic::{self, Call};
@@ -223,28 +225,28 @@ pub fn template(v: &Value, root: &Pointer, ctx: &mut Ctx) -> Template {
                         ctx.d.schema(message::duplicate_template_key(name), root);
                     }
                     dynamic = true;
-                    fields.push((name.to_owned(), dynamic_value(key, value, root, ctx)));
+                    fields.push((name.into(), dynamic_value(key, value, root, ctx)));
                 } else {
                     let t = template(value, root, ctx);
                     dynamic |= !matches!(t, Template::Literal(_));
-                    fields.push((key.clone(), t));
+                    fields.push((key.as_str().into(), t));
                 }
             }
             if dynamic {
                 Template::Object(fields)
             } else {
-                Template::Literal(v.clone())
+                Template::Literal(v.into())
             }
         }
         Value::Array(items) => {
             let items: Vec<Template> = items.iter().map(|i| template(i, root, ctx)).collect();
             if items.iter().all(|t| matches!(t, Template::Literal(_))) {
-                Template::Literal(v.clone())
+                Template::Literal(v.into())
             } else {
                 Template::Array(items)
             }
         }
-        other => Template::Literal(other.clone()),
+        other => Template::Literal(other.into()),
     }
 }
 
@@ -255,7 +257,7 @@ fn dynamic_value(key: &str, value: &Value, root: &Pointer, ctx: &mut Ctx) -> Tem
         Some(PathOrCall::Call(c)) => Template::Call(c),
         None => {
             ctx.d.schema(message::invalid_template_value(key), root);
-            Template::Literal(Value::Null)
+            Template::Literal(crate::value::Value::Null)
         }
     }
 }
@@ -339,15 +341,15 @@ pub fn jsonata(v: &Value, at: &Pointer, ctx: &mut Ctx) -> Jsonata {
     match v {
         Value::String(s) => match jsonata_text(s).map(|inner| compile_expr(inner, at, ctx)) {
             Some(Some(e)) => Jsonata::Expr(e),
-            _ => Jsonata::Literal(v.clone()),
+            _ => Jsonata::Literal(v.into()),
         },
         Value::Object(map) => {
-            let fields: Vec<(String, Jsonata)> = map
+            let fields: Vec<(Str, Jsonata)> = map
                 .iter()
-                .map(|(k, x)| (k.clone(), jsonata(x, &at.key(k), ctx)))
+                .map(|(k, x)| (k.as_str().into(), jsonata(x, &at.key(k), ctx)))
                 .collect();
             if fields.iter().all(|(_, j)| matches!(j, Jsonata::Literal(_))) {
-                Jsonata::Literal(v.clone())
+                Jsonata::Literal(v.into())
             } else {
                 Jsonata::Object(fields)
             }
@@ -359,12 +361,12 @@ pub fn jsonata(v: &Value, at: &Pointer, ctx: &mut Ctx) -> Jsonata {
                 .map(|(i, x)| jsonata(x, &at.index(i), ctx))
                 .collect();
             if items.iter().all(|j| matches!(j, Jsonata::Literal(_))) {
-                Jsonata::Literal(v.clone())
+                Jsonata::Literal(v.into())
             } else {
                 Jsonata::Array(items)
             }
         }
-        other => Jsonata::Literal(other.clone()),
+        other => Jsonata::Literal(other.into()),
     }
 }
 

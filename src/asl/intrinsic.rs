@@ -132,7 +132,7 @@ pub enum Arg {
     /// String literals have their escapes resolved (`\'`, `\{`, `\}`, `\\`), except the template
     /// (first argument) of `States.Format`: there only `\'` is resolved and `\{`, `\}`, `\\` are
     /// kept, because the evaluator must still tell a `{}` placeholder from escaped braces.
-    Literal(serde_json::Value),
+    Literal(crate::value::Value),
     Path(Path),
     Call(Call),
 }
@@ -188,7 +188,7 @@ impl fmt::Display for Call {
                 f.write_str(", ")?;
             }
             match arg {
-                Arg::Literal(serde_json::Value::String(s)) => {
+                Arg::Literal(crate::value::Value::String(s)) => {
                     let template = self.function == Function::Format && i == 0;
                     f.write_str("'")?;
                     for c in s.chars() {
@@ -387,7 +387,7 @@ impl Parser {
     fn parse_arg(&mut self, depth: usize, template: bool) -> Result<Arg, IntrinsicError> {
         let start = self.pos;
         match self.peek() {
-            Some('\'') => Ok(Arg::Literal(serde_json::Value::String(
+            Some('\'') => Ok(Arg::Literal(crate::value::Value::string(
                 self.parse_string(template)?,
             ))),
             Some('$') => self.parse_path_arg(),
@@ -400,9 +400,9 @@ impl Parser {
                     return Ok(Arg::Call(self.parse_call(depth + 1)?));
                 }
                 match word.as_str() {
-                    "null" => Ok(Arg::Literal(serde_json::Value::Null)),
-                    "true" => Ok(Arg::Literal(serde_json::Value::Bool(true))),
-                    "false" => Ok(Arg::Literal(serde_json::Value::Bool(false))),
+                    "null" => Ok(Arg::Literal(crate::value::Value::Null)),
+                    "true" => Ok(Arg::Literal(crate::value::Value::Bool(true))),
+                    "false" => Ok(Arg::Literal(crate::value::Value::Bool(false))),
                     _ => self.error(
                         start,
                         format!("unexpected '{word}': expected a string, number, null, boolean, path or function call"),
@@ -513,7 +513,7 @@ impl Parser {
             self.pos += 1;
         }
         match serde_json::from_str::<serde_json::Number>(&text) {
-            Ok(n) => Ok(Arg::Literal(serde_json::Value::Number(n))),
+            Ok(n) => Ok(Arg::Literal(crate::value::Value::Number(n))),
             Err(_) => self.error(start, format!("invalid number '{text}'")),
         }
     }
@@ -986,7 +986,7 @@ mod tests {
     #[test]
     fn literals_are_json_values() {
         let call = parse_call("States.Array(1, -0.5, 2e2, 'x', null, true)").unwrap();
-        let values: Vec<serde_json::Value> = call
+        let values: Vec<crate::value::Value> = call
             .args
             .into_iter()
             .map(|a| match a {

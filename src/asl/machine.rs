@@ -4,8 +4,8 @@
 //! resolved to indexes into their own `Block`, Retry defaults are filled in, every path, template
 //! and intrinsic call is parsed, and each state holds only the fields of its query language.
 
+use crate::value::{Str, Value};
 use chrono::{DateTime, FixedOffset};
-use serde_json::Value;
 
 use super::intrinsic::Call;
 use super::path::{Path, ReferencePath};
@@ -115,7 +115,7 @@ pub enum ResultPath {
 pub enum Template {
     /// A value with no `.$` field anywhere inside: used as it is.
     Literal(Value),
-    Object(Vec<(String, Template)>),
+    Object(Vec<(Str, Template)>),
     Array(Vec<Template>),
     /// The value of a `key.$` field that is a path.
     Path(Path),
@@ -131,7 +131,7 @@ pub use crate::jsonata::Compiled as Expr;
 pub enum Jsonata {
     Literal(Value),
     Expr(Expr),
-    Object(Vec<(String, Jsonata)>),
+    Object(Vec<(Str, Jsonata)>),
     Array(Vec<Jsonata>),
 }
 

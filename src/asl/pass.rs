@@ -17,7 +17,7 @@ const SHAPE: FlowShape = FlowShape {
 pub fn read(o: &mut Object, lang: QueryLanguage, scope: &mut Scope, ctx: &mut Ctx) -> Pass {
     let flow = common::flow(o, lang, SHAPE, ctx);
     let result = match lang {
-        QueryLanguage::JsonPath => o.take("Result").cloned(),
+        QueryLanguage::JsonPath => o.take("Result").map(crate::value::Value::from),
         QueryLanguage::Jsonata => None,
     };
     let assign = common::assign(o, lang, ctx);

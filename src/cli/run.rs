@@ -91,7 +91,7 @@ pub fn run(args: &Args) -> ExitCode {
         },
         (None, None) => "{}".to_owned(),
     };
-    let input: Value = match serde_json::from_str(&input_text) {
+    let input = match crate::value::Value::parse(&input_text) {
         Ok(v) => v,
         Err(e) => return usage(format!("the input is not JSON: {e}")),
     };
@@ -180,7 +180,11 @@ pub fn run(args: &Args) -> ExitCode {
     if args.result {
         let mut r = json!({"status": outcome.status.as_str()});
         match outcome.status {
-            Status::Succeeded => r["output"] = outcome.output.unwrap_or(Value::Null),
+            Status::Succeeded => {
+                r["output"] = outcome
+                    .output
+                    .map_or(Value::Null, crate::value::Value::into_serde)
+            }
             // An absent Error or Cause (a Fail state without them) is null, as AWS omits it.
             _ => {
                 r["error"] = if error.is_empty() {
@@ -200,7 +204,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
     match outcome.status {
         Status::Succeeded => {
-            println!("{}", outcome.output.unwrap_or(Value::Null));
+            println!("{}", outcome.output.unwrap_or_default());
             ExitCode::SUCCESS
         }
         Status::Failed => {

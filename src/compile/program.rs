@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::asl::machine::{
     Assign, CatchOutput, Condition, Dynamic, FailField, Flow, ItemBatcher, ItemSelector, Items,

@@ -11,10 +11,10 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::value::{Map, Number, Value};
 use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions};
 use jsonata_core::value::{JArray, JValue};
-use serde_json::{Map, Number, Value};
 
 use crate::java::{hash, JavaRandom};
 
@@ -118,13 +118,13 @@ struct Session {
 impl Bindings {
     /// Bindings whose evaluations stop (`Problem::Deadline`) once `left_ms` (the time left to
     /// the execution's deadline) is over.
-    pub fn new(states: &Value, variables: &Map<String, Value>, left_ms: u64) -> Bindings {
+    pub fn new(states: &Value, variables: &Map, left_ms: u64) -> Bindings {
         Bindings {
             limit_ms: left_ms.min(TIMEOUT_MS),
             states: to_jvalue(states),
             variables: variables
                 .iter()
-                .map(|(k, v)| (k.clone(), to_jvalue(v)))
+                .map(|(k, v)| (k.to_string(), to_jvalue(v)))
                 .collect(),
             session: RefCell::new(None),
         }
@@ -388,7 +388,7 @@ pub fn to_jvalue(v: &Value) -> JValue {
         Value::Object(o) => {
             let mut m = indexmap::IndexMap::with_capacity(o.len());
             for (k, x) in o {
-                m.insert(k.clone(), to_jvalue(x));
+                m.insert(k.to_string(), to_jvalue(x));
             }
             JValue::object(m)
         }
@@ -404,7 +404,7 @@ pub fn from_jvalue(v: &JValue) -> Option<Result<Value, ()>> {
         JValue::Null => Value::Null,
         JValue::Bool(b) => Value::Bool(*b),
         JValue::Number(n) => number(*n),
-        JValue::String(s) => Value::String(s.to_string()),
+        JValue::String(s) => Value::string(&**s),
         JValue::Array(a) => {
             let mut out = Vec::with_capacity(a.len());
             for item in a.iter() {
@@ -414,20 +414,20 @@ pub fn from_jvalue(v: &JValue) -> Option<Result<Value, ()>> {
                     None => {}
                 }
             }
-            Value::Array(out)
+            Value::array(out)
         }
         JValue::Object(o) => {
             let mut m = Map::with_capacity(o.len());
             for (k, x) in o.iter() {
                 match from_jvalue(x) {
                     Some(Ok(x)) => {
-                        m.insert(k.clone(), x);
+                        m.insert(&**k, x);
                     }
                     Some(Err(())) => return Some(Err(())),
                     None => {}
                 }
             }
-            Value::Object(m)
+            Value::object(m)
         }
         _ => return Some(Err(())),
     }))

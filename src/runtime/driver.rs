@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::value::Value;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-use serde_json::Value;
 
 use super::{terminal_details, terminal_kind, Outcome};
 use crate::tasks::{Answer, Resource, TaskResult};
@@ -38,7 +38,7 @@ pub trait Host: Clone + Send + Sync {
         &self,
         answer: Answer,
         limit: Duration,
-    ) -> impl Future<Output = Result<Result<Value, Failure>, Panicked>> + Send;
+    ) -> impl Future<Output = Result<crate::tasks::TaskResult, Panicked>> + Send;
     /// The resources Tasks call.
     fn resources(&self) -> &dyn Resource;
     /// A random stream for a new run.
@@ -202,7 +202,8 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
                         run.follow(chain.load(Ordering::SeqCst));
                     }
                     Event::TaskDone(match result {
-                        Ok(result) => result,
+                        // The resources answer in serde_json's type; the run goes on in its own.
+                        Ok(result) => result.map(Value::from),
                         Err(Panicked) => Err(panicked(&attempt, run.state_name())),
                     })
                 }

@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::value::Value;
 use futures::FutureExt;
-use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 use super::driver::{self, Attempt, Host, Panicked};
@@ -966,7 +966,7 @@ impl Engine {
             EventType::ExecutionRedriven,
             logged_from,
             now,
-            || json!({ "redriveCount": count }),
+            || serde_json::json!({ "redriveCount": count }),
         );
         let random = self.random();
         let run = match resume {
@@ -1242,7 +1242,7 @@ fn redrive_point(program: &Program, history: &[HistoryEvent]) -> Option<(String,
     let is_top = |name: &str| top.states.iter().any(|s| s.name == name);
     let mut open: Option<&HistoryEvent> = None;
     for ev in history {
-        let Some(name) = ev.details.get("name").and_then(Value::as_str) else {
+        let Some(name) = ev.details.get("name").and_then(serde_json::Value::as_str) else {
             continue;
         };
         if !is_top(name) {
@@ -1251,7 +1251,9 @@ fn redrive_point(program: &Program, history: &[HistoryEvent]) -> Option<(String,
         if ev.kind.is_state_entered() {
             open = Some(ev);
         } else if ev.kind.as_str().ends_with("StateExited")
-            && open.is_some_and(|o| o.details.get("name").and_then(Value::as_str) == Some(name))
+            && open.is_some_and(|o| {
+                o.details.get("name").and_then(serde_json::Value::as_str) == Some(name)
+            })
         {
             open = None;
         }
@@ -1261,7 +1263,7 @@ fn redrive_point(program: &Program, history: &[HistoryEvent]) -> Option<(String,
     let input = entered
         .details
         .get("input")
-        .and_then(Value::as_str)
+        .and_then(serde_json::Value::as_str)
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or(Value::Null);
     Some((name, input))

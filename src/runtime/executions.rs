@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 use tokio::sync::Notify;
 
 use super::driver::Attempt;
@@ -53,7 +53,7 @@ struct Progress {
     stop: Option<(Option<String>, Option<String>)>,
     /// The variables as its latest top-level state was entered (what a redrive re-enters
     /// that state with), once it ended.
-    variables: Map<String, Value>,
+    variables: Map,
     /// The estimated bytes it holds once ended (what the memory bound counts).
     size: usize,
     /// How many times it was redriven, and when last.
@@ -103,7 +103,7 @@ pub enum Redrivable {
 /// What a redrive starts from: the history so far, the variables, and the redrive's number.
 pub struct Redrive {
     pub history: Vec<HistoryEvent>,
-    pub variables: Map<String, Value>,
+    pub variables: Map,
     pub count: u32,
     pub redrive_ms: u64,
 }
@@ -327,7 +327,7 @@ impl Executions {
         outcome: Outcome,
         stop_ms: u64,
         history: Vec<HistoryEvent>,
-        variables: Map<String, Value>,
+        variables: Map,
     ) {
         let size = retained_size(e, &outcome, &history, &variables);
         let count = {
@@ -479,7 +479,7 @@ pub fn retained_size(
     e: &Execution,
     outcome: &Outcome,
     history: &[HistoryEvent],
-    variables: &Map<String, Value>,
+    variables: &Map,
 ) -> usize {
     // The record in its `Arc`, the ARN kept twice more (the ARN index and the ended queue's
     // entry), and the two index entries.
@@ -490,7 +490,7 @@ pub fn retained_size(
     let events: usize = room(history.len()) * size_of::<HistoryEvent>()
         + history
             .iter()
-            .map(|h| value_size(&h.details))
+            .map(|h| details_size(&h.details))
             .sum::<usize>();
     let output = outcome.output.as_ref().map_or(0, value_size);
     let failure = outcome
@@ -515,28 +515,62 @@ fn room(n: usize) -> usize {
     }
 }
 
-/// The heap bytes of an ordered map: its entries' vector (hash, key, value per entry), its
-/// index table (a word and a control byte per slot, at most 7/8 full), and what its keys and
-/// values hold.
-fn object_size(m: &Map<String, Value>) -> usize {
+/// The heap bytes of a statejet object: its node (two counts and the map), its entries'
+/// vector (key, value per entry), an index past 16 fields (a word and a control byte per
+/// slot, at most 7/8 full, and a key per entry), and what its keys (each its own node of two
+/// counts and the text) and values hold. Shared nodes are counted in full at each holder: an
+/// overestimate, which keeps the bound a bound.
+fn object_size(m: &Map) -> usize {
+    let node = 2 * size_of::<usize>() + size_of::<Map>();
     if m.is_empty() {
-        return 0;
+        return node;
     }
-    let entry = size_of::<usize>() + size_of::<String>() + size_of::<Value>();
-    let slots = (m.len() * 8 / 7 + 1).next_power_of_two().max(4);
-    let table = slots * (size_of::<usize>() + 1) + 16;
-    let members: usize = m.iter().map(|(k, v)| k.len() + value_size(v)).sum();
-    room(m.len()) * entry + table + members
+    let entry = size_of::<crate::value::Str>() + size_of::<Value>();
+    let index = if m.len() > 16 {
+        let slots = (m.len() * 8 / 7 + 1).next_power_of_two().max(4);
+        slots * (size_of::<usize>() + size_of::<crate::value::Str>() + 1) + 16
+    } else {
+        0
+    };
+    let members: usize = m
+        .iter()
+        .map(|(k, v)| 2 * size_of::<usize>() + k.len() + value_size(v))
+        .sum();
+    node + room(m.len()) * entry + index + members
 }
 
-/// The heap bytes a JSON value holds (beside the value itself).
+/// The heap bytes a statejet value holds (beside the value itself).
 fn value_size(v: &Value) -> usize {
     match v {
-        Value::String(s) => s.len(),
+        Value::String(s) => 2 * size_of::<usize>() + s.len(),
         Value::Array(a) => {
-            room(a.len()) * size_of::<Value>() + a.iter().map(value_size).sum::<usize>()
+            2 * size_of::<usize>()
+                + size_of::<Vec<Value>>()
+                + room(a.len()) * size_of::<Value>()
+                + a.iter().map(value_size).sum::<usize>()
         }
         Value::Object(m) => object_size(m),
+        _ => 0,
+    }
+}
+
+/// The heap bytes a serde_json value holds (an event's details): an ordered map's entries'
+/// vector (hash, key, value per entry) and index table, strings' bytes.
+fn details_size(v: &serde_json::Value) -> usize {
+    use serde_json::Value as Json;
+    match v {
+        Json::String(s) => s.len(),
+        Json::Array(a) => {
+            room(a.len()) * size_of::<Json>() + a.iter().map(details_size).sum::<usize>()
+        }
+        Json::Object(m) if m.is_empty() => 0,
+        Json::Object(m) => {
+            let entry = size_of::<usize>() + size_of::<String>() + size_of::<Json>();
+            let slots = (m.len() * 8 / 7 + 1).next_power_of_two().max(4);
+            let table = slots * (size_of::<usize>() + 1) + 16;
+            let members: usize = m.iter().map(|(k, v)| k.len() + details_size(v)).sum();
+            room(m.len()) * entry + table + members
+        }
         _ => 0,
     }
 }

@@ -19,7 +19,7 @@ pub mod sequential;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::compile::Program;
 use crate::tasks::Resource;
@@ -97,7 +97,7 @@ pub fn execute_with(
     execution: Arc<ExecutionInfo>,
     resources: &dyn Resource,
     clock: &dyn Clock,
-    variables: serde_json::Map<String, Value>,
+    variables: crate::value::Map,
     inspection: Option<Inspection>,
 ) -> (Outcome, Vec<HistoryEvent>) {
     let journal = Journal::recording(&execution, clock.now_ms());
@@ -202,7 +202,7 @@ pub fn terminal_kind(outcome: &Outcome) -> EventType {
 
 /// The details of the event that ends an execution's history (the output's text, for a
 /// success: built only when the event is recorded).
-pub fn terminal_details(outcome: &Outcome) -> Value {
+pub fn terminal_details(outcome: &Outcome) -> serde_json::Value {
     match (&outcome.status, &outcome.failure) {
         (Status::Succeeded, _) => serde_json::json!({
             "output": text(outcome.output.as_ref().unwrap_or(&Value::Null)),
@@ -215,25 +215,25 @@ pub fn terminal_details(outcome: &Outcome) -> Value {
             let mut d = serde_json::Map::new();
             if let Some(f) = f {
                 if !f.error.is_empty() {
-                    d.insert("error".into(), Value::from(f.error.clone()));
+                    d.insert("error".into(), f.error.clone().into());
                 }
                 if !f.cause.is_empty() {
-                    d.insert("cause".into(), Value::from(f.cause.clone()));
+                    d.insert("cause".into(), f.cause.clone().into());
                 }
             }
-            Value::Object(d)
+            serde_json::Value::Object(d)
         }
         (Status::Failed, f) => {
             let mut d = serde_json::Map::new();
             if let Some(f) = f {
                 if !f.error.is_empty() {
-                    d.insert("error".into(), Value::from(f.error.clone()));
+                    d.insert("error".into(), f.error.clone().into());
                 }
                 if !f.cause.is_empty() {
-                    d.insert("cause".into(), Value::from(f.cause.clone()));
+                    d.insert("cause".into(), f.cause.clone().into());
                 }
             }
-            Value::Object(d)
+            serde_json::Value::Object(d)
         }
     }
 }

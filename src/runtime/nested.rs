@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::engine::{new_uuid, StandardStart, StartError, WeakEngine};
 use super::executions::{Execution, Now, Started};
@@ -278,7 +278,7 @@ impl Children {
                 return Err(refuse("InvalidName", format!("Invalid Name: '{n}'")));
             }
         }
-        let input: Value = serde_json::from_str(&p.input_text).map_err(|e| {
+        let input = crate::value::Value::parse(&p.input_text).map_err(|e| {
             refuse(
                 "InvalidExecutionInput",
                 format!("Invalid State Machine Execution Input: '{e}'"),

@@ -3,7 +3,7 @@
 //! Invariant: a type mismatch makes a comparison false, never an error (as AWS records show);
 //! only a `Variable` (or `...Path` operand) that selects nothing fails, and `IsPresent` never does.
 
-use serde_json::Value;
+use crate::value::Value;
 
 use super::failure::Failure;
 use super::jsonpath::{self, Roots};

@@ -6,7 +6,7 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use crate::value::{Map, Value};
 
 use crate::asl::path::Segment;
 use crate::asl::MachineType;
@@ -44,31 +44,48 @@ pub fn object(
     with_input: bool,
     task_token: Option<&str>,
 ) -> Value {
-    let mut state = json!({"EnteredTime": entered_time, "Name": state_name});
+    // Built field by field (no `json!`, which goes through serde): a Context Object is built
+    // for every state that reads `$$`.
+    let mut state = Map::with_capacity(3);
+    state.push_new("EnteredTime", entered_time.into());
+    state.push_new("Name", state_name.into());
     if let Some(n) = retry_count {
-        state["RetryCount"] = json!(n);
+        state.push_new("RetryCount", n.into());
     }
-    let mut ctx = json!({
-        "Execution": {
-            "Id": execution.id,
-            "Input": if with_input { execution.input.clone() } else { Value::Null },
-            "Name": execution.name,
-            "RoleArn": execution.role_arn,
-            "StartTime": execution.start_time,
-        },
-        "State": state,
-        "StateMachine": {"Id": execution.state_machine_id, "Name": execution.state_machine_name},
-    });
+    let mut exec = Map::with_capacity(6);
+    exec.push_new("Id", execution.id.as_str().into());
+    let input = match with_input {
+        true => execution.input.clone(),
+        false => Value::Null,
+    };
+    exec.push_new("Input", input);
+    exec.push_new("Name", execution.name.as_str().into());
+    exec.push_new("RoleArn", execution.role_arn.as_str().into());
+    exec.push_new("StartTime", execution.start_time.as_str().into());
     if let Some(n) = execution.redrive_count {
-        ctx["Execution"]["RedriveCount"] = json!(n);
+        exec.push_new("RedriveCount", n.into());
     }
+    let mut machine = Map::with_capacity(2);
+    machine.push_new("Id", execution.state_machine_id.as_str().into());
+    machine.push_new("Name", execution.state_machine_name.as_str().into());
+    let mut ctx = Map::with_capacity(5);
+    ctx.push_new("Execution", exec.into());
+    ctx.push_new("State", state.into());
+    ctx.push_new("StateMachine", machine.into());
     if let Some((index, value)) = map_item {
-        ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        let mut item = Map::with_capacity(2);
+        item.push_new("Index", index.into());
+        item.push_new("Value", value.clone());
+        let mut m = Map::with_capacity(1);
+        m.push_new("Item", item.into());
+        ctx.push_new("Map", m.into());
     }
     if let Some(token) = task_token {
-        ctx["Task"] = json!({"Token": token});
+        let mut t = Map::with_capacity(1);
+        t.push_new("Token", token.into());
+        ctx.push_new("Task", t.into());
     }
-    ctx
+    Value::object(ctx)
 }
 
 /// Formats milliseconds since the epoch as AWS formats timestamps: UTC, `Z`, and fractional

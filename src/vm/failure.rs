@@ -61,8 +61,11 @@ impl Failure {
     }
 
     /// The error output Catch passes on: `{"Error": ..., "Cause": ...}`.
-    pub fn to_output(&self) -> serde_json::Value {
-        serde_json::json!({"Error": self.error, "Cause": self.cause})
+    pub fn to_output(&self) -> crate::value::Value {
+        let mut m = crate::value::Map::with_capacity(2);
+        m.insert("Error", self.error.as_str().into());
+        m.insert("Cause", self.cause.as_str().into());
+        crate::value::Value::object(m)
     }
 }
 

@@ -9,8 +9,8 @@
 //! `States.Runtime` with AWS's cause `Invalid arguments in States.<Name>`, without the
 //! "An error occurred while executing the state …" prefix, which the caller adds.
 
+use crate::value::{Map, Value};
 use base64::Engine as _;
-use serde_json::{Map, Value};
 
 use crate::asl::intrinsic::Function;
 use crate::java::{hash, java_hash_set_order, java_string, write_java, write_json, JavaRandom};
@@ -58,17 +58,17 @@ pub fn call(
         Function::JsonToString => {
             let mut out = String::new();
             write_json(&args[0], &mut out);
-            Ok(Value::String(out))
+            Ok(Value::string(out))
         }
-        Function::Array => Ok(Value::Array(args.to_vec())),
+        Function::Array => Ok(Value::array(args.to_vec())),
         Function::ArrayPartition => {
             let items = args[0].as_array().ok_or_else(invalid)?;
             let size = java_int(&args[1]).filter(|n| *n > 0).ok_or_else(invalid)?;
             let chunks = items
                 .chunks(size as usize)
-                .map(|chunk| Value::Array(chunk.to_vec()))
+                .map(|chunk| Value::array(chunk.to_vec()))
                 .collect();
-            Ok(Value::Array(chunks))
+            Ok(Value::array(chunks))
         }
         Function::ArrayContains => {
             let items = args[0].as_array().ok_or_else(invalid)?;
@@ -96,16 +96,16 @@ pub fn call(
         }
         Function::ArrayUnique => {
             let items = args[0].as_array().ok_or_else(invalid)?;
-            Ok(Value::Array(java_hash_set_order(items)))
+            Ok(Value::array(java_hash_set_order(items)))
         }
         Function::Base64Encode => {
             let text = limited_text(&args[0]).ok_or_else(invalid)?;
             let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-            Ok(Value::String(encoded))
+            Ok(Value::string(encoded))
         }
         Function::Base64Decode => {
             let text = limited_text(&args[0]).ok_or_else(invalid)?;
-            Ok(Value::String(base64_decode_lenient(text)))
+            Ok(Value::string(base64_decode_lenient(text)))
         }
         Function::Hash => {
             // AWS hashes a non-string by its Java rendering rather than rejecting it.
@@ -115,7 +115,7 @@ pub fn call(
                 return Err(invalid());
             }
             hash(data.as_bytes(), algorithm)
-                .map(Value::String)
+                .map(Value::from)
                 .ok_or_else(invalid)
         }
         Function::JsonMerge => {
@@ -127,11 +127,11 @@ pub fn call(
             if args[2] == Value::Bool(true) {
                 return Err(invalid());
             }
-            let mut merged: Map<String, Value> = left.clone();
+            let mut merged: Map = Map::clone(left);
             for (key, value) in right {
                 merged.insert(key.clone(), value.clone());
             }
-            Ok(Value::Object(merged))
+            Ok(Value::object(merged))
         }
         Function::MathRandom => math_random(args, random).ok_or_else(invalid),
         Function::MathAdd => {
@@ -152,16 +152,16 @@ pub fn call(
             let tokens = text
                 .split(|c: char| delimiters.contains(c))
                 .filter(|token| !token.is_empty())
-                .map(|token| Value::String(token.to_string()))
+                .map(|token| Value::string(token.to_string()))
                 .collect();
-            Ok(Value::Array(tokens))
+            Ok(Value::array(tokens))
         }
         Function::Uuid => {
             let mut bytes = [0u8; 16];
             bytes[..8].copy_from_slice(&random().to_be_bytes());
             bytes[8..].copy_from_slice(&random().to_be_bytes());
             let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
-            Ok(Value::String(uuid.hyphenated().to_string()))
+            Ok(Value::string(uuid.hyphenated().to_string()))
         }
     }
 }
@@ -218,7 +218,7 @@ fn format(template: &str, args: &[Value]) -> Option<Value> {
     if args.next().is_some() {
         return None;
     }
-    Some(Value::String(out))
+    Some(Value::string(out))
 }
 
 fn array_range(start: &Value, end: &Value, step: &Value) -> Option<Value> {
@@ -364,7 +364,7 @@ fn base64_decode_lenient(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
     use sha2::Digest as _;
 
     /// What a call should give.

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 use super::context::Lazy;
 use crate::asl::path::{Path, ReferencePath, Root, Segment};
@@ -19,7 +19,7 @@ pub struct Roots<'a> {
     /// `$$`: the Context Object, built when first read.
     pub context: &'a Lazy<'a>,
     /// `$name`: the workflow variables in scope.
-    pub variables: &'a Map<String, Value>,
+    pub variables: &'a Map,
 }
 
 /// Why a path selected nothing.
@@ -68,9 +68,19 @@ pub fn read_ref<'a>(path: &Path, roots: &Roots<'a>) -> Result<Cow<'a, Value>, Mi
     let root = root_value(path.root(), roots)?;
     match path {
         Path::Reference(r) => get(root, r).map(Cow::Borrowed),
-        Path::Query(q) => Ok(Cow::Owned(Value::Array(
-            q.query.query(root).all().into_iter().cloned().collect(),
-        ))),
+        // serde_json_path reads serde_json's values: the query runs on a copy in that type
+        // (query paths are the rare kind; Reference Paths read in place).
+        Path::Query(q) => {
+            let root = root.to_serde();
+            Ok(Cow::Owned(
+                q.query
+                    .query(&root)
+                    .all()
+                    .into_iter()
+                    .map(Value::from)
+                    .collect(),
+            ))
+        }
         Path::Uncompilable(u) => Err(Miss::Uncompilable(u.message.clone())),
     }
 }
@@ -117,27 +127,9 @@ fn get_from<'v>(at: &'v Value, path: &ReferencePath, consumed: usize) -> Result<
     Ok(at)
 }
 
-/// Up to this many fields, an object's field is found by comparing keys in order rather than by
-/// hashing the name: serde_json's map hashes with SipHash, which costs more than a dozen
-/// comparisons of short keys that mostly differ in length.
-const SCAN_FIELDS: usize = 16;
-
 /// The field `name` of `m`.
-fn field<'v>(m: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
-    if m.len() <= SCAN_FIELDS {
-        m.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
-    } else {
-        m.get(name)
-    }
-}
-
-/// Where field `name` is in a small `m` (`None`: absent, or `m` is too large to scan).
-fn position(m: &Map<String, Value>, name: &str) -> Option<usize> {
-    if m.len() <= SCAN_FIELDS {
-        m.keys().position(|k| k == name)
-    } else {
-        None
-    }
+fn field<'v>(m: &'v Map, name: &str) -> Option<&'v Value> {
+    m.get(name)
 }
 
 /// Jayway's bracket form of a path, e.g. `$['a'][0]`.
@@ -160,11 +152,7 @@ pub fn take(root: &mut Value, path: &ReferencePath) -> Option<Value> {
     let mut at = root;
     for segment in &path.segments {
         at = match (segment, at) {
-            (Segment::Field(name), Value::Object(m)) => match position(m, name) {
-                Some(i) => m.values_mut().nth(i)?,
-                None if m.len() <= SCAN_FIELDS => return None,
-                None => m.get_mut(name)?,
-            },
+            (Segment::Field(name), Value::Object(m)) => m.get_mut(name)?,
             (Segment::Index(n), Value::Array(a)) => a.get_mut(*n)?,
             _ => return None,
         };
@@ -183,11 +171,7 @@ pub fn put(target: Value, path: &ReferencePath, value: Value) -> Result<Value, S
     for segment in &path.segments {
         at = match segment {
             Segment::Field(name) => match at {
-                Value::Object(m) => match position(m, name) {
-                    // An existing field is replaced in place: no key copied, no hash.
-                    Some(i) => m.values_mut().nth(i).unwrap_or_else(|| unreachable!()),
-                    None => m.entry(name.clone()).or_insert(Value::Null),
-                },
+                Value::Object(m) => m.entry_or_null(name),
                 _ => return Err(format!("Unable to apply ResultPath '{}'", path.text)),
             },
             Segment::Index(n) => match at {
@@ -196,7 +180,7 @@ pub fn put(target: Value, path: &ReferencePath, value: Value) -> Result<Value, S
             },
         };
         if at.is_null() {
-            *at = Value::Object(Map::new());
+            *at = Value::object(Map::new());
         }
     }
     *at = value;
@@ -207,7 +191,7 @@ pub fn put(target: Value, path: &ReferencePath, value: Value) -> Result<Value, S
 mod tests {
     use super::*;
     use crate::asl::path::{parse_path, parse_reference_path};
-    use serde_json::json;
+    use crate::json;
 
     fn read_text(path: &str, input: Value) -> Result<Value, Miss> {
         let ctx = Lazy::ready(json!({"Execution": {"Name": "e"}}));

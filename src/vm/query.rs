@@ -5,7 +5,7 @@
 //! result, a function result and an evaluation error are reported in AWS's words, naming the
 //! field (`Output/result`, `Arguments/FunctionName`, `Assign/x`).
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 use super::failure::Failure;
 use crate::asl::machine::{Expr, Jsonata};
@@ -22,21 +22,21 @@ pub fn states(
     error_output: Option<&Value>,
 ) -> Value {
     let mut m = Map::with_capacity(4);
-    m.insert("input".into(), input.clone());
+    m.insert("input", input.clone());
     if let Some(c) = context {
-        m.insert("context".into(), c.clone());
+        m.insert("context", c.clone());
     }
     if let Some(r) = result {
-        m.insert("result".into(), r.clone());
+        m.insert("result", r.clone());
     }
     if let Some(e) = error_output {
-        m.insert("errorOutput".into(), e.clone());
+        m.insert("errorOutput", e.clone());
     }
-    Value::Object(m)
+    Value::object(m)
 }
 
 /// `left_ms`: the time left to the execution's deadline, which bounds the evaluations.
-pub fn bindings(states: &Value, variables: &Map<String, Value>, left_ms: u64) -> Bindings {
+pub fn bindings(states: &Value, variables: &Map, left_ms: u64) -> Bindings {
     Bindings::new(states, variables, left_ms)
 }
 
@@ -80,14 +80,14 @@ pub fn eval_tree(
             for (k, v) in fields {
                 out.insert(k.clone(), eval_tree(v, &format!("{field}/{k}"), b, random)?);
             }
-            Ok(Value::Object(out))
+            Ok(Value::object(out))
         }
         Jsonata::Array(items) => items
             .iter()
             .enumerate()
             .map(|(i, v)| eval_tree(v, &format!("{field}[{i}]"), b, random))
             .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
+            .map(Value::array),
     }
 }
 

@@ -4,7 +4,7 @@
 //! Invariant: a template's literal parts are copied as they are; only `.$` fields are computed,
 //! and a path that selects nothing is a `States.Runtime` failure naming the field, as AWS words it.
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 use super::failure::Failure;
 use super::intrinsic;
@@ -29,15 +29,16 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
                     Template::Call(c) => call(c, name, roots, random)?,
                     nested => eval(nested, roots, random)?,
                 };
-                out.insert(name.clone(), v);
+                // The names are unique: validation refuses a template that repeats one.
+                out.push_new(name.clone(), v);
             }
-            Ok(Value::Object(out))
+            Ok(Value::object(out))
         }
         Template::Array(items) => items
             .iter()
             .map(|i| eval(i, roots, random))
             .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
+            .map(Value::array),
         // A bare path or call only occurs as the value of a `.$` field, handled above.
         Template::Path(p) => read_field(p, "", roots),
         Template::Call(c) => call(c, "", roots, random),

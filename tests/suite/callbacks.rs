@@ -6,13 +6,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use statejet::asl::{self, Config as AslConfig, MachineType};
 use statejet::compile;
+use statejet::json;
 use statejet::runtime::engine::{Config, Engine, Handler};
 use statejet::runtime::{Outcome, Status};
 use statejet::tasks::tokens::SendError;
 use statejet::tasks::Functions;
+use statejet::value::Value;
 use statejet::vm::context::ExecutionInfo;
 use statejet::vm::run::HistoryEvent;
 
@@ -95,7 +96,7 @@ async fn an_activity_task_is_handed_to_a_worker_and_succeeds() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     callbacks
         .tokens
-        .succeed(&handed.token, json!({"Value1": "HelloWorld"}))
+        .succeed(&handed.token, serde_json::json!({"Value1": "HelloWorld"}))
         .unwrap();
     let (outcome, history) = run.await.unwrap();
     assert_eq!(outcome.status, Status::Succeeded);
@@ -120,7 +121,9 @@ async fn an_activity_task_is_handed_to_a_worker_and_succeeds() {
     );
     // The task has ended: its token is spent.
     assert_eq!(
-        callbacks.tokens.succeed(&handed.token, json!(1)),
+        callbacks
+            .tokens
+            .succeed(&handed.token, serde_json::json!(1)),
         Err(SendError::TaskTimedOut)
     );
     assert_eq!(callbacks.tokens.waiting(), 0);
@@ -205,7 +208,9 @@ async fn an_activity_timeout_counts_from_its_start_and_a_poll_ends_empty() {
         json!([5, 4, "ActivityTimedOut", {"error": "States.Timeout"}])
     );
     assert_eq!(
-        callbacks.tokens.succeed(&handed.token, json!({})),
+        callbacks
+            .tokens
+            .succeed(&handed.token, serde_json::json!({})),
         Err(SendError::TaskTimedOut)
     );
 }
@@ -229,7 +234,7 @@ async fn tasks_are_handed_out_in_the_order_they_were_scheduled() {
             .await
             .unwrap()
             .unwrap();
-        let input: Value = serde_json::from_str(&h.input).unwrap();
+        let input: serde_json::Value = serde_json::from_str(&h.input).unwrap();
         callbacks.tokens.succeed(&h.token, input).unwrap();
     }
     let mut outputs = Vec::new();
@@ -262,13 +267,13 @@ async fn a_missing_activity_fails_the_state_with_states_runtime_and_no_activity_
 fn token_keeper(e: &Engine) -> Arc<Mutex<Vec<String>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    let handler: Handler = Arc::new(move |v: Value| {
+    let handler: Handler = Arc::new(move |v: serde_json::Value| {
         let token = v["Payload"]["token"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         s.lock().unwrap().push(token);
-        Box::pin(async move { Ok(json!({"StatusCode": 200})) })
+        Box::pin(async move { Ok(serde_json::json!({"StatusCode": 200})) })
     });
     e.register_handler("arn:aws:states:::lambda:invoke", handler);
     seen
@@ -310,7 +315,9 @@ async fn wait_for_task_token_succeeds_with_the_sent_output() {
         tokens.heartbeat("not a token"),
         Err(SendError::InvalidToken)
     );
-    tokens.succeed(&token, json!("approved")).unwrap();
+    tokens
+        .succeed(&token, serde_json::json!("approved"))
+        .unwrap();
     let (outcome, history) = run.await.unwrap();
     assert_eq!(outcome.output, Some(json!("approved")));
     let params = format!(r#"{{"FunctionName":"approver","Payload":{{"token":"{token}"}}}}"#);
@@ -332,7 +339,7 @@ async fn wait_for_task_token_succeeds_with_the_sent_output() {
         ]
     );
     assert_eq!(
-        tokens.succeed(&token, json!(1)),
+        tokens.succeed(&token, serde_json::json!(1)),
         Err(SendError::TaskTimedOut)
     );
 }
@@ -422,7 +429,7 @@ async fn an_execution_that_goes_away_takes_its_tokens_with_it() {
     let _ = run.await;
     assert_eq!(tokens.waiting(), 0);
     assert_eq!(
-        tokens.succeed(&token, json!({})),
+        tokens.succeed(&token, serde_json::json!({})),
         Err(SendError::TaskTimedOut)
     );
     // An activity task still queued is forgotten too: no worker is handed it.
@@ -491,7 +498,7 @@ async fn jsonata_reads_the_token_from_states_context() {
     assert!(!token.is_empty());
     e.callbacks()
         .tokens
-        .succeed(&token, json!({"verdict": "yes"}))
+        .succeed(&token, serde_json::json!({"verdict": "yes"}))
         .unwrap();
     let (outcome, _) = run.await.unwrap();
     assert_eq!(outcome.output, Some(json!("yes")));

@@ -7,15 +7,16 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Value};
 use statejet::asl::MachineType;
+use statejet::json;
 use statejet::runtime::engine::{Config, Engine, Handler, StartError};
 use statejet::runtime::Status;
 use statejet::tasks::Functions;
+use statejet::value::Value;
 use statejet::vm::Failure;
 
 fn echo() -> Handler {
-    Arc::new(|v: Value| Box::pin(async move { Ok(v) }))
+    Arc::new(|v: serde_json::Value| Box::pin(async move { Ok(v) }))
 }
 
 fn engine(config: Config) -> Engine {
@@ -24,20 +25,20 @@ fn engine(config: Config) -> Engine {
     e
 }
 
-type Answer = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
+type Answer = Pin<Box<dyn Future<Output = Result<serde_json::Value, Failure>> + Send>>;
 
 /// Registers `handler` as `name`, called with the payload and how many calls came before;
 /// returns the call count.
 fn counted(
     e: &Engine,
     name: &str,
-    handler: impl Fn(Value, usize) -> Answer + Send + Sync + 'static,
+    handler: impl Fn(serde_json::Value, usize) -> Answer + Send + Sync + 'static,
 ) -> Arc<AtomicUsize> {
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     e.register_handler(
         name,
-        Arc::new(move |v: Value| handler(v, c.fetch_add(1, Ordering::Relaxed))),
+        Arc::new(move |v: serde_json::Value| handler(v, c.fetch_add(1, Ordering::Relaxed))),
     );
     calls
 }
@@ -88,7 +89,7 @@ async fn ten_thousand_fire_and_forget_executions_each_end_exactly_once() {
             if v["attempt"] == 0 {
                 Err(Failure::new("Flaky", "try again"))
             } else {
-                Ok(json!({"items": [1, 2, 3], "in": v}))
+                Ok(serde_json::json!({"items": [1, 2, 3], "in": v}))
             }
         })
     });
@@ -234,7 +235,7 @@ async fn deadlines_end_executions_as_timed_out() {
         "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hang", "End": true}}}"#;
     e.register_handler(
         "hang",
-        Arc::new(|_v: Value| Box::pin(futures::future::pending())),
+        Arc::new(|_v: serde_json::Value| Box::pin(futures::future::pending())),
     );
     for (name, def) in [("own", own), ("cap", cap), ("in_task", in_task)] {
         e.register_state_machine(name, def, MachineType::Express)
@@ -599,5 +600,5 @@ async fn a_standard_execution_runs_once_and_a_stop_drops_its_pending_call() {
     let last = end.history.last().unwrap();
     assert_eq!(last.kind.as_str(), "ExecutionAborted");
     assert_eq!(last.previous_event_id, 0);
-    assert_eq!(last.details, json!({"error": "Stopped"}));
+    assert_eq!(last.details, serde_json::json!({"error": "Stopped"}));
 }

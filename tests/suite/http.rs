@@ -108,7 +108,7 @@ fn execution(input: Value) -> Arc<ExecutionInfo> {
     Arc::new(ExecutionInfo {
         id: "arn:aws:states:us-east-1:123456789012:express:test:run:00000000-0000-4000-8000-000000000000".into(),
         name: "run".into(),
-        input,
+        input: input.into(),
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
         machine_type: statejet::asl::MachineType::Express,
         start_time: "2024-01-01T00:00:00Z".into(),

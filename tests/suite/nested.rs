@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use statejet::asl::{self, Config as AslConfig, MachineType};
 use statejet::compile;
+use statejet::json;
 use statejet::runtime::engine::{Config, Engine};
 use statejet::runtime::executions::{status_name, Now};
 use statejet::runtime::{Outcome, Status};
 use statejet::tasks::Functions;
+use statejet::value::Value;
 use statejet::vm::context::ExecutionInfo;
 use statejet::vm::run::HistoryEvent;
 
@@ -155,7 +156,9 @@ async fn a_sync_task_token_takes_heartbeats_and_an_early_success() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         tokens.heartbeat(&token).unwrap();
     }
-    tokens.succeed(&token, json!({"early": true})).unwrap();
+    tokens
+        .succeed(&token, serde_json::json!({"early": true}))
+        .unwrap();
     let (outcome, _) = run.await.unwrap();
     assert_eq!(outcome.output, Some(json!({"early": true})), "{outcome:?}");
     child.finished().await;

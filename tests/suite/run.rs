@@ -45,7 +45,7 @@ fn execution(input: Value) -> Arc<ExecutionInfo> {
     Arc::new(ExecutionInfo {
         id: "arn:aws:states:us-east-1:123456789012:express:test:run:00000000-0000-4000-8000-000000000000".into(),
         name: "run".into(),
-        input,
+        input: input.into(),
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
         machine_type: statejet::asl::MachineType::Express,
         start_time: "2024-01-01T00:00:00Z".into(),
@@ -133,7 +133,10 @@ fn an_hour_long_wait_takes_no_time() {
         "W": {"Type": "Wait", "Seconds": 240, "Next": "Seen"},
         "Seen": {"Type": "Pass", "Parameters": {"at.$": "$$.State.EnteredTime"}, "End": true}}});
     let o = execute(&def, json!({}), &Functions::default(), &clock);
-    assert_eq!(o.output, Some(json!({"at": "2024-01-01T00:04:00Z"})));
+    assert_eq!(
+        o.output,
+        Some(statejet::json!({"at": "2024-01-01T00:04:00Z"}))
+    );
 }
 
 /// History events (without timestamps) of the cases in `tests/data/history/`.
@@ -276,7 +279,7 @@ fn a_map_selecting_many_items_from_the_context_object_times_out() {
     assert_eq!(o.status, Status::Succeeded);
     assert_eq!(
         o.output,
-        Some(json!([
+        Some(statejet::json!([
             {"index": 0, "first": {"n": 0}},
             {"index": 1, "first": {"n": 0}},
             {"index": 2, "first": {"n": 0}}

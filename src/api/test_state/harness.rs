@@ -275,8 +275,14 @@ pub fn run(
         execution,
         crate::runtime::random_stream(now),
     )
-    .with_variables(variables)
-    .with_context(context)
+    // The request speaks serde_json's type; the run, statejet's own.
+    .with_variables(
+        variables
+            .into_iter()
+            .map(|(k, v)| (k, crate::value::Value::from(v)))
+            .collect(),
+    )
+    .with_context(context.into())
     .inspected(inspection.clone());
     let mut journal = Journal::started();
     let mut work = None;
@@ -292,7 +298,7 @@ pub fn run(
             Action::Invoke(inv) => {
                 let r = answer.invoke(&inv);
                 work.get_or_insert_with(|| r.clone());
-                Event::TaskDone(r)
+                Event::TaskDone(r.map(Into::into))
             }
             Action::Fork(fork) => {
                 // The mock stands in for the iterations, not for their inputs: a selection
@@ -306,7 +312,7 @@ pub fn run(
                 };
                 let r = selected.and_then(|()| answer.fork(&fork));
                 work.get_or_insert_with(|| r.clone());
-                Event::TaskDone(r)
+                Event::TaskDone(r.map(Into::into))
             }
         };
     };
@@ -316,10 +322,17 @@ pub fn run(
     };
     let stages = std::mem::take(&mut *inspection.lock().unwrap_or_else(|p| p.into_inner()));
     Ran {
-        result,
+        result: result.map(crate::value::Value::into_serde),
         work,
         next,
-        stages,
-        variables: run.variables().clone(),
+        stages: stages
+            .into_iter()
+            .map(|(k, v)| (k, v.into_serde()))
+            .collect(),
+        variables: run
+            .variables()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_serde()))
+            .collect(),
     }
 }

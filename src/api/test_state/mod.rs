@@ -124,7 +124,7 @@ impl Api {
                 self.scope.region, self.scope.account
             ),
             name,
-            input: req.input.clone(),
+            input: req.input.clone().into(),
             role_arn: req.role_arn.clone().unwrap_or_default(),
             // It answers synchronously under an Express ARN, as StartSyncExecution does.
             machine_type: crate::asl::MachineType::Express,

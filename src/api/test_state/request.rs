@@ -325,7 +325,7 @@ pub fn read_items(harness: &mut Harness, data: Option<Value>) {
     if let StateKind::Map(m) = &mut harness.machine.top.states[0].kind {
         if m.item_reader.take().is_some() {
             let items = data.unwrap_or_else(|| Value::Array(Vec::new()));
-            m.items = Items::Jsonata(Some(Jsonata::Literal(items)));
+            m.items = Items::Jsonata(Some(Jsonata::Literal(items.into())));
         }
     }
 }

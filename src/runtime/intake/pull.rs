@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::message::{AckKind, Acker};
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::Digest;
 
 use super::publish::{EXECUTION_ID, EXECUTION_NAME};
@@ -202,9 +202,9 @@ fn handle(
     let body = &message.payload;
     let input = if body.iter().all(u8::is_ascii_whitespace) {
         // An empty body is an execution without input, which AWS gives `{}`.
-        Ok(json!({}))
+        Ok(crate::value::Value::object(crate::value::Map::new()))
     } else {
-        serde_json::from_slice::<Value>(body)
+        crate::value::Value::parse_slice(body)
     };
     let input = match input {
         Ok(v) => v,

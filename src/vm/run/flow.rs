@@ -275,7 +275,7 @@ impl Run {
     pub(super) fn select(&self, s: &Select, value: &Value, ctx: &Lazy) -> Result<Value, Failure> {
         match s {
             Select::Whole => Ok(value.clone()),
-            Select::Nothing => Ok(Value::Object(Map::new())),
+            Select::Nothing => Ok(Value::object(Map::new())),
             Select::Path(p) => {
                 let roots = Roots {
                     input: value,
@@ -361,7 +361,7 @@ pub(super) fn as_number(v: &Value) -> Option<f64> {
 
 pub(super) fn plain(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.to_string(),
         other => other.to_string(),
     }
 }

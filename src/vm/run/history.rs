@@ -10,7 +10,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value as Json};
+
+use crate::value::{Map, Value};
 
 use super::Run;
 use crate::asl::machine::{Resource, ResourceKind};
@@ -25,7 +27,7 @@ pub struct HistoryEvent {
     pub timestamp_ms: u64,
     pub kind: EventType,
     /// The camelCase `*EventDetails` of the event.
-    pub details: Value,
+    pub details: Json,
 }
 
 /// The type of a history event, as AWS names it (`EventType::as_str`): every event statejet
@@ -209,7 +211,7 @@ pub struct Journal {
     keep: Option<fn(EventType) -> bool>,
     /// A STANDARD execution's variables as its latest top-level state was entered: what a
     /// redrive enters that state with (`None`: not kept).
-    variables: Option<Box<Map<String, Value>>>,
+    variables: Option<Box<Map>>,
 }
 
 /// What a `Tally` counts per state.
@@ -275,15 +277,15 @@ impl Tally {
 /// `ActivityStarted`, `TaskSubmitted`), on the Task's thread of control: the driver makes one
 /// per call over the execution's journal; the default one records nothing.
 #[derive(Clone, Default)]
-pub struct Progress(Option<Arc<dyn Fn(EventType, Value) + Send + Sync>>);
+pub struct Progress(Option<Arc<dyn Fn(EventType, Json) + Send + Sync>>);
 
 impl Progress {
-    pub fn new(record: impl Fn(EventType, Value) + Send + Sync + 'static) -> Progress {
+    pub fn new(record: impl Fn(EventType, Json) + Send + Sync + 'static) -> Progress {
         Progress(Some(Arc::new(record)))
     }
 
     /// Writes an event of the Task, after its latest one.
-    pub fn record(&self, kind: EventType, details: Value) {
+    pub fn record(&self, kind: EventType, details: Json) {
         if let Some(r) = &self.0 {
             r(kind, details);
         }
@@ -301,13 +303,13 @@ impl std::fmt::Debug for Progress {
 }
 
 /// A payload in event details: JSON text, as AWS writes it.
-pub fn text(v: &Value) -> Value {
-    Value::String(json_text(v))
+pub fn text<T: serde::Serialize + ?Sized>(v: &T) -> Json {
+    Json::String(json_text(v))
 }
 
 /// `v` as compact JSON text, by serde_json's writer rather than `Display`, which goes through a
 /// formatter a token at a time and costs about twice as much.
-pub fn json_text(v: &Value) -> String {
+pub fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> String {
     // Cannot fail: a `Value`'s keys are strings.
     serde_json::to_string(v).unwrap_or_default()
 }
@@ -344,7 +346,7 @@ impl Journal {
     }
 
     /// Notes the variables as a top-level state is entered, if this journal keeps them.
-    pub fn note_variables(&mut self, variables: &Map<String, Value>) {
+    pub fn note_variables(&mut self, variables: &Map) {
         if let Some(kept) = &mut self.variables {
             // Both empty (a machine without Assign): nothing to copy.
             if !(kept.is_empty() && variables.is_empty()) {
@@ -354,7 +356,7 @@ impl Journal {
     }
 
     /// The variables last noted (empty if none were).
-    pub fn take_variables(&mut self) -> Map<String, Value> {
+    pub fn take_variables(&mut self) -> Map {
         self.variables.take().map(|v| *v).unwrap_or_default()
     }
 
@@ -426,7 +428,7 @@ impl Journal {
         kind: EventType,
         previous: u64,
         now: u64,
-        details: impl FnOnce() -> Value,
+        details: impl FnOnce() -> Json,
     ) -> u64 {
         self.last += 1;
         if let Some(events) = &mut self.events {
@@ -461,7 +463,7 @@ impl Journal {
     pub fn note_started(&mut self, key: &str, value: &str) {
         if let Some(first) = self.events.as_mut().and_then(|e| e.first_mut()) {
             if first.kind == EventType::ExecutionStarted {
-                first.details[key] = Value::from(value);
+                first.details[key] = Json::from(value);
             }
         }
     }
@@ -498,7 +500,7 @@ impl Run {
         journal: &mut Journal,
         now: u64,
         kind: EventType,
-        details: impl FnOnce() -> Value,
+        details: impl FnOnce() -> Json,
     ) -> u64 {
         let id = journal.emit(kind, self.last_event, now, details);
         self.last_event = id;
@@ -641,7 +643,7 @@ impl Run {
                     d.insert("cause".into(), json!(f.cause));
                 }
             }
-            Value::Object(d)
+            Json::Object(d)
         });
         self.last_event = id;
     }
@@ -669,7 +671,7 @@ impl Run {
                 if !f.cause.is_empty() {
                     d.insert("cause".into(), json!(f.cause));
                 }
-                Value::Object(d)
+                Json::Object(d)
             }
         });
         self.last_event = id;

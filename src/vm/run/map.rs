@@ -22,7 +22,7 @@ impl Run {
                     None => self.effective.clone(),
                 };
                 return match (v, t) {
-                    (Value::Array(a), _) => Ok(a),
+                    (Value::Array(a), _) => Ok(a.into_inner()),
                     (other, Some(crate::asl::machine::Jsonata::Expr(e))) => {
                         Err(query::unexpected_type(e, "Items", "array", &other))
                     }
@@ -52,7 +52,7 @@ impl Run {
         match found {
             Value::Array(items) => {
                 note(&self.inspection, "afterItemsPath", found);
-                Ok(items.clone())
+                Ok(Vec::clone(items))
             }
             // AWS reads a `$$` path against the Context Object as a `$` path, and names it so
             // (`$$.Execution.Input` is "$.Execution.Input").
@@ -274,7 +274,7 @@ impl Run {
                 failure::TOLERATED_FAILURE,
                 "The specified tolerated failure threshold was exceeded",
             )),
-            _ => Ok(Value::Array(
+            _ => Ok(Value::array(
                 results
                     .into_iter()
                     .map(|r| r.unwrap_or_else(|f| f.to_output()))
@@ -311,8 +311,8 @@ pub(super) fn batches(
 pub(super) fn batch(base: &Option<Value>, items: Vec<Value>) -> Value {
     let mut m = Map::new();
     if let Some(b) = base {
-        m.insert("BatchInput".into(), b.clone());
+        m.insert("BatchInput", b.clone());
     }
-    m.insert("Items".into(), Value::Array(items));
-    Value::Object(m)
+    m.insert("Items", Value::array(items));
+    Value::object(m)
 }

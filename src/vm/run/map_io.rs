@@ -9,8 +9,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::json;
+use crate::value::Value;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::flow::{as_integer, plain};
 use super::*;
@@ -38,7 +39,7 @@ pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
 #[serde(rename_all = "PascalCase")]
 pub struct ItemRead {
     /// The `Parameters`/`Arguments` as evaluated: `Bucket`, `Key`, `VersionId`, `Prefix`...
-    pub parameters: Value,
+    pub parameters: serde_json::Value,
     pub input_type: Option<InputType>,
     /// `None`: the CSV's first row is its header.
     pub csv_headers: Option<Vec<String>>,
@@ -53,12 +54,12 @@ pub struct ItemRead {
 #[serde(rename_all = "PascalCase")]
 pub struct ResultWrite {
     /// `Bucket` and `Prefix`, as evaluated.
-    pub parameters: Value,
+    pub parameters: serde_json::Value,
     pub output_type: OutputType,
     pub map_run_arn: String,
-    pub succeeded: Vec<Value>,
-    pub failed: Vec<Value>,
-    pub pending: Vec<Value>,
+    pub succeeded: Vec<serde_json::Value>,
+    pub failed: Vec<serde_json::Value>,
+    pub pending: Vec<serde_json::Value>,
 }
 
 /// How a run takes part in a writer Map: the Map's run holds its children's records; each
@@ -164,7 +165,7 @@ impl Run {
             Some(Dynamic::Fixed(n)) => Some(*n),
         };
         let read = ItemRead {
-            parameters,
+            parameters: parameters.into_serde(),
             input_type: config.input_type,
             csv_headers: config.csv_headers.clone(),
             csv_delimiter: config.csv_delimiter,
@@ -210,7 +211,7 @@ impl Run {
         Invocation {
             state: self.current().name.clone(),
             resource: s3_resource(action),
-            payload,
+            payload: payload.into_serde(),
             timeout_seconds: None,
             heartbeat_seconds: None,
             task_token: None,
@@ -358,15 +359,15 @@ impl Run {
         }
         let Some(export) = &writer.export else {
             succeeded.extend(failed);
-            return Ok(Err(Value::Array(succeeded)));
+            return Ok(Err(Value::array(succeeded)));
         };
         let parameters = self.io_arguments(Some(export), "ResultWriter")?;
         let write = ResultWrite {
-            parameters,
+            parameters: parameters.into_serde(),
             output_type: writer.output_type,
             map_run_arn,
-            succeeded,
-            failed,
+            succeeded: succeeded.into_iter().map(Value::into_serde).collect(),
+            failed: failed.into_iter().map(Value::into_serde).collect(),
             pending: Vec::new(),
         };
         Ok(Ok(self.io_invocation(
@@ -438,24 +439,24 @@ fn record(
     let fields = r.as_object_mut().expect("a record is an object");
     match result {
         Ok(output) => {
-            fields.insert("Output".into(), Value::String(output.to_string()));
-            fields.insert("OutputDetails".into(), json!({"Included": true}));
-            fields.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+            fields.insert("Output", Value::string(output.to_string()));
+            fields.insert("OutputDetails", json!({"Included": true}));
+            fields.insert("RedriveStatus", json!("NOT_REDRIVABLE"));
             fields.insert(
-                "RedriveStatusReason".into(),
+                "RedriveStatusReason",
                 json!("Execution is SUCCEEDED and cannot be redriven"),
             );
-            fields.insert("Status".into(), json!("SUCCEEDED"));
+            fields.insert("Status", json!("SUCCEEDED"));
         }
         Err(f) => {
-            fields.insert("Error".into(), Value::String(f.error.clone()));
-            fields.insert("Cause".into(), Value::String(f.cause.clone()));
-            fields.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+            fields.insert("Error", Value::from(f.error.as_str()));
+            fields.insert("Cause", Value::from(f.cause.as_str()));
+            fields.insert("RedriveStatus", json!("NOT_REDRIVABLE"));
             fields.insert(
-                "RedriveStatusReason".into(),
+                "RedriveStatusReason",
                 json!("statejet does not redrive executions"),
             );
-            fields.insert("Status".into(), json!("FAILED"));
+            fields.insert("Status", json!("FAILED"));
         }
     }
     // In the order AWS's files show the fields: by name.

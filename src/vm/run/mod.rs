@@ -20,7 +20,8 @@ pub use history::{
 
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use crate::value::{Map, Value};
 
 use super::choice;
 use super::context::{self, ExecutionInfo, Lazy};
@@ -63,7 +64,8 @@ pub enum Action {
 pub struct Invocation {
     pub state: String,
     pub resource: Resource,
-    pub payload: Value,
+    /// In serde_json's type: what the resources take (the VM's own values stop here).
+    pub payload: serde_json::Value,
     /// The Task's timeout, if any: past it the driver answers `States.Timeout` (for an
     /// activity, its resource does: see `Invocation::timed_by_resource`).
     pub timeout_seconds: Option<u64>,
@@ -173,6 +175,9 @@ pub enum Event {
 }
 
 /// What a state does after its own work.
+// A value returned from one state's step to the loop that runs it, never stored: boxing the
+// action would cost an allocation per Task for no memory saved.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Next(StateId, Value),
     End(Value),
@@ -211,7 +216,7 @@ pub struct Run {
     program: Arc<Program>,
     execution: Arc<ExecutionInfo>,
     block: BlockId,
-    variables: Map<String, Value>,
+    variables: Map,
     state: StateId,
     /// The current state's raw input.
     input: Value,
@@ -263,7 +268,7 @@ impl Run {
         execution: Arc<ExecutionInfo>,
         block: BlockId,
         input: Value,
-        variables: Map<String, Value>,
+        variables: Map,
         random: Box<dyn FnMut() -> u64 + Send>,
     ) -> Run {
         let start = program.block(block).start_at;
@@ -323,7 +328,7 @@ impl Run {
         execution: Arc<ExecutionInfo>,
         name: &str,
         input: Value,
-        variables: Map<String, Value>,
+        variables: Map,
         after: u64,
         random: Box<dyn FnMut() -> u64 + Send>,
     ) -> Option<Run> {
@@ -335,7 +340,7 @@ impl Run {
     }
 
     /// This run with `variables` assigned before its first state (as `TestState` allows).
-    pub fn with_variables(mut self, variables: Map<String, Value>) -> Run {
+    pub fn with_variables(mut self, variables: Map) -> Run {
         self.variables = variables;
         self
     }
@@ -385,7 +390,7 @@ impl Run {
     }
 
     /// The run's variables as they stand.
-    pub fn variables(&self) -> &Map<String, Value> {
+    pub fn variables(&self) -> &Map {
         &self.variables
     }
 
@@ -437,7 +442,7 @@ impl Run {
                 self.enter(now, journal)
             }
             (Pending::Reading, Event::TaskDone(result)) => match result {
-                Ok(Value::Array(items)) => self.fork_map(Some(items), now, journal),
+                Ok(Value::Array(items)) => self.fork_map(Some(items.into_inner()), now, journal),
                 Ok(other) => Step::Fail(Failure::runtime(format!(
                     "statejet engine fault: the ItemReader answered {other}, not an array"
                 ))),
@@ -487,7 +492,7 @@ impl Run {
                     (false, true) => EventType::MapStateSucceeded,
                     (false, false) => EventType::MapStateFailed,
                 };
-                self.record(journal, now, kind, || json!({}));
+                self.record(journal, now, kind, || serde_json::json!({}));
                 self.after_work(result, now, journal)
             }
             (Pending::Children { .. }, Event::ChildrenFailed(f)) => {
@@ -497,7 +502,7 @@ impl Run {
                     true => EventType::ParallelStateFailed,
                     false => EventType::MapStateFailed,
                 };
-                self.record(journal, now, kind, || json!({}));
+                self.record(journal, now, kind, || serde_json::json!({}));
                 self.after_work(Err(f), now, journal)
             }
             (Pending::WaitState(output, assigned), Event::Woke) => {
@@ -743,7 +748,7 @@ impl Run {
                 Step::Wait(Action::Invoke(Invocation {
                     state: state.name.clone(),
                     resource: t.resource.clone(),
-                    payload,
+                    payload: payload.into_serde(),
                     timeout_seconds,
                     heartbeat_seconds,
                     task_token: self.task_token.as_deref().map(str::to_owned),
@@ -752,7 +757,9 @@ impl Run {
                 }))
             }
             WorkKind::Parallel(p) => {
-                self.record(journal, _now, EventType::ParallelStateStarted, || json!({}));
+                self.record(journal, _now, EventType::ParallelStateStarted, || {
+                    serde_json::json!({})
+                });
                 let children = (p.branches.iter())
                     .map(|b| Child {
                         block: *b,
@@ -803,7 +810,7 @@ impl Run {
                     journal,
                     now,
                     EventType::MapStateStarted,
-                    || json!({"length": length}),
+                    || serde_json::json!({"length": length}),
                 );
                 if m.result_writer.is_some() {
                     self.record_children(length);
@@ -858,7 +865,7 @@ impl Run {
             true => EventType::MapStateSucceeded,
             false => EventType::MapStateFailed,
         };
-        self.record(journal, now, kind, || json!({}));
+        self.record(journal, now, kind, || serde_json::json!({}));
         self.after_work(result, now, journal)
     }
 

@@ -110,7 +110,7 @@ impl Run {
                     let field = name.strip_suffix("Path").unwrap_or(name);
                     let b = bindings.as_ref().expect("built for JSONata fields");
                     match query::eval(e, field, b, &mut *self.random)? {
-                        Value::String(s) => Some(s),
+                        Value::String(s) => Some(s.to_string()),
                         other => return Err(query::unexpected_type(e, field, "string", &other)),
                     }
                 }
