@@ -5,6 +5,8 @@
 //! Invariant: no ARN is formatted anywhere else, and no region or account is a constant at its
 //! use site: the defaults live in `Scope::default` alone.
 
+use std::sync::Arc;
+
 use crate::asl::MachineType;
 
 /// Where statejet's resources live: the region and account of every ARN it prints.
@@ -25,13 +27,18 @@ impl Default for Scope {
 }
 
 /// A state machine's ARN (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`), made only by
-/// `Scope::state_machine_arn`.
+/// `Scope::state_machine_arn`. Shared: every execution of the machine holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StateMachineArn(String);
+pub struct StateMachineArn(Arc<str>);
 
 impl StateMachineArn {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The text itself, shared (no copy).
+    pub fn shared(&self) -> Arc<str> {
+        self.0.clone()
     }
 }
 
@@ -44,7 +51,7 @@ impl std::fmt::Display for StateMachineArn {
 impl Scope {
     /// A state machine's typed ARN.
     pub fn state_machine_arn(&self, name: &str) -> StateMachineArn {
-        StateMachineArn(self.state_machine(name))
+        StateMachineArn(self.state_machine(name).into())
     }
 
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.

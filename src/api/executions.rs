@@ -56,7 +56,7 @@ impl Api {
             ));
         }
         let target = self.start_target(machine_arn)?;
-        let machine = target.machine.name.clone();
+        let machine = target.machine.name.to_string();
         let name = i.bounded("name", 80)?;
         if let Some(n) = name {
             check_name(n)?;
@@ -445,9 +445,9 @@ impl Api {
         let m = &e.machine;
         let mut out = json!({
             "stateMachineArn": m.arn.as_str(),
-            "name": m.name,
+            "name": &*m.name,
             "definition": m.definition,
-            "roleArn": m.role_arn,
+            "roleArn": &*m.role_arn,
             "updateDate": timestamp(m.updated_ms),
             "loggingConfiguration": super::machines::logging_value(&m.logging),
             "tracingConfiguration": {"enabled": m.tracing},

@@ -101,10 +101,10 @@ impl Api {
         let m = self.machine(arn)?;
         let mut out = json!({
             "stateMachineArn": m.arn.as_str(),
-            "name": m.name,
+            "name": &*m.name,
             "status": "ACTIVE",
             "definition": m.definition,
-            "roleArn": m.role_arn,
+            "roleArn": &*m.role_arn,
             "type": type_name(m.machine_type),
             "creationDate": timestamp(m.creation_ms),
             "loggingConfiguration": logging_value(&m.logging),
@@ -136,7 +136,7 @@ impl Api {
         let items: Vec<Value> = page
             .iter()
             .map(|m| {
-                json!({"stateMachineArn": m.arn.as_str(), "name": m.name,
+                json!({"stateMachineArn": m.arn.as_str(), "name": &*m.name,
                        "type": type_name(m.machine_type),
                        "creationDate": timestamp(m.creation_ms)})
             })
@@ -144,7 +144,7 @@ impl Api {
         let mut out = json!({ "stateMachines": items });
         if let (true, Some(last)) = (more, page.last()) {
             out["nextToken"] = base64::engine::general_purpose::STANDARD
-                .encode(&last.name)
+                .encode(last.name.as_bytes())
                 .into();
         }
         Ok(out)

@@ -189,7 +189,7 @@ impl Api {
                 let (executions, failures) = self.recent.of(&name);
                 let last_ended = executions.first().map_or(Value::Null, |e| e["at"].clone());
                 json!({
-                    "name": name,
+                    "name": &*name,
                     "type": machine.machine_type.as_str(),
                     "revision": revision.unwrap_or_else(|| "0".into()),
                     "started": m.started, "in_flight": m.in_flight, "succeeded": m.succeeded,

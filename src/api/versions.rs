@@ -145,10 +145,10 @@ impl Api {
         let vm = &v.machine;
         let mut out = json!({
             "stateMachineArn": v.arn,
-            "name": vm.name,
+            "name": &*vm.name,
             "status": "ACTIVE",
             "definition": vm.definition,
-            "roleArn": vm.role_arn,
+            "roleArn": &*vm.role_arn,
             "type": type_name(vm.machine_type),
             "creationDate": timestamp(v.creation_ms),
             "loggingConfiguration": logging_value(&vm.logging),

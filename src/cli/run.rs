@@ -15,7 +15,7 @@ use crate::asl::{self, Config, MachineType};
 use crate::compile;
 use crate::runtime::{self, Clock, Status, SystemClock};
 use crate::tasks::Functions;
-use crate::vm::context::{self, ExecutionInfo};
+use crate::vm::context::ExecutionInfo;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -142,11 +142,11 @@ pub fn run(args: &Args) -> ExitCode {
         redrive_count,
         name,
         input,
-        role_arn: scope.role("statejet"),
+        role_arn: scope.role("statejet").into(),
         machine_type: args.machine_type,
-        start_time: context::timestamp(clock.now_ms()),
-        state_machine_id: scope.state_machine(&sm_name),
-        state_machine_name: sm_name,
+        start_ms: clock.now_ms(),
+        state_machine_id: scope.state_machine(&sm_name).into(),
+        state_machine_name: sm_name.into(),
     });
     // The machine type's cap: 5 minutes for EXPRESS, a year for STANDARD.
     let max = runtime::registry::max_duration_seconds(args.machine_type);

@@ -130,8 +130,8 @@ struct IntakeArgs {
     /// before JetStream delivers it again.
     #[arg(long, default_value_t = intake::Config::new("").ack_wait.as_secs_f64(), requires = "intake")]
     intake_ack_wait_seconds: f64,
-    /// How many times JetStream delivers an execution; the last delivery runs nothing and ends
-    /// it with a logged ExecutionFailed (Statejet.DeliveryLimitReached). At least 2.
+    /// The delivery of an execution that runs nothing and ends it with a logged ExecutionFailed
+    /// (Statejet.DeliveryLimitReached): the ones before it run it. At least 2.
     #[arg(long, default_value_t = intake::Config::new("").max_deliveries, requires = "intake")]
     intake_max_deliveries: u32,
     /// Also publish each pulled execution's end to this NATS subject, as one JSON object

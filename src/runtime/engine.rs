@@ -40,7 +40,7 @@ use crate::asl::MachineType;
 use crate::compile::Program;
 pub use crate::tasks::Handler;
 use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
-use crate::vm::context::{self, ExecutionInfo};
+use crate::vm::context::ExecutionInfo;
 use crate::vm::failure::{self, Failure};
 use crate::vm::run::{json_text, Action, EventType, HistoryEvent, Journal, Run};
 
@@ -481,8 +481,8 @@ impl Engine {
             input,
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_time: context::timestamp(self.now_ms()),
-            state_machine_id: m.arn.to_string(),
+            start_ms: self.now_ms(),
+            state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             // AWS gives RedriveCount to Standard and asynchronous Express executions only.
             redrive_count: (!sync || m.machine_type == MachineType::Standard).then_some(0),
@@ -695,7 +695,7 @@ impl Engine {
                     m.metrics.redelivered();
                 }
                 let (o, log, panicked) = engine
-                    .drive_execution(&m, execution.clone(), &delivery)
+                    .drive_execution_of(&m, execution.clone(), None, &delivery)
                     .await;
                 attempt += 1;
                 // Only a panic is redelivered: an ASL failure would fail the same way again.
@@ -729,25 +729,19 @@ impl Engine {
     }
 
     /// Drives one execution to its end within its deadline; with its log lines if its machine
-    /// logs.
-    async fn drive_execution(
-        &self,
-        m: &Machine,
-        execution: Arc<ExecutionInfo>,
-        delivery: &Delivery,
-    ) -> (Outcome, Vec<String>, bool) {
-        self.drive_execution_of(m, execution, None, delivery).await
-    }
-
-    /// `drive_execution`, with the execution's input given apart (`Some`) when `execution`
-    /// keeps none (`Value::Null`) because no state reads it from the Context Object.
-    async fn drive_execution_of(
-        &self,
-        m: &Machine,
+    /// logs. `input` is the execution's input given apart (`Some`) when `execution` keeps none
+    /// (`Value::Null`) because no state reads it from the Context Object.
+    ///
+    /// Not an `async fn`, nor is `run`: the run is made and boxed before the future is, so that
+    /// a suspended execution's future keeps neither the input nor the journal it was made from
+    /// (an async fn keeps its arguments in its state until it ends).
+    fn drive_execution_of<'a>(
+        &'a self,
+        m: &'a Machine,
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
-        delivery: &Delivery,
-    ) -> (Outcome, Vec<String>, bool) {
+        delivery: &'a Delivery,
+    ) -> impl Future<Output = (Outcome, Vec<String>, bool)> + Send + 'a {
         let config = m.logging.configuration();
         let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
         let journal = if logging {
@@ -761,7 +755,7 @@ impl Engine {
         } else {
             Journal::started()
         };
-        let (outcome, journal, panicked) = match delivery {
+        let attempt = match delivery {
             Delivery::Intake {
                 give_up: Some(failure),
                 ..
@@ -772,21 +766,37 @@ impl Engine {
                     failure: Some(failure.clone()),
                 };
                 let journal = Attempt::new(journal, 0).finish(&outcome, || self.now_ms());
-                (outcome, journal, false)
+                Err(Box::new((outcome, journal)))
             }
-            _ => {
-                self.run(
-                    m.program.clone(),
-                    m.time_limit_seconds(),
-                    execution.clone(),
-                    input,
-                    journal.with_tally(m.tally.clone()),
-                )
-                .await
+            _ => Ok(self.driving(
+                m.program.clone(),
+                m.time_limit_seconds(),
+                execution.clone(),
+                input,
+                journal.with_tally(m.tally.clone()),
+            )),
+        };
+        self.ended_attempt(execution, attempt, delivery, logging.then_some(config))
+    }
+
+    /// `drive_execution_of`'s future: the attempt driven (or given up) and its log lines made
+    /// (with `logging`, the machine's logging configuration when it logs).
+    async fn ended_attempt(
+        &self,
+        execution: Arc<ExecutionInfo>,
+        attempt: Result<Driving, Box<(Outcome, Journal)>>,
+        delivery: &Delivery,
+        logging: Option<LoggingConfiguration>,
+    ) -> (Outcome, Vec<String>, bool) {
+        let (outcome, journal, panicked) = match attempt {
+            Ok(driving) => self.drive_to_end(driving).await,
+            Err(given_up) => {
+                let (outcome, journal) = *given_up;
+                (outcome, journal, false)
             }
         };
         let mut lines = Vec::new();
-        if logging {
+        if let Some(config) = logging {
             let redrive = execution.redrive_count.unwrap_or(0);
             let redeliveries = match delivery {
                 Delivery::Intake { redeliveries, .. } => *redeliveries,
@@ -805,23 +815,45 @@ impl Engine {
 
     /// Drives one execution of `program` to its end (or, at shutdown, its abort) on this engine,
     /// writing to `journal`; and whether a step or a resource panicked.
-    async fn run(
+    fn run(
         &self,
         program: Arc<Program>,
         limit_seconds: u64,
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
         journal: Journal,
-    ) -> (Outcome, Journal, bool) {
+    ) -> impl Future<Output = (Outcome, Journal, bool)> + Send + '_ {
+        self.drive_to_end(self.driving(program, limit_seconds, execution, input, journal))
+    }
+
+    /// An attempt of one execution of `program`, made ready to drive.
+    fn driving(
+        &self,
+        program: Arc<Program>,
+        limit_seconds: u64,
+        execution: Arc<ExecutionInfo>,
+        input: Option<Value>,
+        journal: Journal,
+    ) -> Driving {
         let deadline = self.now_ms() + limit_seconds * 1000;
         let attempt = Attempt::new(journal, deadline);
         let run = match input {
             Some(input) => Run::top_with(program, execution, input, self.random()),
             None => Run::top(program, execution, self.random()),
         };
+        Driving {
+            driven: driver::drive(self.clone(), run, attempt.clone()),
+            attempt,
+        }
+    }
+
+    /// Drives an attempt to its end (or, at shutdown, its abort): its outcome, journal, and
+    /// whether a step or a resource panicked.
+    async fn drive_to_end(&self, driving: Driving) -> (Outcome, Journal, bool) {
+        let Driving { driven, attempt } = driving;
         let mut abort = self.inner.abort.subscribe();
         let outcome = tokio::select! {
-            driven = driver::drive(self.clone(), run, attempt.clone()) => Outcome::of(driven.ok()),
+            driven = driven => Outcome::of(driven.ok()),
             _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
         };
         let journal = attempt.finish(&outcome, || self.now_ms());
@@ -879,8 +911,8 @@ impl Engine {
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_time: context::timestamp(start_ms),
-            state_machine_id: m.arn.to_string(),
+            start_ms,
+            state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             redrive_count: Some(0),
         });
@@ -953,8 +985,8 @@ impl Engine {
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_time: context::timestamp(e.start_ms),
-            state_machine_id: m.arn.to_string(),
+            start_ms: e.start_ms,
+            state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             redrive_count: Some(r.count),
         });
@@ -1162,7 +1194,12 @@ impl Host for Engine {
     }
 }
 
-/// How an execution ends when the engine shuts down under it.
+/// An execution's attempt ready to be driven: its run, boxed, and what its runs share.
+struct Driving {
+    driven: driver::Driven<'static>,
+    attempt: Arc<Attempt>,
+}
+
 /// A shutdown's progress, as running executions see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Drain {
@@ -1185,6 +1222,7 @@ impl Drain {
     }
 }
 
+/// How an execution ends when the engine shuts down under it.
 fn shutdown_abort() -> Outcome {
     Outcome {
         status: super::Status::Aborted,

@@ -303,7 +303,7 @@ impl Executions {
         store.by_arn.insert(e.arn.clone(), e.clone());
         store
             .by_machine
-            .entry(e.machine.name.clone())
+            .entry(e.machine.name.to_string())
             .or_default()
             .insert(seq, e.clone());
         self.evict(&mut store);
@@ -314,7 +314,7 @@ impl Executions {
     pub fn forget(&self, e: &Execution) {
         let mut store = self.lock();
         store.by_arn.remove(&e.arn);
-        if let Some(m) = store.by_machine.get_mut(&e.machine.name) {
+        if let Some(m) = store.by_machine.get_mut(&*e.machine.name) {
             m.remove(&e.seq);
         }
     }
@@ -422,10 +422,10 @@ impl Executions {
             drop(p);
             store.bytes -= size;
             store.by_arn.remove(&e.arn);
-            if let Some(m) = store.by_machine.get_mut(&e.machine.name) {
+            if let Some(m) = store.by_machine.get_mut(&*e.machine.name) {
                 m.remove(&e.seq);
                 if m.is_empty() {
-                    store.by_machine.remove(&e.machine.name);
+                    store.by_machine.remove(&*e.machine.name);
                 }
             }
         }

@@ -340,8 +340,8 @@ impl Children {
                     input: input.clone(),
                     role_arn: target.machine.role_arn.clone(),
                     machine_type: MachineType::Express,
-                    start_time: crate::vm::context::timestamp(start_ms),
-                    state_machine_id: machine_arn.clone(),
+                    start_ms,
+                    state_machine_id: target.machine.arn.shared(),
                     state_machine_name: target.machine.name.clone(),
                     redrive_count: Some(0),
                 };
@@ -383,7 +383,7 @@ impl Children {
 }
 
 /// A STANDARD child's end, as the engine's observer hears of it.
-fn ended(e: &Execution, role_arn: String, end: super::executions::Ended) -> super::engine::Ended {
+fn ended(e: &Execution, role_arn: Arc<str>, end: super::executions::Ended) -> super::engine::Ended {
     super::engine::Ended {
         execution: Arc::new(ExecutionInfo {
             id: e.arn.clone(),
@@ -391,8 +391,8 @@ fn ended(e: &Execution, role_arn: String, end: super::executions::Ended) -> supe
             input: e.input.clone(),
             role_arn,
             machine_type: MachineType::Standard,
-            start_time: crate::vm::context::timestamp(e.start_ms),
-            state_machine_id: e.machine.arn.to_string(),
+            start_ms: e.start_ms,
+            state_machine_id: e.machine.arn.shared(),
             state_machine_name: e.machine.name.clone(),
             redrive_count: Some(0),
         }),

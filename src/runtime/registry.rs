@@ -97,7 +97,8 @@ impl Logging {
 /// A registered state machine, as one revision of it is: immutable.
 #[derive(Debug, Clone)]
 pub struct Machine {
-    pub name: String,
+    /// Shared (as `role_arn` and `arn`) with every execution of this revision.
+    pub name: Arc<str>,
     pub arn: StateMachineArn,
     /// EXPRESS or STANDARD: the execution ARNs' form and the time cap follow it.
     pub machine_type: MachineType,
@@ -111,7 +112,7 @@ pub struct Machine {
     pub logging: Logging,
     /// `tracingConfiguration.enabled`.
     pub tracing: bool,
-    pub role_arn: String,
+    pub role_arn: Arc<str>,
     pub creation_ms: u64,
     /// When this revision was made (its creation, or the update that made it).
     pub updated_ms: u64,
@@ -237,7 +238,7 @@ impl Registry {
         let validated = validate(&spec.definition, spec.machine_type)?;
         let _writing = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(existing) = self.get(&spec.name) {
-            if existing.definition == spec.definition && existing.role_arn == spec.role_arn {
+            if existing.definition == spec.definition && *existing.role_arn == *spec.role_arn {
                 return Ok(existing);
             }
             return Err(RegistryError::AlreadyExists(existing.arn.clone()));
@@ -251,7 +252,7 @@ impl Registry {
         let (program, tally) = compiled(&validated, &spec.definition);
         let machine = Arc::new(Machine {
             arn: self.scope.state_machine_arn(&spec.name),
-            name: spec.name,
+            name: spec.name.into(),
             machine_type: spec.machine_type,
             revision_id: None,
             definition: spec.definition,
@@ -259,14 +260,15 @@ impl Registry {
             program,
             logging: spec.logging,
             tracing: spec.tracing,
-            role_arn: spec.role_arn,
+            role_arn: spec.role_arn.into(),
             creation_ms: now_ms,
             updated_ms: now_ms,
             tags: spec.tags,
             metrics: Arc::default(),
             tally,
         });
-        self.machines.insert(machine.name.clone(), machine.clone());
+        self.machines
+            .insert(machine.name.to_string(), machine.clone());
         Ok(machine)
     }
 
@@ -333,7 +335,7 @@ impl Registry {
             next.definition = d;
         }
         if let Some(r) = change.role_arn {
-            next.role_arn = r;
+            next.role_arn = r.into();
         }
         if let Some(l) = change.logging {
             next.logging = l;

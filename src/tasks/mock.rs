@@ -266,7 +266,7 @@ impl Mocks {
                 return None;
             }
             let key = (
-                inv.execution.state_machine_name.clone(),
+                inv.execution.state_machine_name.to_string(),
                 inv.execution.name.clone(),
             );
             active.get(&key)?.clone()

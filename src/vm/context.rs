@@ -12,23 +12,32 @@ use crate::asl::path::Segment;
 use crate::asl::MachineType;
 use crate::compile::{BlockId, Program, StateId};
 
-/// What an execution knows about itself, fixed when it starts.
+/// What an execution knows about itself, fixed when it starts. What is its machine's (role,
+/// ARN, name) is shared with the machine, and the start time is text only when read: a
+/// suspended execution holds this for as long as it waits.
 #[derive(Debug, Clone)]
 pub struct ExecutionInfo {
     /// The execution ARN (`arn:aws:states:...:express:SM:NAME:UUID`).
     pub id: String,
     pub name: String,
     pub input: Value,
-    pub role_arn: String,
+    pub role_arn: Arc<str>,
     /// The type of its state machine, which decides (among others) how long it may run.
     pub machine_type: MachineType,
-    /// RFC 3339 start time, as AWS formats it.
-    pub start_time: String,
-    pub state_machine_id: String,
-    pub state_machine_name: String,
+    /// Milliseconds since the Unix epoch (`start_time` gives the text).
+    pub start_ms: u64,
+    pub state_machine_id: Arc<str>,
+    pub state_machine_name: Arc<str>,
     /// `Execution.RedriveCount`: present for Standard and asynchronous Express executions,
     /// absent for synchronous Express ones, as AWS records show.
     pub redrive_count: Option<u32>,
+}
+
+impl ExecutionInfo {
+    /// `Execution.StartTime`: RFC 3339, as AWS formats it.
+    pub fn start_time(&self) -> String {
+        timestamp(self.start_ms)
+    }
 }
 
 /// The Context Object for a state: `State.RetryCount` only for Task, Parallel and Map,
@@ -60,14 +69,14 @@ pub fn object(
     };
     exec.push_new("Input", input);
     exec.push_new("Name", execution.name.as_str().into());
-    exec.push_new("RoleArn", execution.role_arn.as_str().into());
-    exec.push_new("StartTime", execution.start_time.as_str().into());
+    exec.push_new("RoleArn", (*execution.role_arn).into());
+    exec.push_new("StartTime", execution.start_time().into());
     if let Some(n) = execution.redrive_count {
         exec.push_new("RedriveCount", n.into());
     }
     let mut machine = Map::with_capacity(2);
-    machine.push_new("Id", execution.state_machine_id.as_str().into());
-    machine.push_new("Name", execution.state_machine_name.as_str().into());
+    machine.push_new("Id", (*execution.state_machine_id).into());
+    machine.push_new("Name", (*execution.state_machine_name).into());
     let mut ctx = Map::with_capacity(5);
     ctx.push_new("Execution", exec.into());
     ctx.push_new("State", state.into());

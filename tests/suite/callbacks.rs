@@ -29,7 +29,7 @@ fn execution(input: Value) -> Arc<ExecutionInfo> {
         name: "e1".into(),
         input,
         role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        start_time: "2024-01-01T00:00:00Z".into(),
+        start_ms: 1_704_067_200_000, // 2024-01-01T00:00:00Z
         state_machine_id: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
         state_machine_name: "sm".into(),
         redrive_count: Some(0),

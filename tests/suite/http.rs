@@ -111,7 +111,7 @@ fn execution(input: Value) -> Arc<ExecutionInfo> {
         input: input.into(),
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
         machine_type: statejet::asl::MachineType::Express,
-        start_time: "2024-01-01T00:00:00Z".into(),
+        start_ms: 1_704_067_200_000, // 2024-01-01T00:00:00Z
         state_machine_id: "arn:aws:states:us-east-1:123456789012:stateMachine:test".into(),
         state_machine_name: "test".into(),
         redrive_count: None,

@@ -41,7 +41,7 @@ fn start(e: &Engine, definition: Value) -> tokio::task::JoinHandle<(Outcome, Vec
         name: "p1".into(),
         input: json!({}),
         role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        start_time: "2024-01-01T00:00:00Z".into(),
+        start_ms: 1_704_067_200_000, // 2024-01-01T00:00:00Z
         state_machine_id: "arn:aws:states:us-east-1:123456789012:stateMachine:parent".into(),
         state_machine_name: "parent".into(),
         redrive_count: Some(0),

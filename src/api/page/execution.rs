@@ -384,7 +384,7 @@ impl Api {
         let mut execution = json!({
             "execution_arn": e.arn,
             "name": e.name,
-            "machine": e.machine.name,
+            "machine": &*e.machine.name,
             "revision": e.machine.revision_id.clone().unwrap_or_else(|| "0".into()),
             "status": status_name(&now),
             "start": timestamp(e.start_ms),

@@ -125,11 +125,11 @@ impl Api {
             ),
             name,
             input: req.input.clone().into(),
-            role_arn: req.role_arn.clone().unwrap_or_default(),
+            role_arn: req.role_arn.as_deref().unwrap_or_default().into(),
             // It answers synchronously under an Express ARN, as StartSyncExecution does.
             machine_type: crate::asl::MachineType::Express,
-            start_time: context::timestamp(now),
-            state_machine_id: self.scope.state_machine(MACHINE_NAME),
+            start_ms: now,
+            state_machine_id: self.scope.state_machine(MACHINE_NAME).into(),
             state_machine_name: MACHINE_NAME.into(),
             redrive_count: None,
         });
@@ -249,9 +249,12 @@ fn default_context(
             "Input": execution.input,
             "Name": execution.name,
             "RoleArn": req.role_arn,
-            "StartTime": execution.start_time,
+            "StartTime": execution.start_time(),
         },
-        "StateMachine": {"Id": execution.state_machine_id, "Name": execution.state_machine_name},
+        "StateMachine": {
+            "Id": &*execution.state_machine_id,
+            "Name": &*execution.state_machine_name,
+        },
         "State": state,
     })
 }

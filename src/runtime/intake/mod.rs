@@ -4,8 +4,9 @@
 //!
 //! Invariant: a message is acknowledged only once its execution's terminal log event is
 //! written and flushed; until then JetStream keeps it and delivers it again after the ack wait,
-//! so an accepted execution outlives any replica. The last delivery runs nothing: it ends the
-//! execution with a logged `ExecutionFailed` saying why, so no message is retried forever.
+//! so an accepted execution outlives any replica. From the last delivery on, a delivery runs
+//! nothing: it ends the execution with a logged `ExecutionFailed` saying why, so no message is
+//! run forever; JetStream itself never gives up on one (that would drop it unrecorded).
 
 mod publish;
 mod pull;
@@ -34,8 +35,9 @@ pub struct Config {
     /// How long a delivered message may go without an ack (or a progress signal) before
     /// JetStream delivers it again.
     pub ack_wait: Duration,
-    /// How many times JetStream delivers a message; the last delivery ends the execution as
-    /// failed instead of running it. At least 2.
+    /// How many deliveries of a message may run its execution, plus one: the delivery with
+    /// this number (and any after it, when that one could not be recorded) ends the execution
+    /// as failed instead of running it. At least 2.
     pub max_deliveries: u32,
     /// When set, each execution's end is also published to this subject as one JSON object.
     pub results_subject: Option<String>,
@@ -233,7 +235,11 @@ impl Intake {
                     durable_name: Some(config.consumer.clone()),
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: config.ack_wait,
-                    max_deliver: i64::from(config.max_deliveries),
+                    // Unlimited: the replicas give up (`max_deliveries`), by logging the end.
+                    // JetStream's own limit would drop a message whose last delivery went
+                    // unacknowledged (its replica killed, its log unwritable, a Nak while
+                    // shutting down): accepted, and never ended anywhere.
+                    max_deliver: -1,
                     // Admission bounds each replica; the server's default (1,000 across all
                     // replicas) would cap executions in flight, Waits included.
                     max_ack_pending: -1,
@@ -248,6 +254,14 @@ impl Intake {
                 consumer: config.consumer.clone(),
                 detail: e.to_string(),
             })?;
+        // An existing consumer is used as it is (one made by an earlier statejet had a limit).
+        let limit = consumer.cached_info().config.max_deliver;
+        if limit > 0 {
+            eprintln!(
+                "statejet serve: intake: consumer '{}' of stream '{}' has max_deliver {limit}: JetStream drops a message whose delivery {limit} goes unacknowledged, and its execution never ends; make it unlimited (nats consumer edit {} {} --max-deliver=-1)",
+                config.consumer, config.stream, config.stream, config.consumer
+            );
+        }
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         Ok(Intake {
             shared: Arc::new(Shared {

@@ -57,6 +57,9 @@ async fn pull(intake: Intake, engine: Engine, observer: Observer) {
         let Ok(mut slots) = engine.reserve(BATCH_MAX).await else {
             return;
         };
+        // Messages still buffered when the client ends a batch on its own timer (the expiry plus
+        // 5 s, a replica far behind its work) are dropped unhandled; JetStream delivers them
+        // again after the ack wait, at any delivery: the consumer has no delivery limit.
         let batch = s
             .consumer
             .batch()
@@ -171,6 +174,7 @@ fn handle(
     let name = header(EXECUTION_NAME)
         .or_else(|| header(MSG_ID))
         .unwrap_or_else(|| id.clone());
+    // The last delivery, or one after it whose end no replica recorded: it runs nothing.
     let last = delivered >= s.config.max_deliveries;
     let reject = |why: Rejected, detail: String| {
         s.counters.rejected[why as usize].fetch_add(1, Ordering::Relaxed);
@@ -333,7 +337,7 @@ fn result(e: &Ended, redeliveries: u32) -> String {
     let x = &e.execution;
     let mut out = json!({
         "executionArn": x.id,
-        "stateMachineArn": x.state_machine_id,
+        "stateMachineArn": &*x.state_machine_id,
         "name": x.name,
         "status": e.outcome.status.as_str(),
         "startDate": e.start_ms as f64 / 1000.0,

@@ -388,7 +388,7 @@ impl Journal {
             timestamp_ms: now,
             kind: EventType::ExecutionStarted,
             details: json!({"input": text(input),
-                "inputDetails": {"truncated": false}, "roleArn": execution.role_arn}),
+                "inputDetails": {"truncated": false}, "roleArn": &*execution.role_arn}),
         });
         Journal {
             last: 1,
