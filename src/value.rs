@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -150,18 +151,40 @@ impl fmt::Display for Str {
 
 /// A shared array or object node. Reading goes through `Deref`; writing through `DerefMut`
 /// copies the node first if another value still holds it (copy on write), so a value's copies
-/// never see each other's writes.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Node<T>(Arc<T>);
+/// never see each other's writes. A node also remembers the bound of its JSON text's length
+/// once one is computed (`Value::text_bound`), until it is written: every state's payload is
+/// checked against the 256 KiB limit, and most of it is the nodes the previous check saw.
+#[derive(Clone, Default)]
+pub struct Node<T>(Arc<Inner<T>>);
+
+#[derive(Default)]
+struct Inner<T> {
+    value: T,
+    /// The text bound plus one; 0 while not known. Relaxed: a racing reader at worst computes
+    /// the same number again.
+    bound: AtomicU32,
+}
+
+impl<T: Clone> Clone for Inner<T> {
+    fn clone(&self) -> Inner<T> {
+        Inner {
+            value: self.value.clone(),
+            bound: AtomicU32::new(self.bound.load(Relaxed)),
+        }
+    }
+}
 
 impl<T: Clone> Node<T> {
-    pub fn new(t: T) -> Node<T> {
-        Node(Arc::new(t))
+    pub fn new(value: T) -> Node<T> {
+        Node(Arc::new(Inner {
+            value,
+            bound: AtomicU32::new(0),
+        }))
     }
 
     /// The node's contents, moved out when no one else holds them, else copied.
     pub fn into_inner(self) -> T {
-        Arc::unwrap_or_clone(self.0)
+        Arc::unwrap_or_clone(self.0).value
     }
 
     /// Whether two nodes are one (a cheap equality test that may say false for equal nodes).
@@ -170,18 +193,44 @@ impl<T: Clone> Node<T> {
     }
 }
 
+impl<T> Node<T> {
+    fn known_bound(&self) -> Option<usize> {
+        match self.0.bound.load(Relaxed) {
+            0 => None,
+            n => Some(n as usize - 1),
+        }
+    }
+
+    fn note_bound(&self, bound: usize) {
+        if let Ok(n) = u32::try_from(bound + 1) {
+            self.0.bound.store(n, Relaxed);
+        }
+    }
+}
+
 impl<T> Deref for Node<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0
+        &self.0.value
     }
 }
 
 impl<T: Clone> DerefMut for Node<T> {
     fn deref_mut(&mut self) -> &mut T {
-        Arc::make_mut(&mut self.0)
+        let inner = Arc::make_mut(&mut self.0);
+        // Written from here on: the remembered bound no longer holds.
+        *inner.bound.get_mut() = 0;
+        &mut inner.value
     }
 }
+
+impl<T: PartialEq> PartialEq for Node<T> {
+    fn eq(&self, other: &Node<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.value == other.0.value
+    }
+}
+
+impl<T: Eq> Eq for Node<T> {}
 
 impl<T: Clone> From<T> for Node<T> {
     fn from(t: T) -> Node<T> {
@@ -191,7 +240,7 @@ impl<T: Clone> From<T> for Node<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Node<T> {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        self.0.fmt(f)
+        self.0.value.fmt(f)
     }
 }
 
@@ -630,6 +679,44 @@ impl Value {
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.as_object_mut().and_then(|m| m.get_mut(key))
+    }
+
+    /// At least the length of the value as compact JSON, or `None` once that bound passes
+    /// `limit`: a string counts six bytes a byte (serde_json's worst escape, `\u001f`) and its
+    /// quotes, a number the longest an `i64`, `u64` or `f64` prints (24 bytes; serde_json's
+    /// `arbitrary_precision`, which would print longer ones, is off). A node's bound is
+    /// remembered until the node is written, so a check of a value most of whose nodes were
+    /// checked before walks only the new ones.
+    pub fn text_bound(&self, limit: usize) -> Option<usize> {
+        let size = match self {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 24,
+            Value::String(s) => s.len().checked_mul(6)?.checked_add(2)?,
+            Value::Array(items) => match items.known_bound() {
+                Some(b) => b,
+                None => {
+                    let mut size = 2 + items.len();
+                    for item in items.iter() {
+                        size += item.text_bound(limit.checked_sub(size)?)?;
+                    }
+                    items.note_bound(size);
+                    size
+                }
+            },
+            Value::Object(m) => match m.known_bound() {
+                Some(b) => b,
+                None => {
+                    let mut size = 2 + m.len() * 2;
+                    for (k, item) in m.iter() {
+                        size += k.len().checked_mul(6)?.checked_add(2)?;
+                        size += item.text_bound(limit.checked_sub(size)?)?;
+                    }
+                    m.note_bound(size);
+                    size
+                }
+            },
+        };
+        (size <= limit).then_some(size)
     }
 
     /// Moves the value out, leaving `null`.
@@ -1147,6 +1234,34 @@ mod tests {
             unreachable!()
         };
         assert!(Node::same(ay, by), "the untouched array stays shared");
+    }
+
+    #[test]
+    fn a_remembered_text_bound_is_forgotten_when_written() {
+        let mut v = json!({"a": {"b": "x"}, "c": [1]});
+        let exact = v.to_text().len();
+        let first = v.text_bound(usize::MAX).unwrap();
+        assert!(first >= exact);
+        assert_eq!(v.text_bound(usize::MAX), Some(first), "remembered");
+        let copy = v.clone();
+        v["a"]["b"] = Value::from("y".repeat(1000));
+        let grown = v.text_bound(usize::MAX).unwrap();
+        assert!(grown >= v.to_text().len(), "{grown}");
+        assert_eq!(
+            copy.text_bound(usize::MAX),
+            Some(first),
+            "the copy kept its own"
+        );
+        assert_eq!(v.text_bound(100), None);
+        if let Some(a) = v.as_array_mut() {
+            a.clear();
+        }
+        let Value::Object(m) = &mut v else {
+            unreachable!()
+        };
+        m.remove("a");
+        assert!(v.text_bound(usize::MAX).unwrap() >= v.to_text().len());
+        assert!(v.text_bound(usize::MAX).unwrap() < 100);
     }
 
     #[test]

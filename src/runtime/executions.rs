@@ -515,13 +515,14 @@ fn room(n: usize) -> usize {
     }
 }
 
-/// The heap bytes of a statejet object: its node (two counts and the map), its entries'
+/// The heap bytes of a statejet object: its node (two counts, a bound, the map), its entries'
 /// vector (key, value per entry), an index past 16 fields (a word and a control byte per
 /// slot, at most 7/8 full, and a key per entry), and what its keys (each its own node of two
 /// counts and the text) and values hold. Shared nodes are counted in full at each holder: an
 /// overestimate, which keeps the bound a bound.
 fn object_size(m: &Map) -> usize {
-    let node = 2 * size_of::<usize>() + size_of::<Map>();
+    // Two counts, the remembered text bound (padded to a word) and the map.
+    let node = 3 * size_of::<usize>() + size_of::<Map>();
     if m.is_empty() {
         return node;
     }
@@ -544,7 +545,7 @@ fn value_size(v: &Value) -> usize {
     match v {
         Value::String(s) => 2 * size_of::<usize>() + s.len(),
         Value::Array(a) => {
-            2 * size_of::<usize>()
+            3 * size_of::<usize>()
                 + size_of::<Vec<Value>>()
                 + room(a.len()) * size_of::<Value>()
                 + a.iter().map(value_size).sum::<usize>()

@@ -249,14 +249,18 @@ fn qualified(scope: &Scope, target: &str) -> String {
 #[derive(Debug)]
 struct Reply {
     result: Value,
-    length: usize,
+    /// `None` for an in-process answer: its serialization's length, counted only when the
+    /// `lambda:invoke` shape asks for it.
+    length: Option<usize>,
 }
 
 impl Reply {
     /// The answer of an in-process function, which answers with statejet's serialization.
     fn serialized(result: Value) -> Reply {
-        let length = result.to_string().len();
-        Reply { result, length }
+        Reply {
+            result,
+            length: None,
+        }
     }
 }
 
@@ -265,7 +269,9 @@ impl Reply {
 /// and `,`) a re-serialization would lose.
 fn wrap(reply: Reply) -> Value {
     let Reply { result, length } = reply;
-    let length = length.to_string();
+    let length = length
+        .unwrap_or_else(|| result.to_string().len())
+        .to_string();
     json!({
         "ExecutedVersion": "$LATEST",
         "Payload": result,
@@ -321,7 +327,7 @@ fn function_result(name: &str, body: String, failed: bool) -> Result<Reply, Fail
     if body.trim().is_empty() {
         return Ok(Reply {
             result: Value::Null,
-            length,
+            length: Some(length),
         });
     }
     let result = serde_json::from_str(&body).map_err(|e| {
@@ -330,7 +336,10 @@ fn function_result(name: &str, body: String, failed: bool) -> Result<Reply, Fail
             format!("function '{name}' returned a result that is not JSON: {e}"),
         )
     })?;
-    Ok(Reply { result, length })
+    Ok(Reply {
+        result,
+        length: Some(length),
+    })
 }
 
 /// Calls a function through the Lambda Invoke API. A response with `X-Amz-Function-Error` is a

@@ -398,32 +398,10 @@ fn counted(v: &Value, limit: usize) -> Option<usize> {
         .map(|()| counter.written)
 }
 
-/// At least the length of `v` as compact JSON, or `None` once that bound passes `limit`: a
-/// string counts six bytes a byte (serde_json's worst escape, `\u001f`) and its quotes, a number
-/// the longest an `i64`, `u64` or `f64` prints (24 bytes; serde_json's `arbitrary_precision`,
-/// which would print longer ones, is off).
+/// At least the length of `v` as compact JSON, or `None` once that bound passes `limit`
+/// (`Value::text_bound`, which remembers the bounds of nodes it has seen).
 fn json_bound(v: &Value, limit: usize) -> Option<usize> {
-    let size = match v {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 24,
-        Value::String(s) => s.len().checked_mul(6)?.checked_add(2)?,
-        Value::Array(items) => {
-            let mut size = 2 + items.len();
-            for item in items {
-                size += json_bound(item, limit.checked_sub(size)?)?;
-            }
-            size
-        }
-        Value::Object(m) => {
-            let mut size = 2 + m.len() * 2;
-            for (k, item) in m {
-                size += k.len().checked_mul(6)?.checked_add(2)?;
-                size += json_bound(item, limit.checked_sub(size)?)?;
-            }
-            size
-        }
-    };
-    (size <= limit).then_some(size)
+    v.text_bound(limit)
 }
 
 /// The length of `v` as compact JSON.
