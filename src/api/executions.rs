@@ -197,9 +197,7 @@ impl Api {
             execution_data: shows_data,
         });
         let output = match (&r.outcome.output, r.outcome.status, included) {
-            (Some(o), Status::Succeeded, true) => {
-                Some(serde_json::to_string(o).expect("a Value always serializes"))
-            }
+            (Some(o), Status::Succeeded, true) => Some(o.to_text()),
             _ => None,
         };
         let mut out = ObjectText::with_capacity(
