@@ -290,19 +290,22 @@ const INDEXED_FIELDS: usize = 16;
 /// FNV-1a: keys are short and chosen by the workflow's author, not an attacker who could
 /// flood a table (a request's input could, so the index is only a speed-up over the scan and
 /// a lookup stays correct whatever the hashes).
-#[derive(Default, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Fnv(u64);
+
+impl Default for Fnv {
+    /// FNV-1a's offset basis.
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
+        let mut h = self.0;
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -366,15 +369,6 @@ impl Map {
 
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_some()
-    }
-
-    /// The field at position `i`.
-    pub fn get_index(&self, i: usize) -> Option<(&Str, &Value)> {
-        self.entries.get(i).map(|(k, v)| (k, v))
-    }
-
-    pub fn get_index_mut(&mut self, i: usize) -> Option<&mut Value> {
-        self.entries.get_mut(i).map(|(_, v)| v)
     }
 
     /// Sets field `key`: an existing one keeps its place (and its old value is returned), a new
@@ -477,10 +471,6 @@ impl Map {
         &mut self,
     ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
         self.entries.iter_mut().map(|(_, v)| v)
-    }
-
-    pub fn into_values(self) -> impl DoubleEndedIterator<Item = Value> + ExactSizeIterator {
-        self.entries.into_iter().map(|(_, v)| v)
     }
 
     /// Sorts the fields by key (serde_json's `sort_keys`).
@@ -602,9 +592,6 @@ impl Value {
     }
     pub fn is_u64(&self) -> bool {
         matches!(self, Value::Number(n) if n.is_u64())
-    }
-    pub fn is_f64(&self) -> bool {
-        matches!(self, Value::Number(n) if n.is_f64())
     }
     pub fn as_bool(&self) -> Option<bool> {
         match self {

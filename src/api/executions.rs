@@ -214,25 +214,15 @@ impl Api {
         if included {
             out.str("input", &s.input_text);
         }
-        out.raw(
-            "inputDetails",
-            if included {
-                r#"{"included":true}"#
-            } else {
-                r#"{"included":false}"#
-            },
-        );
+        let details = match included {
+            true => r#"{"included":true}"#,
+            false => r#"{"included":false}"#,
+        };
+        out.raw("inputDetails", details);
         if let Some(o) = &output {
             out.str("output", o);
         }
-        out.raw(
-            "outputDetails",
-            if included {
-                r#"{"included":true}"#
-            } else {
-                r#"{"included":false}"#
-            },
-        );
+        out.raw("outputDetails", details);
         if let Some(f) = &r.outcome.failure {
             out.str("error", &f.error);
             if !f.cause.is_empty() {

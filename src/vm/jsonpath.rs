@@ -107,7 +107,7 @@ fn get_from<'v>(at: &'v Value, path: &ReferencePath, consumed: usize) -> Result<
     let mut at = at;
     for (i, segment) in path.segments.iter().enumerate().skip(consumed) {
         let next = match (segment, at) {
-            (Segment::Field(name), Value::Object(m)) => field(m, name),
+            (Segment::Field(name), Value::Object(m)) => m.get(name),
             (Segment::Index(n), Value::Array(a)) => a.get(*n),
             _ => None,
         };
@@ -125,11 +125,6 @@ fn get_from<'v>(at: &'v Value, path: &ReferencePath, consumed: usize) -> Result<
         };
     }
     Ok(at)
-}
-
-/// The field `name` of `m`.
-fn field<'v>(m: &'v Map, name: &str) -> Option<&'v Value> {
-    m.get(name)
 }
 
 /// Jayway's bracket form of a path, e.g. `$['a'][0]`.

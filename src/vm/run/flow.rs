@@ -370,7 +370,7 @@ pub(super) fn plain(v: &Value) -> String {
 /// from above first (no formatting), which settles every payload well under the limit; only one
 /// whose bound passes it is serialized and counted, stopping at the limit.
 pub fn larger_than(v: &Value, limit: usize) -> bool {
-    json_bound(v, limit).is_none() && counted(v, limit).is_none()
+    v.text_bound(limit).is_none() && counted(v, limit).is_none()
 }
 
 /// The length of `v` as compact JSON, serialized into a counter that stops once it passes
@@ -396,12 +396,6 @@ fn counted(v: &Value, limit: usize) -> Option<usize> {
     serde_json::to_writer(&mut counter, v)
         .ok()
         .map(|()| counter.written)
-}
-
-/// At least the length of `v` as compact JSON, or `None` once that bound passes `limit`
-/// (`Value::text_bound`, which remembers the bounds of nodes it has seen).
-fn json_bound(v: &Value, limit: usize) -> Option<usize> {
-    v.text_bound(limit)
 }
 
 /// The length of `v` as compact JSON.
@@ -450,7 +444,7 @@ mod tests {
         ];
         for v in values {
             let exact = json_size(&v);
-            assert!(json_bound(&v, usize::MAX).unwrap() >= exact, "{v}");
+            assert!(v.text_bound(usize::MAX).unwrap() >= exact, "{v}");
             for limit in [0, exact - 1, exact, exact + 1] {
                 assert_eq!(larger_than(&v, limit), exact > limit, "{v} against {limit}");
             }
