@@ -20,6 +20,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 pub use serde_json::Number;
 
+mod parse;
+
 /// A JSON value.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum Value {
@@ -822,14 +824,21 @@ impl Value {
         }
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text: what `serde_json::from_str` gives, the common text read by `parse`'s
+    /// own pass (see its invariant), the rest (and every error) by serde_json.
     pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
-        serde_json::from_str(text)
+        match parse::parse(text) {
+            Some(v) => Ok(v),
+            None => serde_json::from_str(text),
+        }
     }
 
-    /// Parses JSON bytes.
+    /// Parses JSON bytes, as `parse` (bytes that are not UTF-8 are serde_json's to report).
     pub fn parse_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        match std::str::from_utf8(bytes).ok().and_then(parse::parse) {
+            Some(v) => Ok(v),
+            None => serde_json::from_slice(bytes),
+        }
     }
 
     /// Compact JSON text.
@@ -1196,12 +1205,43 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut m = Map::new();
-        while let Some(key) = access.next_key::<Str>()? {
+        // One bit per key's hash: only a key whose bit is set can be a repeat, searched for.
+        let mut seen = 0u64;
+        while let Some(Key(hash, key)) = access.next_key::<Key>()? {
             let value = access.next_value()?;
-            // A repeated key keeps its first place and takes the last value, as serde_json's.
-            m.insert(key, value);
+            let bit = parse::seen_bit(hash);
+            if seen & bit != 0 && m.contains_key(&key) {
+                // A repeated key keeps its first place and takes the last value, as serde_json's.
+                m.insert(key, value);
+            } else {
+                m.push_new(key, value);
+            }
+            seen |= bit;
         }
         Ok(Value::object(m))
+    }
+}
+
+/// An object's key as `Value`'s `Deserialize` reads it: shared with the thread's recent keys
+/// (`parse::key`), with its hash.
+struct Key(u64, Str);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(SharedKeyVisitor)
+    }
+}
+
+struct SharedKeyVisitor;
+
+impl Visitor<'_> for SharedKeyVisitor {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Key, E> {
+        let (hash, key) = parse::key(s);
+        Ok(Key(hash, key))
     }
 }
 

@@ -202,8 +202,7 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
                         run.follow(chain.load(Ordering::SeqCst));
                     }
                     Event::TaskDone(match result {
-                        // The resources answer in serde_json's type; the run goes on in its own.
-                        Ok(result) => result.map(Value::from),
+                        Ok(result) => result,
                         Err(Panicked) => Err(panicked(&attempt, run.state_name())),
                     })
                 }

@@ -38,8 +38,8 @@ use super::Outcome;
 use crate::arn::Scope;
 use crate::asl::MachineType;
 use crate::compile::Program;
-pub use crate::tasks::Handler;
 use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
+pub use crate::tasks::{Handler, ValueHandler};
 use crate::vm::context::ExecutionInfo;
 use crate::vm::failure::{self, Failure};
 use crate::vm::run::{json_text, Action, EventType, HistoryEvent, Journal, Run};
@@ -357,8 +357,16 @@ impl Engine {
         self.inner.router.mocks()
     }
 
-    /// Registers an in-process handler for a Lambda function name or a resource ARN.
+    /// Registers an in-process handler for a Lambda function name or a resource ARN, in
+    /// serde_json's type (each call converts the payload and the result; `register_value_handler`
+    /// does not).
     pub fn register_handler(&self, key: &str, handler: Handler) {
+        self.inner.router.register(key, Arc::new(handler));
+    }
+
+    /// Registers an in-process handler in statejet's value type for a Lambda function name or a
+    /// resource ARN: it gets the Task's payload itself and its result goes on as it is.
+    pub fn register_value_handler(&self, key: &str, handler: ValueHandler) {
         self.inner.router.register(key, Arc::new(handler));
     }
 

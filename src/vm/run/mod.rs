@@ -64,8 +64,9 @@ pub enum Action {
 pub struct Invocation {
     pub state: String,
     pub resource: Resource,
-    /// In serde_json's type: what the resources take (the VM's own values stop here).
-    pub payload: serde_json::Value,
+    /// The Task's effective input, in statejet's value type end to end: a resource that needs
+    /// serde_json's (an AWS SDK call's parameters) converts it there.
+    pub payload: Value,
     /// The Task's timeout, if any: past it the driver answers `States.Timeout` (for an
     /// activity, its resource does: see `Invocation::timed_by_resource`).
     pub timeout_seconds: Option<u64>,
@@ -762,7 +763,7 @@ impl Run {
                 Step::Wait(Action::Invoke(Invocation {
                     state: state.name.clone(),
                     resource: t.resource.clone(),
-                    payload: payload.into_serde(),
+                    payload,
                     timeout_seconds,
                     heartbeat_seconds,
                     task_token: self.task_token.as_deref().map(str::to_owned),
