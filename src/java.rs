@@ -6,6 +6,7 @@
 //! Invariant: below both `vm` and `jsonata` (it imports neither): pure functions of their inputs.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use crate::value::Value;
 
@@ -162,9 +163,16 @@ pub fn write_java(value: &Value, out: &mut String) {
 
 pub fn write_java_number(n: JavaNumber, out: &mut String) {
     match n {
-        JavaNumber::Integer(i) => out.push_str(&i.to_string()),
-        JavaNumber::Long(l) => out.push_str(&l.to_string()),
-        JavaNumber::BigInteger(u) => out.push_str(&u.to_string()),
+        // Written in place: writing to a `String` never fails.
+        JavaNumber::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        JavaNumber::Long(l) => {
+            let _ = write!(out, "{l}");
+        }
+        JavaNumber::BigInteger(u) => {
+            let _ = write!(out, "{u}");
+        }
         JavaNumber::Double(d) => out.push_str(&java_double(d)),
     }
 }

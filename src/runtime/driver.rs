@@ -343,13 +343,17 @@ fn children<'r, H: Host + 'r>(
             // `child` is used as captured, not bound again inside (which would keep it twice).
             async move {
                 if let Some(f) = &frame {
-                    let id = attempt.journal().map_iteration(
+                    // The clock is read only for a journal that records.
+                    let mut j = attempt.journal();
+                    let now = if j.records() { host.now_ms() } else { 0 };
+                    let id = j.map_iteration(
                         EventType::MapIterationStarted,
                         &f.map,
                         index,
                         f.origin,
-                        host.now_ms(),
+                        now,
                     );
+                    drop(j);
                     child.follow(id);
                 }
                 let r = drive(host.clone(), child, attempt.clone()).await;
@@ -361,7 +365,8 @@ fn children<'r, H: Host + 'r>(
                     };
                     let mut j = attempt.journal();
                     let last = j.last();
-                    j.map_iteration(kind, &f.map, index, last, host.now_ms());
+                    let now = if j.records() { host.now_ms() } else { 0 };
+                    j.map_iteration(kind, &f.map, index, last, now);
                 }
                 (index, r)
             }
@@ -381,21 +386,17 @@ fn children<'r, H: Host + 'r>(
             started += 1;
         }
         let mut failures = 0;
-        // The joined array's brackets, and a comma between results.
-        let mut size = 2usize;
+        let mut joined = Joined::new();
         while let Some((index, r)) = running.next().await {
             let r = r?;
             failures += usize::from(r.is_err());
-            size += 1 + match &r {
-                Ok(v) => json_size_within(v, MAX_PAYLOAD_BYTES),
-                Err(f) => json_size_within(&f.to_output(), MAX_PAYLOAD_BYTES),
-            };
+            joined.add(&r);
             results[index] = Some(r);
             if failures > max_failures {
                 // Dropping the others stops them where they are.
                 break;
             }
-            if size > MAX_PAYLOAD_BYTES + 1 {
+            if joined.passes_limit(&results) {
                 return Ok(Err(data_limit_exceeded(&state)));
             }
             if started < count {
@@ -408,6 +409,67 @@ fn children<'r, H: Host + 'r>(
             }
         }
         Ok(Ok(results.into_iter().flatten().collect()))
+    }
+}
+
+/// The length of a fork's results joined into one JSON array, as they arrive. Each result
+/// adds its text bound (`Value::text_bound`, which its own size check has mostly computed and
+/// its nodes remember), so no result is serialized while the bound stays within the payload
+/// limit; once it passes, the results so far are counted exactly and so is every later one:
+/// the fork fails only when the exact length passes the limit.
+struct Joined {
+    /// The brackets, a comma per result (one more than the array has), and the results.
+    size: usize,
+    exact: bool,
+}
+
+impl Joined {
+    /// The most the size of the joined results may be: one comma too many is counted.
+    const LIMIT: usize = MAX_PAYLOAD_BYTES + 1;
+
+    fn new() -> Joined {
+        Joined {
+            size: 2,
+            exact: false,
+        }
+    }
+
+    fn add(&mut self, r: &Result<Value, Failure>) {
+        self.size += 1 + self.measure(r);
+    }
+
+    /// At least the length of `r`'s JSON (exactly, once the bound passed the limit), or the
+    /// limit plus one when past it.
+    fn measure(&self, r: &Result<Value, Failure>) -> usize {
+        let output;
+        let v = match r {
+            Ok(v) => v,
+            Err(f) => {
+                output = f.to_output();
+                &output
+            }
+        };
+        match self.exact {
+            false => (v.text_bound(MAX_PAYLOAD_BYTES))
+                .unwrap_or_else(|| json_size_within(v, MAX_PAYLOAD_BYTES)),
+            true => json_size_within(v, MAX_PAYLOAD_BYTES),
+        }
+    }
+
+    /// Whether the results so far, joined, pass the payload limit: a bound past it is made
+    /// exact first, by counting the results gathered so far.
+    fn passes_limit(&mut self, results: &[Option<Result<Value, Failure>>]) -> bool {
+        if self.size > Self::LIMIT && !self.exact {
+            self.exact = true;
+            self.size = 2;
+            for r in results.iter().flatten() {
+                self.size += 1 + self.measure(r);
+                if self.size > Self::LIMIT {
+                    break;
+                }
+            }
+        }
+        self.size > Self::LIMIT
     }
 }
 

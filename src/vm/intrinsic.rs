@@ -9,6 +9,8 @@
 //! `States.Runtime` with AWS's cause `Invalid arguments in States.<Name>`, without the
 //! "An error occurred while executing the state …" prefix, which the caller adds.
 
+use std::cell::RefCell;
+
 use crate::value::{Map, Value};
 use base64::Engine as _;
 
@@ -195,30 +197,62 @@ fn arity(function: Function) -> (usize, usize) {
 /// count that differs from the argument count. A backslash before anything else is literal
 /// (a template read from a path may contain one).
 fn format(template: &str, args: &[Value]) -> Option<Value> {
-    let mut out = String::new();
+    thread_local! {
+        /// Where `Format` writes its text before it becomes a shared string (one allocation, of
+        /// the result's size), reused from call to call.
+        static FORMATTED: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    FORMATTED.with_borrow_mut(|out| {
+        out.clear();
+        let formatted = format_into(template, args, out).map(|()| Value::string(out.as_str()));
+        // A thread keeps no large text past the call that needed it.
+        if out.capacity() > 4096 {
+            *out = String::new();
+        }
+        formatted
+    })
+}
+
+/// `Format`'s text: the template's literal runs copied whole, `\{`, `\}` and `\\` unescaped,
+/// each `{}` an argument in Java's rendering; `None` for a lone brace or a count of arguments
+/// other than the placeholders'.
+fn format_into(template: &str, args: &[Value], out: &mut String) -> Option<()> {
+    let bytes = template.as_bytes();
     let mut args = args.iter();
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&escaped @ ('{' | '}' | '\\')) => {
-                    out.push(escaped);
-                    chars.next();
+    // The literal run not yet copied starts at `run`; the braces and backslash are ASCII, so
+    // `i` is always at a character boundary where it stops.
+    let (mut run, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                out.push_str(&template[run..i]);
+                match bytes.get(i + 1) {
+                    Some(&escaped @ (b'{' | b'}' | b'\\')) => {
+                        out.push(char::from(escaped));
+                        i += 2;
+                    }
+                    _ => {
+                        out.push('\\');
+                        i += 1;
+                    }
                 }
-                _ => out.push('\\'),
-            },
-            '{' if chars.peek() == Some(&'}') => {
-                chars.next();
-                write_java(args.next()?, &mut out);
+                run = i;
             }
-            '{' | '}' => return None,
-            c => out.push(c),
+            b'{' if bytes.get(i + 1) == Some(&b'}') => {
+                out.push_str(&template[run..i]);
+                write_java(args.next()?, out);
+                i += 2;
+                run = i;
+            }
+            b'{' | b'}' => return None,
+            _ => i += 1,
         }
     }
-    if args.next().is_some() {
-        return None;
+    out.push_str(&template[run..]);
+    match args.next() {
+        Some(_) => None,
+        None => Some(()),
     }
-    Some(Value::string(out))
 }
 
 fn array_range(start: &Value, end: &Value, step: &Value) -> Option<Value> {
