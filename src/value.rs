@@ -20,6 +20,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 pub use serde_json::Number;
 
+mod parse;
+
 /// A JSON value.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum Value {
@@ -194,14 +196,16 @@ impl<T: Clone> Node<T> {
 }
 
 impl<T> Node<T> {
-    fn known_bound(&self) -> Option<usize> {
+    pub(crate) fn known_bound(&self) -> Option<usize> {
         match self.0.bound.load(Relaxed) {
             0 => None,
             n => Some(n as usize - 1),
         }
     }
 
-    fn note_bound(&self, bound: usize) {
+    /// Remembers `bound` as the node's text bound: the caller knows it is what `text_bound`
+    /// would find (a write that kept the arithmetic, `jsonpath::put`).
+    pub(crate) fn note_bound(&self, bound: usize) {
         if let Ok(n) = u32::try_from(bound + 1) {
             self.0.bound.store(n, Relaxed);
         }
@@ -316,6 +320,27 @@ impl Hasher for Fnv {
 
 type Index = HashMap<Str, usize, BuildHasherDefault<Fnv>>;
 
+/// Whether two keys are equal: a short one (as almost every key is) byte by byte, which costs
+/// less than the call to `memcmp` that comparing slices makes; the first byte and the length
+/// settle most misses.
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// A JSON object: fields in insertion order, keys unique.
 #[derive(Clone, Default)]
 pub struct Map {
@@ -348,7 +373,10 @@ impl Map {
     pub fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(key).copied(),
-            None => self.entries.iter().position(|(k, _)| **k == *key),
+            None => {
+                let key = key.as_bytes();
+                (self.entries.iter()).position(|(k, _)| same_key(k.as_bytes(), key))
+            }
         }
     }
 
@@ -392,6 +420,18 @@ impl Map {
             }
         };
         &mut self.entries[i].1
+    }
+
+    /// The field `key`, added as `null` if absent, and whether it was added.
+    pub fn field_or_null(&mut self, key: &str) -> (&mut Value, bool) {
+        match self.position(key) {
+            Some(i) => (&mut self.entries[i].1, false),
+            None => {
+                self.push_new(key, Value::Null);
+                let last = self.entries.len() - 1;
+                (&mut self.entries[last].1, true)
+            }
+        }
     }
 
     /// Appends a field the caller knows is not there (a template's fields, unique by
@@ -706,6 +746,18 @@ impl Value {
         (size <= limit).then_some(size)
     }
 
+    /// The text bound `text_bound` would find, if known without a walk: a scalar's, or a node's
+    /// remembered one.
+    pub fn known_bound(&self) -> Option<usize> {
+        match self {
+            Value::Null | Value::Bool(_) => Some(5),
+            Value::Number(_) => Some(24),
+            Value::String(s) => s.len().checked_mul(6)?.checked_add(2),
+            Value::Array(items) => items.known_bound(),
+            Value::Object(m) => m.known_bound(),
+        }
+    }
+
     /// Moves the value out, leaving `null`.
     pub fn take(&mut self) -> Value {
         std::mem::take(self)
@@ -772,14 +824,21 @@ impl Value {
         }
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text: what `serde_json::from_str` gives, the common text read by `parse`'s
+    /// own pass (see its invariant), the rest (and every error) by serde_json.
     pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
-        serde_json::from_str(text)
+        match parse::parse(text) {
+            Some(v) => Ok(v),
+            None => serde_json::from_str(text),
+        }
     }
 
-    /// Parses JSON bytes.
+    /// Parses JSON bytes, as `parse` (bytes that are not UTF-8 are serde_json's to report).
     pub fn parse_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        match std::str::from_utf8(bytes).ok().and_then(parse::parse) {
+            Some(v) => Ok(v),
+            None => serde_json::from_slice(bytes),
+        }
     }
 
     /// Compact JSON text.
@@ -1146,12 +1205,43 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut m = Map::new();
-        while let Some(key) = access.next_key::<Str>()? {
+        // One bit per key's hash: only a key whose bit is set can be a repeat, searched for.
+        let mut seen = 0u64;
+        while let Some(Key(hash, key)) = access.next_key::<Key>()? {
             let value = access.next_value()?;
-            // A repeated key keeps its first place and takes the last value, as serde_json's.
-            m.insert(key, value);
+            let bit = parse::seen_bit(hash);
+            if seen & bit != 0 && m.contains_key(&key) {
+                // A repeated key keeps its first place and takes the last value, as serde_json's.
+                m.insert(key, value);
+            } else {
+                m.push_new(key, value);
+            }
+            seen |= bit;
         }
         Ok(Value::object(m))
+    }
+}
+
+/// An object's key as `Value`'s `Deserialize` reads it: shared with the thread's recent keys
+/// (`parse::key`), with its hash.
+struct Key(u64, Str);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(SharedKeyVisitor)
+    }
+}
+
+struct SharedKeyVisitor;
+
+impl Visitor<'_> for SharedKeyVisitor {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Key, E> {
+        let (hash, key) = parse::key(s);
+        Ok(Key(hash, key))
     }
 }
 

@@ -15,7 +15,7 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use statejet::asl::MachineType;
-use statejet::runtime::engine::{Config, Engine, Handler};
+use statejet::runtime::engine::{Config, Engine, ValueHandler};
 use statejet::runtime::Status;
 use statejet::tasks::Functions;
 /// An execution's output: statejet's own value, as the engine gives it (an HTTP answer's
@@ -145,8 +145,9 @@ impl Target {
             },
             Functions::default(),
         );
-        let echo: Handler = Arc::new(|v: Value| Box::pin(async move { Ok(v) }));
-        engine.register_handler("echo", echo);
+        // In statejet's value type, as the engine's own resources answer (no conversion).
+        let echo: ValueHandler = Arc::new(|v: Output| Box::pin(async move { Ok(v) }));
+        engine.register_value_handler("echo", echo);
         engine
             .register_state_machine(name, definition, MachineType::Express)
             .map_err(|d| anyhow!("the definition is invalid: {d:?}"))?;

@@ -201,8 +201,7 @@ fn drive_from<'h, H: Host + 'h>(
                         run.follow(chain.load(Ordering::SeqCst));
                     }
                     Event::TaskDone(match result {
-                        // The resources answer in serde_json's type; the run goes on in its own.
-                        Ok(result) => result.map(Value::from),
+                        Ok(result) => result,
                         Err(Panicked) => Err(panicked(&attempt, run.state_name())),
                     })
                 }

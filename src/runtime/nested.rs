@@ -130,7 +130,7 @@ impl Resource for Children {
                 let json = nested::json_output(&inv);
                 Answer::Later(Box::pin(child.finish(json)))
             }
-            _ => Answer::Now(Ok(started)),
+            _ => Answer::Now(Ok(started.into())),
         }
     }
 }

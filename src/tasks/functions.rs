@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use crate::json;
+use crate::value::Value;
 
 use super::{command, Answer, Resource};
 use crate::arn::Scope;
@@ -76,7 +77,7 @@ pub enum Error {
 impl Functions {
     /// Reads a functions file's text.
     pub fn parse(text: &str) -> Result<Functions, Error> {
-        let doc: Value = serde_json::from_str(text)?;
+        let doc = Value::parse(text)?;
         let map = doc
             .get("functions")
             .and_then(Value::as_object)
@@ -90,12 +91,12 @@ impl Functions {
                     .as_array()
                     .map(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect())
                     .and_then(|v: Option<Vec<String>>| v.filter(|v| !v.is_empty()));
-                Function::Command(argv.ok_or_else(|| Error::Handler(name.clone()))?)
+                Function::Command(argv.ok_or_else(|| Error::Handler(name.to_string()))?)
             } else if let Some(url) = spec.get("endpoint") {
                 let url = url
                     .as_str()
                     .filter(|u| u.starts_with("http://"))
-                    .ok_or_else(|| Error::Handler(name.clone()))?;
+                    .ok_or_else(|| Error::Handler(name.to_string()))?;
                 Function::Endpoint(url.trim_end_matches('/').to_owned())
             } else if let Some(v) = spec.get("return") {
                 Function::Return(v.clone())
@@ -104,14 +105,14 @@ impl Functions {
                 let cause = t.get("cause").and_then(Value::as_str).unwrap_or("");
                 Function::Throw {
                     error: error
-                        .ok_or_else(|| Error::Handler(name.clone()))?
+                        .ok_or_else(|| Error::Handler(name.to_string()))?
                         .to_owned(),
                     cause: cause.to_owned(),
                 }
             } else {
-                return Err(Error::Handler(name.clone()));
+                return Err(Error::Handler(name.to_string()));
             };
-            handlers.insert(name.clone(), handler);
+            handlers.insert(name.to_string(), handler);
         }
         Ok(Functions {
             handlers: Arc::new(handlers),
@@ -164,7 +165,7 @@ impl Resource for Functions {
                 let payload = match inv.payload.get("Payload") {
                     None | Some(Value::Null) => json!({}),
                     Some(Value::String(s)) => {
-                        serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+                        Value::parse(s).unwrap_or_else(|_| Value::String(s.clone()))
                     }
                     Some(v) => v.clone(),
                 };
@@ -272,9 +273,10 @@ fn wrap(reply: Reply) -> Value {
     let length = length
         .unwrap_or_else(|| result.to_string().len())
         .to_string();
-    json!({
+    // The payload goes in as it is (not through serde_json's `json!`): null holds its place.
+    let mut wrapped = json!({
         "ExecutedVersion": "$LATEST",
-        "Payload": result,
+        "Payload": null,
         "SdkHttpMetadata": {
             "AllHttpHeaders": {
                 "X-Amz-Executed-Version": ["$LATEST"],
@@ -300,7 +302,9 @@ fn wrap(reply: Reply) -> Value {
         },
         "SdkResponseMetadata": {"RequestId": uuid::Uuid::nil().to_string()},
         "StatusCode": 200
-    })
+    });
+    wrapped["Payload"] = result;
+    wrapped
 }
 
 /// A command's result from its stdout and exit status.
@@ -313,7 +317,7 @@ fn command_result(name: &str, out: command::Output) -> Result<Reply, Failure> {
 /// is the cause, as Step Functions reports Lambda errors); else the body as JSON (empty: null).
 fn function_result(name: &str, body: String, failed: bool) -> Result<Reply, Failure> {
     if failed {
-        let error = serde_json::from_str::<Value>(&body)
+        let error = Value::parse(&body)
             .ok()
             .and_then(|v| {
                 v.get("errorType")
@@ -330,7 +334,7 @@ fn function_result(name: &str, body: String, failed: bool) -> Result<Reply, Fail
             length: Some(length),
         });
     }
-    let result = serde_json::from_str(&body).map_err(|e| {
+    let result = Value::parse(&body).map_err(|e| {
         Failure::new(
             "Lambda.Unknown",
             format!("function '{name}' returned a result that is not JSON: {e}"),

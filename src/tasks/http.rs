@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::aws::client::{self, Request};
 use super::aws::{models, protocol, Aws, CallError};
-use super::TaskResult;
+use super::SerdeResult as TaskResult;
 pub use crate::asl::http_task::{forbidden_header, ARRAY_FORMATS, BODY_ENCODINGS, METHODS};
 use crate::vm::Failure;
 

@@ -22,8 +22,12 @@ use crate::vm::Failure;
 /// One numbered answer.
 #[derive(Debug, Clone)]
 enum Response {
-    Return(Value),
-    Throw { error: String, cause: String },
+    /// In statejet's value type: each answer is a shared copy.
+    Return(crate::value::Value),
+    Throw {
+        error: String,
+        cause: String,
+    },
 }
 
 /// A mocked response: answers by invocation number, from 0 without gaps.
@@ -347,7 +351,7 @@ fn read_responses(v: &Value, at: &str) -> Result<Responses, String> {
             ));
         }
         let response = match (r.get("Return"), r.get("Throw")) {
-            (Some(v), None) => Response::Return(v.clone()),
+            (Some(v), None) => Response::Return(v.into()),
             (None, Some(t)) => {
                 let at = format!("{at}/Throw");
                 let t = t

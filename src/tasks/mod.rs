@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use serde_json::Value;
 
 pub use functions::Functions;
 pub use tokens::Callbacks;
@@ -31,8 +30,9 @@ use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
 
-/// A task's result, or the error that failed it.
-pub type TaskResult = Result<Value, Failure>;
+/// A task's result, or the error that failed it: in statejet's value type, which the run goes
+/// on with.
+pub type TaskResult = Result<crate::value::Value, Failure>;
 
 /// How a resource answers an invocation.
 pub enum Answer {
@@ -86,11 +86,32 @@ pub trait Resource: Send + Sync {
     fn call(&self, invocation: Invocation, limit: Duration) -> Answer;
 }
 
-/// An in-process task handler: receives the Task's payload, returns its result or an error.
-pub type Handler =
-    Arc<dyn Fn(Value) -> Pin<Box<dyn Future<Output = TaskResult> + Send>> + Send + Sync>;
+/// An in-process task handler in serde_json's type (the library's first registration API,
+/// kept for its users): receives the Task's payload, returns its result or an error. Each call
+/// converts the payload to serde_json's type and the result back; `ValueHandler` does not.
+pub type Handler = Arc<
+    dyn Fn(serde_json::Value) -> Pin<Box<dyn Future<Output = SerdeResult> + Send>> + Send + Sync,
+>;
+
+/// What a `Handler` answers: a result in serde_json's type, or the error that failed the task.
+pub type SerdeResult = Result<serde_json::Value, Failure>;
 
 impl Resource for Handler {
+    fn call(&self, invocation: Invocation, _limit: Duration) -> Answer {
+        let answer = self(invocation.payload.into_serde());
+        Answer::Later(Box::pin(async move {
+            answer.await.map(crate::value::Value::from)
+        }))
+    }
+}
+
+/// An in-process task handler in statejet's value type: the payload is the Task's effective
+/// input itself (shared, not copied) and the result goes on in the run as it is.
+pub type ValueHandler = Arc<
+    dyn Fn(crate::value::Value) -> Pin<Box<dyn Future<Output = TaskResult> + Send>> + Send + Sync,
+>;
+
+impl Resource for ValueHandler {
     fn call(&self, invocation: Invocation, _limit: Duration) -> Answer {
         Answer::Later(self(invocation.payload))
     }

@@ -10,6 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::value::Value as Payload;
+
 use super::{Resource, TaskResult};
 use crate::vm::run::{json_text, Invocation};
 use crate::vm::Failure;
@@ -27,7 +29,7 @@ pub fn start_execution_target(inv: &Invocation) -> Option<&str> {
         crate::asl::machine::ResourceKind::Service {
             service, action, ..
         } if service == "states" && action == "startExecution" => {
-            inv.payload.get("StateMachineArn").and_then(Value::as_str)
+            inv.payload.get("StateMachineArn").and_then(Payload::as_str)
         }
         _ => None,
     }
@@ -51,7 +53,7 @@ pub struct StartParams {
 impl StartParams {
     pub fn read(inv: &Invocation) -> Result<StartParams, Failure> {
         let p = &inv.payload;
-        let Some(arn) = p.get("StateMachineArn").and_then(Value::as_str) else {
+        let Some(arn) = p.get("StateMachineArn").and_then(Payload::as_str) else {
             return Err(Failure::new(
                 "States.Runtime",
                 format!(
@@ -61,13 +63,13 @@ impl StartParams {
             ));
         };
         let input_text = match p.get("Input") {
-            None | Some(Value::Null) => "{}".to_owned(),
-            Some(Value::String(s)) => s.clone(),
+            None | Some(Payload::Null) => "{}".to_owned(),
+            Some(Payload::String(s)) => s.to_string(),
             Some(v) => json_text(v),
         };
         let name = match p.get("Name") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
+            None | Some(Payload::Null) => None,
+            Some(Payload::String(s)) => Some(s.to_string()),
             Some(other) => {
                 return Err(Failure::new(
                     "States.Runtime",
@@ -92,7 +94,7 @@ impl StartParams {
             p["Name"] = json!(n);
         }
         if let Some(t) = inv.payload.get("TraceHeader") {
-            p["TraceHeader"] = t.clone();
+            p["TraceHeader"] = t.to_serde();
         }
         p
     }
@@ -173,7 +175,7 @@ impl Described {
     pub fn sync_result(&self, json: bool) -> TaskResult {
         let v = self.value(json);
         if self.status == "SUCCEEDED" {
-            return Ok(v);
+            return Ok(v.into());
         }
         Err(Failure::new("States.TaskFailed", json_text(&v)))
     }

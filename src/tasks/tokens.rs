@@ -293,7 +293,7 @@ impl Waiting {
                 }
             };
             match signal {
-                Some(Signal::Success(v)) => return Ok(v),
+                Some(Signal::Success(v)) => return Ok(v.into()),
                 Some(Signal::Failure(f)) => return Err(f),
                 Some(Signal::Heartbeat) => clocks.last_beat = Instant::now(),
                 Some(Signal::Started { worker }) => {

@@ -61,7 +61,7 @@ impl Answer for Work<'_> {
                 // The Task's own timeout, or the longest a tested state may take.
                 let limit = Duration::from_secs(inv.timeout_seconds.unwrap_or(MAX_TASK_SECONDS));
                 let answer = crate::tasks::Resource::call(self.functions, inv.clone(), limit);
-                crate::tasks::wait_blocking(answer)
+                crate::tasks::wait_blocking(answer).map(crate::value::Value::into_serde)
             }
         }
     }

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::client::{self, Request, Signing};
 use super::Aws;
-use crate::tasks::TaskResult;
+use crate::tasks::SerdeResult as TaskResult;
 use crate::vm::run::{json_text, Invocation};
 use crate::vm::Failure;
 
@@ -65,7 +65,7 @@ fn bad(inv: &Invocation, what: String) -> Failure {
 /// `{name: [values]}` (a single value is taken as a list of one), as pairs.
 fn multi(inv: &Invocation, field: &str) -> Result<Vec<(String, String)>, Failure> {
     let mut out = Vec::new();
-    match inv.payload.get(field) {
+    match inv.payload.to_serde().get(field) {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (k, v) in m {
@@ -105,7 +105,7 @@ fn drop_nulls(v: &mut Value) {
 }
 
 pub(super) async fn invoke(aws: &Aws, inv: &Invocation, limit: Duration) -> TaskResult {
-    let p = &inv.payload;
+    let p = &inv.payload.to_serde();
     let Some(host) = p.get("ApiEndpoint").and_then(Value::as_str) else {
         return Err(bad(
             inv,

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Answer, Functions, Resource, TaskResult};
+use super::{Answer, Functions, Resource, SerdeResult, TaskResult};
 use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
@@ -93,7 +93,7 @@ impl Aws {
             ResourceKind::Service {
                 service, action, ..
             } if service == "lambda" && action == "invoke" => {
-                let name = inv.payload.get("FunctionName").and_then(Value::as_str);
+                let name = (inv.payload.get("FunctionName")).and_then(crate::value::Value::as_str);
                 self.config.credentials.is_some()
                     && name.is_some_and(|n| !functions.has(super::functions::function_name(n)))
             }
@@ -102,7 +102,15 @@ impl Aws {
         }
     }
 
+    /// The call, its result made statejet's value (the AWS calls speak serde_json's type:
+    /// requests are built from it, answers parsed into it).
     async fn invoke(self, inv: Invocation, limit: Duration) -> TaskResult {
+        self.invoke_serde(inv, limit)
+            .await
+            .map(crate::value::Value::from)
+    }
+
+    async fn invoke_serde(self, inv: Invocation, limit: Duration) -> SerdeResult {
         match &inv.resource.kind {
             ResourceKind::Service {
                 service,
@@ -119,13 +127,13 @@ impl Aws {
                 let job = sync::Job::of(service, action);
                 match (service.strip_prefix("aws-sdk:"), pattern, job) {
                     (Some(sdk), IntegrationPattern::RequestResponse, _) => {
-                        self.sdk(sdk, action, &inv.payload, limit).await
+                        self.sdk(sdk, action, &inv.payload.to_serde(), limit).await
                     }
                     (None, IntegrationPattern::RequestResponse, Some(job)) => {
                         sync::start(&self, job, &inv, limit).await
                     }
                     (None, IntegrationPattern::RequestResponse, None) if service == "http" => {
-                        super::http::invoke(&self, &inv.payload, limit).await
+                        super::http::invoke(&self, &inv.payload.to_serde(), limit).await
                     }
                     (None, IntegrationPattern::RequestResponse, None)
                         if service == "apigateway" && action == "invoke" =>
@@ -151,7 +159,7 @@ impl Aws {
 
     /// `arn:aws:states:::aws-sdk:SERVICE:ACTION`: the action's operation of the service's
     /// model, its result in Step Functions' casing, its errors named `Prefix.Code`.
-    async fn sdk(&self, sdk: &str, action: &str, params: &Value, limit: Duration) -> TaskResult {
+    async fn sdk(&self, sdk: &str, action: &str, params: &Value, limit: Duration) -> SerdeResult {
         let Some(svc) = models::service::service(sdk) else {
             return Err(Failure::new(
                 "States.Runtime",

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::models::service::{self, Service};
 use super::protocol::{self, ServiceError};
 use super::{no_handler, Aws, CallError};
-use crate::tasks::TaskResult;
+use crate::tasks::SerdeResult as TaskResult;
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
 
@@ -72,7 +72,7 @@ pub(super) async fn call(
     inv: &Invocation,
     limit: Duration,
 ) -> TaskResult {
-    let mut params = inv.payload.clone();
+    let mut params = inv.payload.to_serde();
     let v1 = match (service, action) {
         ("dynamodb", "getItem" | "putItem" | "updateItem" | "deleteItem") => &DYNAMODB,
         ("sqs", "sendMessage") => {
@@ -129,7 +129,7 @@ pub(super) async fn legacy_lambda(aws: &Aws, inv: &Invocation, limit: Duration) 
 async fn lambda(aws: &Aws, inv: &Invocation, limit: Duration, wrapped: bool) -> TaskResult {
     let svc = model(&LAMBDA)?;
     let mut params = if wrapped {
-        let mut p = inv.payload.clone();
+        let mut p = inv.payload.to_serde();
         // A string Payload is the request body itself (JSON text reaches the function as that
         // JSON); none, or null, is `{}`, as Lambda hands the function.
         let payload = match p.get("Payload") {

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use super::models::service::{self, Service};
 use super::{client, protocol, sdk_failure, Aws, CallError};
 use crate::asl::machine::{InputType, OutputType};
-use crate::tasks::TaskResult;
+use crate::tasks::SerdeResult as TaskResult;
 use crate::vm::run::map_io::{ItemRead, ResultWrite, ITEM_READER_FAILED, RESULT_WRITER_FAILED};
 use crate::vm::run::Invocation;
 use crate::vm::Failure;
@@ -40,14 +40,14 @@ pub(super) async fn call(
         inv.payload.get("ResultWriter"),
     ) {
         ("getObject" | "listObjectsV2", Some(r), _) => {
-            let read: ItemRead = serde_json::from_value(r.clone()).ok()?;
+            let read: ItemRead = serde_json::from_value(r.to_serde()).ok()?;
             read_items(aws, action, &read, limit)
                 .await
                 .map(Value::Array)
                 .map_err(|cause| Failure::new(ITEM_READER_FAILED, cause))
         }
         ("putObject", _, Some(w)) => {
-            let write: ResultWrite = serde_json::from_value(w.clone()).ok()?;
+            let write: ResultWrite = serde_json::from_value(w.to_serde()).ok()?;
             write_results(aws, &write, limit).await
         }
         _ => return None,

@@ -17,7 +17,7 @@ use super::models::service::Service;
 use super::optimized::{self, V1};
 use super::Aws;
 use crate::tasks::nested::{self, Described, StartParams};
-use crate::tasks::TaskResult;
+use crate::tasks::SerdeResult as TaskResult;
 use crate::vm::failure;
 use crate::vm::run::{json_text, task_resource, text, EventType, Invocation};
 use crate::vm::Failure;
@@ -235,7 +235,7 @@ impl Job {
                     return Ok(Poll::Running);
                 }
                 return Ok(match described.sync_result(json_output) {
-                    Ok(v) => Poll::Succeeded(v),
+                    Ok(v) => Poll::Succeeded(v.into_serde()),
                     // The failure's cause is already the description's text.
                     Err(f) => Poll::Failed(serde_json::from_str(&f.cause).unwrap_or(Value::Null)),
                 });
@@ -273,7 +273,7 @@ fn epoch_ms(v: &Value) -> Option<u64> {
 
 /// The parameters the start sends: Step Functions' own additions made.
 fn start_params(job: Job, inv: &Invocation, sync: bool) -> Result<Value, Failure> {
-    let mut params = inv.payload.clone();
+    let mut params = inv.payload.to_serde();
     match job {
         Job::Sfn => params = StartParams::read(inv)?.api(inv),
         // AWS marks the tasks it runs and waits for.

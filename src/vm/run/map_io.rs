@@ -211,7 +211,7 @@ impl Run {
         Invocation {
             state: self.current().name.clone(),
             resource: s3_resource(action),
-            payload: payload.into_serde(),
+            payload,
             timeout_seconds: None,
             heartbeat_seconds: None,
             task_token: None,

@@ -64,8 +64,9 @@ pub enum Action {
 pub struct Invocation {
     pub state: String,
     pub resource: Resource,
-    /// In serde_json's type: what the resources take (the VM's own values stop here).
-    pub payload: serde_json::Value,
+    /// The Task's effective input, in statejet's value type end to end: a resource that needs
+    /// serde_json's (an AWS SDK call's parameters) converts it there.
+    pub payload: Value,
     /// The Task's timeout, if any: past it the driver answers `States.Timeout` (for an
     /// activity, its resource does: see `Invocation::timed_by_resource`).
     pub timeout_seconds: Option<u64>,
@@ -253,13 +254,22 @@ pub type Inspection = Arc<std::sync::Mutex<Vec<(&'static str, Value)>>>;
 pub const ENTERED: &str = "entered";
 
 /// Notes a stage's value, if the run is inspected (a copy is made only then).
-#[inline]
+#[inline(always)]
 fn note(inspection: &Option<Inspection>, stage: &'static str, value: &Value) {
     if let Some(i) = inspection {
-        i.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((stage, value.clone()));
+        note_to(i, stage, value);
     }
+}
+
+/// `note`'s work, out of the way of the states that nobody inspects (every one but
+/// `TestState`'s).
+#[cold]
+#[inline(never)]
+fn note_to(inspection: &Inspection, stage: &'static str, value: &Value) {
+    inspection
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((stage, value.clone()));
 }
 
 impl Run {
@@ -558,6 +568,11 @@ impl Run {
         if let Some(fixed) = &self.fixed_context {
             return Lazy::ready(Value::clone(fixed));
         }
+        // A definition that never writes `$$`, `$states` or `$eval` never reads the Context
+        // Object: no facts to gather (two reference counts and a drop per read, most states).
+        if !self.program.reads_execution_input() {
+            return Lazy::unread();
+        }
         // `State.RetryCount` belongs to Task, Parallel and Map alone.
         let retry_count = match self.current().op {
             Op::Work(_) if retry => Some(self.retry_count),
@@ -749,7 +764,7 @@ impl Run {
                 Step::Wait(Action::Invoke(Invocation {
                     state: state.name.clone(),
                     resource: t.resource.clone(),
-                    payload: payload.into_serde(),
+                    payload,
                     timeout_seconds,
                     heartbeat_seconds,
                     task_token: self.task_token.as_deref().map(str::to_owned),
