@@ -196,14 +196,16 @@ impl<T: Clone> Node<T> {
 }
 
 impl<T> Node<T> {
-    fn known_bound(&self) -> Option<usize> {
+    pub(crate) fn known_bound(&self) -> Option<usize> {
         match self.0.bound.load(Relaxed) {
             0 => None,
             n => Some(n as usize - 1),
         }
     }
 
-    fn note_bound(&self, bound: usize) {
+    /// Remembers `bound` as the node's text bound: the caller knows it is what `text_bound`
+    /// would find (a write that kept the arithmetic, `jsonpath::put`).
+    pub(crate) fn note_bound(&self, bound: usize) {
         if let Ok(n) = u32::try_from(bound + 1) {
             self.0.bound.store(n, Relaxed);
         }
@@ -318,6 +320,27 @@ impl Hasher for Fnv {
 
 type Index = HashMap<Str, usize, BuildHasherDefault<Fnv>>;
 
+/// Whether two keys are equal: a short one (as almost every key is) byte by byte, which costs
+/// less than the call to `memcmp` that comparing slices makes; the first byte and the length
+/// settle most misses.
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// A JSON object: fields in insertion order, keys unique.
 #[derive(Clone, Default)]
 pub struct Map {
@@ -350,7 +373,10 @@ impl Map {
     pub fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(key).copied(),
-            None => self.entries.iter().position(|(k, _)| **k == *key),
+            None => {
+                let key = key.as_bytes();
+                (self.entries.iter()).position(|(k, _)| same_key(k.as_bytes(), key))
+            }
         }
     }
 
@@ -394,6 +420,18 @@ impl Map {
             }
         };
         &mut self.entries[i].1
+    }
+
+    /// The field `key`, added as `null` if absent, and whether it was added.
+    pub fn field_or_null(&mut self, key: &str) -> (&mut Value, bool) {
+        match self.position(key) {
+            Some(i) => (&mut self.entries[i].1, false),
+            None => {
+                self.push_new(key, Value::Null);
+                let last = self.entries.len() - 1;
+                (&mut self.entries[last].1, true)
+            }
+        }
     }
 
     /// Appends a field the caller knows is not there (a template's fields, unique by
@@ -706,6 +744,18 @@ impl Value {
             },
         };
         (size <= limit).then_some(size)
+    }
+
+    /// The text bound `text_bound` would find, if known without a walk: a scalar's, or a node's
+    /// remembered one.
+    pub fn known_bound(&self) -> Option<usize> {
+        match self {
+            Value::Null | Value::Bool(_) => Some(5),
+            Value::Number(_) => Some(24),
+            Value::String(s) => s.len().checked_mul(6)?.checked_add(2),
+            Value::Array(items) => items.known_bound(),
+            Value::Object(m) => m.known_bound(),
+        }
     }
 
     /// Moves the value out, leaving `null`.

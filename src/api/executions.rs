@@ -29,16 +29,18 @@ const MAX_INPUT_BYTES: usize = 262_144;
 /// AWS bills Express executions in 100 ms steps.
 const BILLING_STEP_MS: u64 = 100;
 
-/// What a start request names: the machine, the execution's name and its input.
-struct Start {
-    machine: String,
+/// What a start request names: the machine, the execution's name and its input (its text
+/// borrowed from the request).
+struct Start<'a> {
+    machine: Arc<str>,
     /// The revision (or version) the start runs.
     resolved: Arc<Machine>,
     version_arn: Option<String>,
     alias_arn: Option<String>,
-    machine_arn: String,
+    /// The machine's own ARN (without a version or alias).
+    machine_arn: Arc<str>,
     name: Option<String>,
-    input_text: String,
+    input_text: &'a str,
     input: crate::value::Value,
     trace_header: Option<String>,
     /// The mock test case of `stateMachineArn#TestCase`.
@@ -46,7 +48,7 @@ struct Start {
 }
 
 impl Api {
-    fn start_request(&self, i: &Input, trace: Option<&str>) -> Result<Start, ApiError> {
+    fn start_request<'a>(&self, i: &'a Input, trace: Option<&str>) -> Result<Start<'a>, ApiError> {
         let (machine_arn, test_case) = super::mock_case::split(i.required("stateMachineArn")?);
         let arn = Arn::parse(machine_arn)?;
         if arn.resource_type == "stateMachine" && arn.rest.contains('/') {
@@ -55,8 +57,7 @@ impl Api {
                 format!("Invalid Arn: a Map Run label cannot be started: '{machine_arn}'"),
             ));
         }
-        let target = self.start_target(machine_arn)?;
-        let machine = target.machine.name.to_string();
+        let target = self.start_target_of(machine_arn, arn)?;
         let name = i.bounded("name", 80)?;
         if let Some(n) = name {
             check_name(n)?;
@@ -81,13 +82,14 @@ impl Api {
             None => i.bounded("traceHeader", 256)?.map(str::to_owned),
         };
         Ok(Start {
+            // A version's revision has its machine's name and unqualified ARN.
+            machine: target.machine.name.clone(),
+            machine_arn: target.machine.arn.shared(),
             resolved: target.machine,
             version_arn: target.version_arn,
             alias_arn: target.alias_arn,
-            machine_arn: self.scope.state_machine(&machine),
-            machine,
             name: name.map(str::to_owned),
-            input_text: input_text.to_owned(),
+            input_text,
             input,
             trace_header,
             test_case: test_case.map(str::to_owned),
@@ -124,7 +126,7 @@ impl Api {
         if let Some(intake) = &self.intake {
             // Stored in JetStream before the answer; a replica pulls and runs it.
             let arn = intake
-                .start(&self.engine, &s.machine, s.name.as_deref(), &s.input_text)
+                .start(&self.engine, &s.machine, s.name.as_deref(), s.input_text)
                 .await
                 .map_err(|e| ApiError::new("ServiceUnavailable", e.to_string()).with_status(503))?;
             return Ok(json!({"executionArn": arn, "startDate": timestamp(start_ms)}));
@@ -197,14 +199,12 @@ impl Api {
             execution_data: shows_data,
         });
         let output = match (&r.outcome.output, r.outcome.status, included) {
-            (Some(o), Status::Succeeded, true) => Some(o.to_text()),
+            (Some(o), Status::Succeeded, true) => Some(o),
             _ => None,
         };
-        let mut out = ObjectText::with_capacity(
-            400 + r.execution_arn.len() * 2
-                + s.input_text.len() * 2
-                + output.as_ref().map_or(0, |o| o.len() * 2),
-        );
+        // The output's text is not made apart: room for one about the input's size, escaped.
+        let mut out =
+            ObjectText::with_capacity(400 + r.execution_arn.len() * 2 + s.input_text.len() * 4);
         out.str("executionArn", &r.execution_arn);
         out.str("stateMachineArn", &s.machine_arn);
         out.str("name", &r.name);
@@ -212,7 +212,7 @@ impl Api {
         out.timestamp("stopDate", r.stop_ms);
         out.str("status", r.outcome.status.as_str());
         if included {
-            out.str("input", &s.input_text);
+            out.str("input", s.input_text);
         }
         let details = match included {
             true => r#"{"included":true}"#,
@@ -220,7 +220,7 @@ impl Api {
         };
         out.raw("inputDetails", details);
         if let Some(o) = &output {
-            out.str("output", o);
+            out.json_string("output", o);
         }
         out.raw("outputDetails", details);
         if let Some(f) = &r.outcome.failure {
@@ -272,7 +272,7 @@ impl Api {
         let start = StandardStart {
             name: s.name,
             input: s.input,
-            input_text: s.input_text,
+            input_text: s.input_text.to_owned(),
             version_arn: s.version_arn,
             alias_arn: s.alias_arn,
         };

@@ -25,7 +25,16 @@ impl Api {
     /// `StateMachineDoesNotExist`.
     pub(super) fn machine(&self, arn_text: &str) -> Result<Arc<Machine>, ApiError> {
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
-        if let Some(hint) = self.elsewhere(&arn) {
+        self.machine_of(arn_text, &arn)
+    }
+
+    /// `machine` of an ARN already parsed (`arn` is `arn_text`'s, of type `stateMachine`).
+    pub(super) fn machine_of(
+        &self,
+        arn_text: &str,
+        arn: &Arn<'_>,
+    ) -> Result<Arc<Machine>, ApiError> {
+        if let Some(hint) = self.elsewhere(arn) {
             let mut e = does_not_exist(arn_text);
             e.message.push_str(&hint);
             return Err(e);

@@ -20,8 +20,10 @@ mod versions;
 pub mod wire;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -207,13 +209,13 @@ fn json_text(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("a Value always serializes")
 }
 
-fn json_response(status: u16, body: &Value, request_id: &str) -> Response<Body> {
+fn json_response(status: u16, body: &Value, request_id: String) -> Response<Body> {
     json_bytes_response(status, json_text(body), request_id)
 }
 
 /// An API answer: AWS JSON 1.0 with the request's id. The header names are made once (a name
 /// given as text is parsed and checked per response); HTTP/1.1 writes them in lower case.
-fn json_bytes_response(status: u16, body: Vec<u8>, request_id: &str) -> Response<Body> {
+fn json_bytes_response(status: u16, body: Vec<u8>, request_id: String) -> Response<Body> {
     static REQUEST_ID: hyper::header::HeaderName =
         hyper::header::HeaderName::from_static("x-amzn-requestid");
     let mut r = Response::new(Full::new(Bytes::from(body)));
@@ -223,9 +225,11 @@ fn json_bytes_response(status: u16, body: Vec<u8>, request_id: &str) -> Response
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
     );
+    // The id's own bytes become the value (checked, not copied).
     headers.insert(
         &REQUEST_ID,
-        hyper::header::HeaderValue::from_str(request_id).expect("a request id is a UUID"),
+        hyper::header::HeaderValue::from_maybe_shared(Bytes::from(request_id))
+            .expect("a request id is a UUID"),
     );
     r
 }
@@ -266,21 +270,27 @@ fn query(req: &Request<Incoming>, name: &str) -> Option<String> {
     })
 }
 
-fn error_response(e: &ApiError, request_id: &str) -> Response<Body> {
+fn error_response(e: &ApiError, request_id: String) -> Response<Body> {
     json_response(e.status, &e.body(), request_id)
 }
+
+/// The request headers an API request reads, named once (a name given as text is parsed and
+/// checked at each look-up).
+static X_AMZ_TARGET: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("x-amz-target");
+static X_AMZN_TRACE_ID: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("x-amzn-trace-id");
 
 /// Answers one HTTP request.
 async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let request_id = new_uuid();
-    let path = req.uri().path().to_owned();
     let get = req.method() == Method::GET;
     // The live page, its feeds and the metrics show what runs here: with credentials, they need
     // them too. /health stays open for load balancers; it tells nothing.
-    if get && path != "/health" && !api.page_access(&req) {
+    if get && req.uri().path() != "/health" && !api.page_access(&req) {
         return Ok(unauthorized(&request_id));
     }
-    match (req.method(), path.as_str()) {
+    match (req.method(), req.uri().path()) {
         (&Method::GET, "/health") => {
             return Ok(text_response(
                 StatusCode::OK,
@@ -335,22 +345,22 @@ async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Body>,
         _ => {
             let e = ApiError::new(
                 "UnknownOperationException",
-                format!("No route for {} {path}", req.method()),
+                format!("No route for {} {}", req.method(), req.uri().path()),
             )
             .with_status(404);
-            return Ok(error_response(&e, &request_id));
+            return Ok(error_response(&e, request_id));
         }
     }
     let target = req
         .headers()
-        .get("x-amz-target")
+        .get(&X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok());
     let timing = api.requests.start(prometheus::Operation::of(target));
     let answer = api_request(&api, req).await;
     timing.end(answer.as_ref().err());
     Ok(match answer {
-        Ok(a) => json_bytes_response(200, a.into_bytes(), &request_id),
-        Err(e) => error_response(&e, &request_id),
+        Ok(a) => json_bytes_response(200, a.into_bytes(), request_id),
+        Err(e) => error_response(&e, request_id),
     })
 }
 
@@ -425,7 +435,8 @@ impl Api {
 /// An AWS JSON 1.0 request: target, body, signature, operation.
 async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Answer, ApiError> {
     let (parts, body) = req.into_parts();
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let header =
+        |name: &hyper::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let too_large = || {
         ApiError::new(
             "ValidationException",
@@ -433,20 +444,25 @@ async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Answer, ApiErr
         )
         .with_status(413)
     };
-    if header("content-length")
+    if header(&hyper::header::CONTENT_LENGTH)
         .and_then(|l| l.parse::<usize>().ok())
         .is_some_and(|l| l > MAX_REQUEST_BYTES)
     {
         return Err(too_large());
     }
-    let collected = tokio::time::timeout(
-        READ_TIMEOUT,
-        Limited::new(body, MAX_REQUEST_BYTES).collect(),
-    )
-    .await
-    .map_err(|_| {
-        ApiError::new("RequestTimeout", "The request body did not arrive in time").with_status(408)
-    })?;
+    // A body that came with its headers (most do: one packet) is collected in the first poll,
+    // with no timer to set and cancel; one still arriving gets `READ_TIMEOUT`.
+    let mut collect = std::pin::pin!(Limited::new(body, MAX_REQUEST_BYTES).collect());
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    let collected = match first {
+        Poll::Ready(c) => c,
+        Poll::Pending => tokio::time::timeout(READ_TIMEOUT, collect)
+            .await
+            .map_err(|_| {
+                ApiError::new("RequestTimeout", "The request body did not arrive in time")
+                    .with_status(408)
+            })?,
+    };
     let body = match collected {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
@@ -460,7 +476,7 @@ async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Answer, ApiErr
     if !api.credentials.is_empty() {
         api.verify_signature(&parts.method, &parts.uri, &parts.headers, &body)?;
     }
-    let target = header("x-amz-target").unwrap_or("");
+    let target = header(&X_AMZ_TARGET).unwrap_or("");
     let Some(operation) = target.strip_prefix("AWSStepFunctions.") else {
         return Err(ApiError::new(
             "UnknownOperationException",
@@ -468,7 +484,7 @@ async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Answer, ApiErr
         ));
     };
     let input = Input::parse(&body)?;
-    api.call(operation, &input, header("x-amzn-trace-id")).await
+    api.call(operation, &input, header(&X_AMZN_TRACE_ID)).await
 }
 
 /// The part of a shutdown's grace period kept for what follows the executions' run-on time

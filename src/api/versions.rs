@@ -73,10 +73,19 @@ impl Api {
         &self,
         arn_text: &'a str,
     ) -> Result<(Arc<Machine>, Option<Qualifier<'a>>), ApiError> {
-        let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
+        self.base_machine_of(arn_text, Arn::parse(arn_text)?)
+    }
+
+    /// `base_machine` of an ARN already parsed (`arn` is `arn_text`'s).
+    fn base_machine_of<'a>(
+        &self,
+        arn_text: &'a str,
+        arn: Arn<'a>,
+    ) -> Result<(Arc<Machine>, Option<Qualifier<'a>>), ApiError> {
+        let arn = arn.expect("stateMachine")?;
         let (_, qualifier) = qualified(arn.rest);
         if qualifier.is_none() {
-            return Ok((self.machine(arn_text)?, None));
+            return Ok((self.machine_of(arn_text, &arn)?, None));
         }
         // The machine's ARN is the given one without its qualifier (region and account kept).
         let plain = arn_text.rsplit_once(':').map_or(arn_text, |(p, _)| p);
@@ -93,7 +102,13 @@ impl Api {
     /// What a state machine, version or alias ARN starts. An alias picks one of its versions
     /// by weight, per start.
     pub(super) fn start_target(&self, arn_text: &str) -> Result<Target, ApiError> {
-        let (m, qualifier) = self.base_machine(arn_text)?;
+        self.start_target_of(arn_text, Arn::parse(arn_text)?)
+    }
+
+    /// `start_target` of an ARN already parsed (`arn` is `arn_text`'s): a start parses its
+    /// machine's ARN once.
+    pub(super) fn start_target_of(&self, arn_text: &str, arn: Arn<'_>) -> Result<Target, ApiError> {
+        let (m, qualifier) = self.base_machine_of(arn_text, arn)?;
         let registry = self.engine.registry();
         match qualifier {
             None => Ok(Target {

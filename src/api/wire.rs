@@ -48,17 +48,114 @@ impl ApiError {
 }
 
 /// A request body: a JSON object whose fields are taken with their expected types.
-pub struct Input(Map<String, Value>);
+///
+/// Its fields are kept in a vector searched in order, the way they arrive: a request has a
+/// handful, and serde_json's `Map` hashed each key with SipHash on insert and on every read,
+/// and allocated a table per request. Past `FEW_FIELDS` (no operation has that many) the
+/// fields go to a `Map`, so that a body of many keys costs no quadratic search.
+pub struct Input(Fields);
+
+enum Fields {
+    Few(Vec<(String, Value)>),
+    Many(Map<String, Value>),
+}
+
+/// The most fields an `Input` searches in order.
+const FEW_FIELDS: usize = 16;
+
+impl Fields {
+    fn get(&self, field: &str) -> Option<&Value> {
+        match self {
+            Fields::Few(v) => v.iter().find(|(k, _)| k == field).map(|(_, v)| v),
+            Fields::Many(m) => m.get(field),
+        }
+    }
+
+    /// Adds a field; a repeated key keeps its first place and its last value, as `Map` does.
+    fn insert(&mut self, key: String, value: Value) {
+        match self {
+            Fields::Few(v) => match v.iter().position(|(k, _)| *k == key) {
+                Some(at) => v[at].1 = value,
+                None if v.len() < FEW_FIELDS => v.push((key, value)),
+                None => {
+                    let mut m: Map<String, Value> = std::mem::take(v).into_iter().collect();
+                    m.insert(key, value);
+                    *self = Fields::Many(m);
+                }
+            },
+            Fields::Many(m) => {
+                m.insert(key, value);
+            }
+        }
+    }
+}
+
+/// A request body as parsed: its fields if it is a JSON object, `None` for any other value.
+struct Body(Option<Fields>);
+
+impl<'de> serde::Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Body, D::Error> {
+        d.deserialize_any(BodyVisitor)
+    }
+}
+
+struct BodyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BodyVisitor {
+    type Value = Body;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+        let mut fields = Fields::Few(Vec::with_capacity(map.size_hint().unwrap_or(4).min(8)));
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<Value>()?;
+            fields.insert(key, value);
+        }
+        Ok(Body(Some(fields)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Body(None))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Body, E> {
+        Ok(Body(None))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Body, E> {
+        Ok(Body(None))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Body, E> {
+        Ok(Body(None))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Body, E> {
+        Ok(Body(None))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Body, E> {
+        Ok(Body(None))
+    }
+
+    fn visit_unit<E>(self) -> Result<Body, E> {
+        Ok(Body(None))
+    }
+}
 
 impl Input {
     /// Parses a request body; an empty body is an empty request, as AWS accepts it.
     pub fn parse(body: &[u8]) -> Result<Input, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Input(Map::new()));
+            return Ok(Input(Fields::Few(Vec::new())));
         }
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => Ok(Input(m)),
-            Ok(_) => Err(ApiError::new(
+        match serde_json::from_slice::<Body>(body) {
+            Ok(Body(Some(fields))) => Ok(Input(fields)),
+            Ok(Body(None)) => Err(ApiError::new(
                 "SerializationException",
                 "The request body must be a JSON object",
             )),
@@ -73,8 +170,8 @@ impl Input {
     /// the registry's typed operations instead.
     pub fn from_value(v: Value) -> Input {
         match v {
-            Value::Object(m) => Input(m),
-            _ => Input(Map::new()),
+            Value::Object(m) => Input(Fields::Many(m)),
+            _ => Input(Fields::Few(Vec::new())),
         }
     }
 
@@ -371,6 +468,19 @@ impl ObjectText {
         }
     }
 
+    /// A field whose value is the JSON text of `value`, as a string (`"output"`): the text is
+    /// written escaped as it is serialized, with no text of its own to build and scan again.
+    /// Equal to `str(key, &to_string(value))` (`Nested`).
+    pub fn json_string(&mut self, key: &'static str, value: &impl serde::Serialize) {
+        self.key(key);
+        self.0.push(b'"');
+        let _ = value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut self.0,
+            Nested,
+        ));
+        self.0.push(b'"');
+    }
+
     /// A field whose value is a JSON value (as `Value`'s serializer writes it).
     pub fn value(&mut self, key: &'static str, value: &impl serde::Serialize) {
         self.key(key);
@@ -385,7 +495,40 @@ impl ObjectText {
 
     /// A field holding an epoch-milliseconds time as the protocol's timestamp (`timestamp`).
     pub fn timestamp(&mut self, key: &'static str, ms: u64) {
-        self.value(key, &timestamp(ms));
+        let (secs, millis) = (ms / 1000, ms % 1000);
+        if secs >= 1 << 32 {
+            // Past 2106 the nearest double may print otherwise: as the value prints.
+            return self.value(key, &timestamp(ms));
+        }
+        // Below 2^32 seconds a double's spacing is under a microsecond, so the shortest text
+        // that reads back as `ms / 1000.0` (what serde_json prints) is the decimal itself:
+        // the seconds, a point, the milliseconds without trailing zeros (`.0` for none).
+        self.key(key);
+        let mut digits = [0u8; 10];
+        let mut at = digits.len();
+        let mut n = secs;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(&digits[at..]);
+        self.0.push(b'.');
+        let fraction = [
+            b'0' + (millis / 100) as u8,
+            b'0' + (millis / 10 % 10) as u8,
+            b'0' + (millis % 10) as u8,
+        ];
+        let keep = match millis {
+            0 => 1,
+            m if m % 100 == 0 => 1,
+            m if m % 10 == 0 => 2,
+            _ => 3,
+        };
+        self.0.extend_from_slice(&fraction[..keep]);
     }
 
     /// A field whose value is another object.
@@ -397,6 +540,45 @@ impl ObjectText {
     pub fn finish(mut self) -> Vec<u8> {
         self.0.push(b'}');
         self.0
+    }
+}
+
+/// serde_json's compact format, written as the contents of a JSON string: every quote and
+/// escape of the text escaped once more (a string's `"` as `\"`, its escape `\n` as `\\n`).
+/// Only strings hold characters that need it; everything else is written as it is.
+struct Nested;
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"\\\"")
+    }
+
+    fn end_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"\\\"")
+    }
+
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape::*;
+        let text: &[u8] = match escape {
+            Quote => b"\\\\\\\"",
+            ReverseSolidus => b"\\\\\\\\",
+            Solidus => b"\\\\/",
+            Backspace => b"\\\\b",
+            FormFeed => b"\\\\f",
+            LineFeed => b"\\\\n",
+            CarriageReturn => b"\\\\r",
+            Tab => b"\\\\t",
+            AsciiControl(byte) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let (high, low) = (HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]);
+                return w.write_all(&[b'\\', b'\\', b'u', b'0', b'0', high, low]);
+            }
+        };
+        w.write_all(text)
     }
 }
 
@@ -526,10 +708,39 @@ mod tests {
         out.str("empty", "");
         out.timestamp("at", 1_764_583_200_123);
         out.timestamp("whole", 1_764_583_200_000);
+        let times = [
+            0,
+            5,
+            10,
+            100,
+            999,
+            1_000,
+            1_010,
+            1_764_583_200_450,
+            4_294_967_295_999,
+        ];
+        let spread = (0..5_000u64).map(|k| k.wrapping_mul(858_993_459_967) % (1 << 42));
+        for (n, ms) in times
+            .into_iter()
+            .chain(spread)
+            .chain([1 << 42, u64::MAX / 3])
+            .enumerate()
+        {
+            let mut one = ObjectText::with_capacity(0);
+            one.timestamp("t", ms);
+            let expected = serde_json::json!({"t": timestamp(ms)});
+            assert_eq!(
+                one.finish(),
+                serde_json::to_vec(&expected).unwrap(),
+                "{n}: {ms}"
+            );
+        }
         out.raw("raw", r#"{"included":true}"#);
         let mut inner = ObjectText::with_capacity(0);
         inner.value("n", &100u64);
         out.object("inner", inner);
+        let data = serde_json::json!({"s": tricky, "a": [1.5, null, true, "\\\""], "o": {}});
+        out.json_string("text", &data);
         let expected = serde_json::json!({
             "plain": "arn:aws:states:us-east-1:1:express:m:n:u",
             "tricky": tricky,
@@ -538,6 +749,7 @@ mod tests {
             "whole": timestamp(1_764_583_200_000),
             "raw": {"included": true},
             "inner": {"n": 100},
+            "text": serde_json::to_string(&data).unwrap(),
         });
         assert_eq!(
             String::from_utf8(out.finish()).unwrap(),
@@ -590,6 +802,37 @@ mod tests {
             "1 validation error detected: Value null at 'x' failed to satisfy constraint: Member must not be null"
         );
         assert!(Input::parse(b"").is_ok());
+        // A repeated key keeps its last value, as serde_json's `Map` did; past FEW_FIELDS the
+        // fields go to a map and read the same.
+        let i = Input::parse(br#"{"a": "first", "b": "x", "a": "last"}"#).unwrap();
+        assert_eq!(i.string("a").unwrap(), Some("last"));
+        let many: Map<String, Value> = (0..40)
+            .map(|n| (format!("k{n}"), Value::from(n)))
+            .chain([("k3".to_owned(), Value::from("again"))])
+            .collect();
+        let text = serde_json::to_vec(&many).unwrap();
+        let i = Input::parse(&text).unwrap();
+        assert_eq!(i.integer("k39").unwrap(), Some(39));
+        assert_eq!(i.string("k3").unwrap(), Some("again"));
+        assert_eq!(i.string("k40").unwrap(), None);
+        for other in [
+            &b"[1, {\"a\": 2}]"[..],
+            b"\"text\"",
+            b"12",
+            b"-1.5",
+            b"null",
+            b"true",
+        ] {
+            assert_eq!(
+                Input::parse(other).err().unwrap().message,
+                "The request body must be a JSON object"
+            );
+        }
+        assert!(Input::parse(b"{\"a\": 1} x")
+            .err()
+            .unwrap()
+            .message
+            .starts_with("The request body is not valid JSON: trailing characters"));
         assert_eq!(
             Input::parse(b"[1]").err().unwrap().code,
             "SerializationException"

@@ -288,9 +288,11 @@ impl Program {
 
     /// This program, knowing from its definition's text whether a state may read the Context
     /// Object: a JSONPath read of it is written `$$`, and a JSONata one goes through `$states`
-    /// (or code `$eval` builds). A definition with none of them never reads it.
+    /// (or code `$eval` builds). A definition with none of them never reads it; one with a
+    /// `\u` escape might spell them so, and counts as reading it. The VM builds no Context
+    /// Object facts for a program that never reads it.
     pub fn reading_context_as(mut self, definition: &str) -> Program {
-        self.reads_execution_input = ["$$", "$states", "$eval"]
+        self.reads_execution_input = ["$$", "$states", "$eval", "\\u"]
             .iter()
             .any(|needle| definition.contains(needle));
         self

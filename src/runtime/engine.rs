@@ -479,12 +479,14 @@ impl Engine {
         input: Value,
         sync: bool,
     ) -> Arc<ExecutionInfo> {
-        let name = name.unwrap_or_else(|| id.clone());
+        let scope = &self.inner.scope;
+        // Without a name of its own, an execution is named by its UUID.
+        let (arn, name) = match name {
+            Some(name) => (scope.execution(m.machine_type, &m.name, &name, &id), name),
+            None => (scope.execution(m.machine_type, &m.name, &id, &id), id),
+        };
         Arc::new(ExecutionInfo {
-            id: self
-                .inner
-                .scope
-                .execution(m.machine_type, &m.name, &name, &id),
+            id: arn,
             name,
             input,
             role_arn: m.role_arn.clone(),
@@ -523,25 +525,21 @@ impl Engine {
             false => (Value::Null, Some(input)),
         };
         let execution = self.execution(&m, new_uuid(), name, input, true);
-        let (execution_arn, execution_name) = (execution.id.clone(), execution.name.clone());
-        let start_ms = self.now_ms();
+        // The caller's reference: the run's are gone once it ends, and the result then takes
+        // the ARN and the name out of it without a copy.
+        let info = execution.clone();
+        let start_ms = execution.start_ms;
         let began = tokio::time::Instant::now();
         let engine = self.clone();
         let run = async move {
             let (outcome, log, _) = engine
-                .drive_execution_of(&m, execution.clone(), run_input, &Delivery::First)
+                .drive_execution_of(&m, execution, run_input, &Delivery::First)
                 .await;
             engine.write_log(&m, log).await;
             m.metrics
                 .ended(outcome.status, began.elapsed().as_micros() as u64);
             drop(permit);
-            SyncResult {
-                execution_arn: execution.id.clone(),
-                name: execution.name.clone(),
-                outcome,
-                start_ms,
-                stop_ms: engine.now_ms(),
-            }
+            (outcome, engine.now_ms())
         };
         // The execution is polled first here, in the caller's task: most synchronous
         // executions (Pass, Choice, in-process functions) end in that poll, and then no task is
@@ -557,26 +555,37 @@ impl Engine {
         })
         .await;
         let ended = match first {
-            Ok(Poll::Ready(r)) => Ok(r),
+            Ok(Poll::Ready(r)) => {
+                drop(run);
+                Ok(r)
+            }
             Ok(Poll::Pending) => tokio::spawn(waiting_sync(run)).await.map_err(drop),
             Err(_) => Err(()),
         };
-        Ok(ended.unwrap_or_else(|()| SyncResult {
+        let (outcome, stop_ms) = ended.unwrap_or_else(|()| {
             // The driver catches panics of steps and handlers; only a fault past it (or the
             // runtime going away) ends here.
-            execution_arn,
-            name: execution_name,
-            outcome: Outcome {
+            let outcome = Outcome {
                 status: super::Status::Failed,
                 output: None,
                 failure: Some(Failure::new(
                     super::driver::ENGINE_FAULT,
                     "statejet engine fault: the execution's driver stopped",
                 )),
-            },
+            };
+            (outcome, self.now_ms())
+        });
+        let (execution_arn, name) = match Arc::try_unwrap(info) {
+            Ok(info) => (info.id, info.name),
+            Err(info) => (info.id.clone(), info.name.clone()),
+        };
+        Ok(SyncResult {
+            execution_arn,
+            name,
+            outcome,
             start_ms,
-            stop_ms: self.now_ms(),
-        }))
+            stop_ms,
+        })
     }
 
     /// Starts an execution and returns its ARN at once; `done` receives its outcome
@@ -860,7 +869,11 @@ impl Engine {
     async fn drive_to_end(&self, driving: Driving) -> (Outcome, Journal, bool) {
         let Driving { driven, attempt } = driving;
         let mut abort = self.inner.abort.subscribe();
+        // The run first, in this order: one that ends in its first poll (most) never polls the
+        // shutdown watch, whose wait registers with the watch and deregisters when dropped, and
+        // `select!` draws no random branch order.
         let outcome = tokio::select! {
+            biased;
             driven = driven => Outcome::of(driven.ok()),
             _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
         };
@@ -1338,19 +1351,32 @@ pub(crate) fn new_uuid() -> String {
 }
 
 /// Sixteen random-looking bytes for an execution's UUID: distinct for every call in the process
-/// (a counter feeds the stream), and across processes (the time and process id do).
+/// (a counter feeds the mix), and across processes (the process's seed, from its start time and
+/// id, does). The seed is made once: the clock and the process id cost a system call each.
 fn rand_bytes() -> [u8; 16] {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        nanos ^ (u64::from(std::process::id()) << 32)
+    });
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let seed =
-        nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut next = super::random_stream(seed);
+    // Two outputs of SplitMix64 at the call's own positions of the seed's stream: the mix is a
+    // bijection, so no two calls draw the same first half.
+    let at = seed.wrapping_add(n.wrapping_mul(2).wrapping_add(1).wrapping_mul(GAMMA));
     let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&next().to_le_bytes());
-    out[8..].copy_from_slice(&next().to_le_bytes());
+    out[..8].copy_from_slice(&split_mix(at).to_le_bytes());
+    out[8..].copy_from_slice(&split_mix(at.wrapping_add(GAMMA)).to_le_bytes());
     out
+}
+
+/// SplitMix64's output function (as `super::random_stream` uses).
+fn split_mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

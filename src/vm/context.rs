@@ -187,6 +187,16 @@ impl<'a> Lazy<'a> {
         }
     }
 
+    /// The context of a state whose fields never read it (their definition has no `$$`):
+    /// nothing to build it from, nothing to drop.
+    pub fn unread() -> Lazy<'a> {
+        Lazy {
+            whole: OnceCell::new(),
+            without_input: OnceCell::new(),
+            facts: None,
+        }
+    }
+
     /// A context that is already built.
     pub fn ready(value: Value) -> Lazy<'a> {
         Lazy {

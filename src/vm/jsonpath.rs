@@ -57,21 +57,20 @@ pub fn read(path: &Path, roots: &Roots) -> Result<Value, Miss> {
 /// `read`, borrowing the node a Reference Path selects (a query path's array is made): for a
 /// reader that only looks at the value (a Choice rule), no copy.
 pub fn read_ref<'a>(path: &Path, roots: &Roots<'a>) -> Result<Cow<'a, Value>, Miss> {
-    // Jayway compiles the path before it reads the root.
-    if let Path::Uncompilable(u) = path {
-        return Err(Miss::Uncompilable(u.message.clone()));
-    }
-    if let (Path::Reference(r), Root::Context) = (path, path.root()) {
-        let (root, consumed) = roots.context.reference_root(&r.segments);
-        return get_from(root, r, consumed).map(Cow::Borrowed);
-    }
-    let root = root_value(path.root(), roots)?;
     match path {
-        Path::Reference(r) => get(root, r).map(Cow::Borrowed),
+        // The common case first: a Reference Path on the input, read in place.
+        Path::Reference(r) => match &r.root {
+            Root::Input => get_from(roots.input, r, 0).map(Cow::Borrowed),
+            Root::Context => {
+                let (root, consumed) = roots.context.reference_root(&r.segments);
+                get_from(root, r, consumed).map(Cow::Borrowed)
+            }
+            other => get(root_value(other, roots)?, r).map(Cow::Borrowed),
+        },
         // serde_json_path reads serde_json's values: the query runs on a copy in that type
         // (query paths are the rare kind; Reference Paths read in place).
         Path::Query(q) => {
-            let root = root.to_serde();
+            let root = root_value(&q.root, roots)?.to_serde();
             Ok(Cow::Owned(
                 q.query
                     .query(&root)
@@ -81,6 +80,7 @@ pub fn read_ref<'a>(path: &Path, roots: &Roots<'a>) -> Result<Cow<'a, Value>, Mi
                     .collect(),
             ))
         }
+        // Jayway compiles the path before it reads the root.
         Path::Uncompilable(u) => Err(Miss::Uncompilable(u.message.clone())),
     }
 }
@@ -113,18 +113,19 @@ fn get_from<'v>(at: &'v Value, path: &ReferencePath, consumed: usize) -> Result<
         };
         at = match next {
             Some(v) => v,
-            None if i + 1 == path.segments.len() => {
-                return Err(Miss::NoResults(canonical(&path.root, &path.segments)))
-            }
-            None => {
-                return Err(Miss::MissingProperty(canonical(
-                    &path.root,
-                    &path.segments[..=i],
-                )))
-            }
+            None => return Err(missed(path, i)),
         };
     }
     Ok(at)
+}
+
+/// The miss of a Reference Path whose step `i` found nothing (out of the reading loop).
+#[cold]
+fn missed(path: &ReferencePath, i: usize) -> Miss {
+    match i + 1 == path.segments.len() {
+        true => Miss::NoResults(canonical(&path.root, &path.segments)),
+        false => Miss::MissingProperty(canonical(&path.root, &path.segments[..=i])),
+    }
 }
 
 /// Jayway's bracket form of a path, e.g. `$['a'][0]`.
@@ -158,28 +159,55 @@ pub fn take(root: &mut Value, path: &ReferencePath) -> Option<Value> {
 /// Writes `value` into `target` at `path` (a `ResultPath`), creating objects on the way.
 /// Fails when a step runs into something that is not an object (or an array, for an index).
 pub fn put(target: Value, path: &ReferencePath, value: Value) -> Result<Value, String> {
-    if path.segments.is_empty() {
-        return Ok(value);
-    }
     let mut target = target;
-    let mut at = &mut target;
-    for segment in &path.segments {
-        at = match segment {
-            Segment::Field(name) => match at {
-                Value::Object(m) => m.entry_or_null(name),
-                _ => return Err(format!("Unable to apply ResultPath '{}'", path.text)),
-            },
-            Segment::Index(n) => match at {
-                Value::Array(a) if *n < a.len() => &mut a[*n],
-                _ => return Err(format!("Unable to apply ResultPath '{}'", path.text)),
-            },
-        };
-        if at.is_null() {
-            *at = Value::object(Map::new());
+    match put_in(&mut target, &path.segments, value) {
+        Some(()) => Ok(target),
+        None => Err(format!("Unable to apply ResultPath '{}'", path.text)),
+    }
+}
+
+/// Writes `value` at `segments` below `at` (`None`: a step ran into the wrong kind of value).
+/// A node written on the way keeps its remembered text bound when the bounds of what changed
+/// are known: the bound is a sum over fields, so it follows by arithmetic what a walk of the
+/// node would find, and the state's payload check costs no walk of its whole output.
+fn put_in(at: &mut Value, segments: &[Segment], value: Value) -> Option<()> {
+    let Some((segment, rest)) = segments.split_first() else {
+        *at = value;
+        return Some(());
+    };
+    let before = at.known_bound();
+    // What the step's field adds to the node's bound besides its value, if it is new.
+    let (child, added) = match (segment, &mut *at) {
+        (Segment::Field(name), Value::Object(m)) => {
+            let (child, added) = m.field_or_null(name);
+            (child, added.then(|| name.len() * 6 + 4))
+        }
+        (Segment::Index(n), Value::Array(a)) if *n < a.len() => (&mut a[*n], None),
+        _ => return None,
+    };
+    let old = child.known_bound();
+    if child.is_null() && !rest.is_empty() {
+        let empty = Value::object(Map::new());
+        if let Value::Object(node) = &empty {
+            node.note_bound(2);
+        }
+        *child = empty;
+    }
+    put_in(child, rest, value)?;
+    let new = child.known_bound();
+    let after = match (before, added, old, new) {
+        (Some(b), Some(a), _, Some(n)) => b.checked_add(a).and_then(|b| b.checked_add(n)),
+        (Some(b), None, Some(o), Some(n)) => b.checked_sub(o).and_then(|b| b.checked_add(n)),
+        _ => None,
+    };
+    if let Some(bound) = after {
+        match at {
+            Value::Object(m) => m.note_bound(bound),
+            Value::Array(a) => a.note_bound(bound),
+            _ => {}
         }
     }
-    *at = value;
-    Ok(target)
+    Some(())
 }
 
 #[cfg(test)]
@@ -268,6 +296,27 @@ mod tests {
         for (path, target, value, want) in cases {
             let p = parse_reference_path(path).unwrap();
             assert_eq!(&put(target.clone(), &p, value.clone()), want, "{path}");
+        }
+    }
+
+    /// A write keeps the nodes' remembered text bounds equal to what a fresh walk finds.
+    #[test]
+    fn puts_keep_text_bounds() {
+        let cases: &[(&str, Value, Value)] = &[
+            ("$.r", json!({"a": 1}), json!({"b": "x"})),
+            ("$.a", json!({"a": {"long": [1, 2, 3]}}), json!(2)),
+            ("$.a.b", json!({"a": {"b": "é", "c": null}}), json!([true])),
+            ("$.x.y.z", json!({"k": "v"}), json!(1)),
+            ("$.l[1]", json!({"l": [0, "zz"]}), json!({"n": -1.5})),
+        ];
+        for (path, target, value) in cases {
+            let p = parse_reference_path(path).unwrap();
+            target.text_bound(usize::MAX).unwrap();
+            value.text_bound(usize::MAX).unwrap();
+            let out = put(target.clone(), &p, value.clone()).unwrap();
+            let fresh = Value::parse(&out.to_text()).unwrap();
+            assert_eq!(out.known_bound(), fresh.text_bound(usize::MAX), "{path}");
+            assert_eq!(out.text_bound(usize::MAX), fresh.text_bound(usize::MAX));
         }
     }
 }

@@ -23,16 +23,26 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
         Template::Literal(v) => Ok(v.clone()),
         Template::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
+            // The object's text bound as `Value::text_bound` sums it, while its fields' are
+            // known: the payload check that follows then walks nothing.
+            let mut bound = Some(2 + 2 * fields.len());
             for (name, value) in fields {
                 let v = match value {
                     Template::Path(p) => read_field(p, name, roots)?,
                     Template::Call(c) => call(c, name, roots, random)?,
                     nested => eval(nested, roots, random)?,
                 };
+                bound = bound
+                    .zip(v.known_bound())
+                    .and_then(|(b, n)| b.checked_add(name.len() * 6 + 2)?.checked_add(n));
                 // The names are unique: validation refuses a template that repeats one.
                 out.push_new(name.clone(), v);
             }
-            Ok(Value::object(out))
+            let out = Value::object(out);
+            if let (Value::Object(node), Some(bound)) = (&out, bound) {
+                node.note_bound(bound);
+            }
+            Ok(out)
         }
         Template::Array(items) => items
             .iter()
@@ -61,13 +71,41 @@ pub fn not_found(p: &Path, field: &str, roots: &Roots) -> Failure {
 
 /// Evaluates an intrinsic call: its arguments first (paths, nested calls), then the function.
 pub fn call(c: &Call, name: &str, roots: &Roots, random: Random) -> Result<Value, Failure> {
-    let mut args = Vec::with_capacity(c.args.len());
-    for arg in &c.args {
-        args.push(match arg {
-            Arg::Literal(v) => v.clone(),
-            Arg::Path(p) => read_field(p, name, roots)?,
-            Arg::Call(inner) => call(inner, name, roots, random)?,
-        });
+    let f = c.function;
+    // Up to three arguments (almost every call) in an array on the stack: no allocation.
+    match c.args.as_slice() {
+        [] => intrinsic::call(f, &[], random),
+        [a] => {
+            let args = [arg(a, name, roots, random)?];
+            intrinsic::call(f, &args, random)
+        }
+        [a, b] => {
+            let args = [arg(a, name, roots, random)?, arg(b, name, roots, random)?];
+            intrinsic::call(f, &args, random)
+        }
+        [a, b, c] => {
+            let args = [
+                arg(a, name, roots, random)?,
+                arg(b, name, roots, random)?,
+                arg(c, name, roots, random)?,
+            ];
+            intrinsic::call(f, &args, random)
+        }
+        more => {
+            let mut args = Vec::with_capacity(more.len());
+            for a in more {
+                args.push(arg(a, name, roots, random)?);
+            }
+            intrinsic::call(f, &args, random)
+        }
     }
-    intrinsic::call(c.function, &args, random)
+}
+
+/// One argument of an intrinsic call, evaluated.
+fn arg(a: &Arg, name: &str, roots: &Roots, random: Random) -> Result<Value, Failure> {
+    match a {
+        Arg::Literal(v) => Ok(v.clone()),
+        Arg::Path(p) => read_field(p, name, roots),
+        Arg::Call(inner) => call(inner, name, roots, random),
+    }
 }

@@ -12,7 +12,8 @@ use crate::api::wire::ApiError;
 use crate::runtime::metrics::DurationCounts;
 
 /// Every operation of the Step Functions API (botocore's `stepfunctions` 2016-11-23 model),
-/// those statejet does not implement too: a client calling one shows under its own name.
+/// those statejet does not implement too: a client calling one shows under its own name. In
+/// byte order: `Operation::of` searches it by halves.
 const OPERATIONS: [&str; 37] = [
     "CreateActivity",
     "CreateStateMachine",
@@ -69,7 +70,7 @@ impl Operation {
     pub fn of(target: Option<&str>) -> Operation {
         let index = target
             .and_then(|t| t.strip_prefix("AWSStepFunctions."))
-            .and_then(|op| OPERATIONS.iter().position(|o| *o == op));
+            .and_then(|op| OPERATIONS.binary_search(&op).ok());
         Operation(index.unwrap_or(OPERATIONS.len()))
     }
 

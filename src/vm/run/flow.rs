@@ -113,7 +113,10 @@ impl Run {
     }
 
     pub(super) fn commit(&mut self, assigned: Vec<(String, Value)>) {
-        self.variables.extend(assigned);
+        // Most states assign nothing: no call into the map's `extend`.
+        if !assigned.is_empty() {
+            self.variables.extend(assigned);
+        }
     }
 
     /// AWS's limits on what one `Assign` may store: 256 KiB per variable and per `Assign`, and
@@ -173,7 +176,6 @@ impl Run {
                 return Ok(self.input.clone());
             }
         };
-        let ctx = self.context(true, None);
         let Some(t) = parameters else {
             let spends_input = self.current().spends_input;
             // Nothing reads the raw input later in this state: move it (or the node InputPath
@@ -187,12 +189,13 @@ impl Run {
             };
             let v = match taken {
                 Some(v) => v,
-                None => self.select(input_path, &self.input, &ctx)?,
+                None => self.select(input_path, &self.input, &self.context(true, None))?,
             };
             note(&self.inspection, "afterInputPath", &v);
             note(&self.inspection, "afterParameters", &v);
             return Ok(v);
         };
+        let ctx = self.context(true, None);
         // Without an InputPath, Parameters reads the raw input where it is, without a copy.
         let selected = match input_path {
             Select::Whole => None,
@@ -228,9 +231,11 @@ impl Run {
             }
             Flow::Jsonata { output: None, .. } => return Ok(result),
         };
-        let ctx = self.context(true, None);
+        // The Context Object's facts are gathered only for a field that may read them (most
+        // states have neither a ResultSelector nor an OutputPath).
         let result = match result_selector {
             Some(t) => {
+                let ctx = self.context(true, None);
                 let roots = Roots {
                     input: &result,
                     context: &ctx,
@@ -251,10 +256,10 @@ impl Run {
                 let mut combined = combined;
                 match jsonpath::take(&mut combined, r) {
                     Some(v) => Ok(v),
-                    None => self.select(output_path, &combined, &ctx),
+                    None => self.select(output_path, &combined, &self.context(true, None)),
                 }
             }
-            other => self.select(other, &combined, &ctx),
+            other => self.select(other, &combined, &self.context(true, None)),
         }
     }
 
