@@ -7,16 +7,18 @@
 //! first failure past its tolerance (whatever the order children end in) and stops the others;
 //! a panic in a step or a resource is the execution's failure, and the attempt remembers it.
 
-use std::future::Future;
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::value::Value;
 use futures::stream::FuturesUnordered;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 use super::{terminal_details, terminal_kind, Outcome};
 use crate::tasks::{Answer, Resource, TaskResult};
@@ -147,42 +149,39 @@ pub type Driven<'h> =
 
 /// Drives a run (and, recursively, its children) to its end.
 pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driven<'h> {
-    // Made here, not in the future: a `Run` moved into it and bound again inside would be
-    // kept twice in its state (the captured one stays), about 480 bytes more per execution.
-    let mut run = run
+    let run = run
         .with_deadline(attempt.deadline)
         .with_token_mint(host.token_mint());
+    drive_from(host, run, attempt, None)
+}
+
+/// What a driven run ends with: its result, or the execution's deadline.
+type Ended = Result<Result<Value, Failure>, TimedOut>;
+
+/// A Task's call, as the driver awaits it.
+type Call<'h> = Pin<Box<dyn Future<Output = Result<TaskResult, Panicked>> + Send + 'h>>;
+
+/// Drives `run` to its end from `first`, what its latest step (taken by the caller) waits for,
+/// or from its start.
+fn drive_from<'h, H: Host + 'h>(
+    host: H,
+    mut run: Run,
+    attempt: Arc<Attempt>,
+    mut first: Option<Wait<Call<'h>>>,
+) -> Driven<'h> {
+    // `run` is used as captured, not bound again inside: a `Run` moved into the future and
+    // bound there would be kept twice in its state (about 480 bytes more per execution).
     Box::pin(async move {
-        let long = run.may_run_long();
         let mut event = Event::Start;
         loop {
-            let now = host.now_ms();
-            if now >= attempt.deadline {
-                return Err(TimedOut);
-            }
-            // The action becomes what to await before anything is awaited, so that it is not
-            // part of a suspended execution's state; the call and the fork are boxed for the
-            // same reason (inline, a call is about 700 bytes): see benches/memory.rs. The
-            // action lives in a block of its own: at the loop body's scope its storage would
-            // span the awaits below (a `Sleep` leaves it initialized), and the future would
-            // keep room for it, about 800 bytes.
-            let wait = match host.step(long, || step(&mut run, &attempt, event, now)) {
-                // The deadline reached inside the step (a long JSONata evaluation).
-                Action::Done(Err(f)) if f.is_deadline() => return Err(TimedOut),
-                Action::Done(result) => return Ok(result),
-                Action::Sleep { until_ms } => Wait::Until(until_ms.min(attempt.deadline)),
-                Action::Invoke(mut inv) => {
-                    // A Task answered through a token records events while it waits.
-                    let clock = takes_token(&inv.resource).then(|| host.clock()).flatten();
-                    let chain = clock.map(|clock| {
-                        let chain = Arc::new(AtomicU64::new(run.last_event()));
-                        inv.progress = progress(attempt.clone(), chain.clone(), clock);
-                        chain
-                    });
-                    let call = Box::pin(call(host.clone(), inv, attempt.clone(), now));
-                    Wait::Call(call, chain)
-                }
-                Action::Fork(fork) => Wait::Fork(Box::new(fork)),
+            // The step's action becomes what to await in `advance`, before anything is
+            // awaited, so that it is not part of a suspended execution's state.
+            let wait = match first.take() {
+                Some(wait) => wait,
+                None => match advance(&host, &mut run, &attempt, event) {
+                    Ok(wait) => wait,
+                    Err(ended) => return ended,
+                },
             };
             event = match wait {
                 Wait::Until(until_ms) => {
@@ -217,6 +216,42 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
             };
         }
     })
+}
+
+/// Steps `run` with `event` and makes its action what to await; `Err`: the run ended (its
+/// result, or the deadline, which is checked first).
+fn advance<'h, H: Host + 'h>(
+    host: &H,
+    run: &mut Run,
+    attempt: &Arc<Attempt>,
+    event: Event,
+) -> Result<Wait<Call<'h>>, Ended> {
+    let now = host.now_ms();
+    if now >= attempt.deadline {
+        return Err(Err(TimedOut));
+    }
+    // The call and the fork are boxed so that a suspended execution's state stays small
+    // (inline, a call is about 700 bytes): see benches/memory.rs.
+    Ok(
+        match host.step(run.may_run_long(), || step(run, attempt, event, now)) {
+            // The deadline reached inside the step (a long JSONata evaluation).
+            Action::Done(Err(f)) if f.is_deadline() => return Err(Err(TimedOut)),
+            Action::Done(result) => return Err(Ok(result)),
+            Action::Sleep { until_ms } => Wait::Until(until_ms.min(attempt.deadline)),
+            Action::Invoke(mut inv) => {
+                // A Task answered through a token records events while it waits.
+                let clock = takes_token(&inv.resource).then(|| host.clock()).flatten();
+                let chain = clock.map(|clock| {
+                    let chain = Arc::new(AtomicU64::new(run.last_event()));
+                    inv.progress = progress(attempt.clone(), chain.clone(), clock);
+                    chain
+                });
+                let call: Call<'h> = Box::pin(call(host.clone(), inv, attempt.clone(), now));
+                Wait::Call(call, chain)
+            }
+            Action::Fork(fork) => Wait::Fork(Box::new(fork)),
+        },
+    )
 }
 
 /// What a run's driver awaits: a time, a task's call (with the latest event it recorded, for
@@ -296,6 +331,11 @@ fn panicked(attempt: &Attempt, state: &str) -> Failure {
 /// results are measured as they arrive: past the payload limit, or when a selection fails, the
 /// fork ends with that failure. So a fork holds at most `max_concurrency` inputs and about the
 /// payload limit of results, whatever its item count.
+///
+/// Children begin in child order, each with its first step taken here: one that ends in it (a
+/// Map iteration of Pass states) costs no future of its own; one that waits is driven on among
+/// the running ones, polled once as it begins, so its events come in the order they would if
+/// every child were a future from the start.
 fn children<'r, H: Host + 'r>(
     host: H,
     attempt: &Arc<Attempt>,
@@ -336,40 +376,9 @@ fn children<'r, H: Host + 'r>(
             Some(Ok(run.child(child, random)))
         };
         let mut results: Vec<Option<Result<Value, Failure>>> = (0..count).map(|_| None).collect();
+        // Children made and not begun yet, in child order; children begun that wait.
+        let mut fresh = VecDeque::new();
         let mut running = FuturesUnordered::new();
-        let start = |index: usize, mut child: Run| {
-            let (host, attempt, frame) = (host.clone(), attempt.clone(), frame.clone());
-            // `child` is used as captured, not bound again inside (which would keep it twice).
-            async move {
-                if let Some(f) = &frame {
-                    // The clock is read only for a journal that records.
-                    let mut j = attempt.journal();
-                    let now = if j.records() { host.now_ms() } else { 0 };
-                    let id = j.map_iteration(
-                        EventType::MapIterationStarted,
-                        &f.map,
-                        index,
-                        f.origin,
-                        now,
-                    );
-                    drop(j);
-                    child.follow(id);
-                }
-                let r = drive(host.clone(), child, attempt.clone()).await;
-                if let (Some(f), Ok(r)) = (&frame, &r) {
-                    let kind = if r.is_ok() {
-                        EventType::MapIterationSucceeded
-                    } else {
-                        EventType::MapIterationFailed
-                    };
-                    let mut j = attempt.journal();
-                    let last = j.last();
-                    let now = if j.records() { host.now_ms() } else { 0 };
-                    j.map_iteration(kind, &f.map, index, last, now);
-                }
-                (index, r)
-            }
-        };
         let mut started = 0;
         while started < count.min(limit) {
             // Selecting items is work the deadline bounds too: a fork of many thousand
@@ -378,7 +387,7 @@ fn children<'r, H: Host + 'r>(
                 return Err(TimedOut);
             }
             match next_child(started) {
-                Some(Ok(child)) => running.push(start(started, child)),
+                Some(Ok(child)) => fresh.push_back((started, child)),
                 Some(Err(f)) => return Ok(Err(f)),
                 None => break,
             }
@@ -386,8 +395,37 @@ fn children<'r, H: Host + 'r>(
         }
         let mut failures = 0;
         let mut joined = Joined::new();
-        while let Some((index, r)) = running.next().await {
+        loop {
+            let (index, r) = match fresh.pop_front() {
+                Some((index, mut child)) => {
+                    if let Some(f) = &frame {
+                        child.follow(f.started(&host, &attempt, index));
+                    }
+                    match advance(&host, &mut child, &attempt, Event::Start) {
+                        Err(ended) => (index, ended),
+                        Ok(wait) => {
+                            let mut driven =
+                                drive_from(host.clone(), child, attempt.clone(), Some(wait))
+                                    .map(move |r| (index, r));
+                            match poll_fn(|cx| Poll::Ready(driven.poll_unpin(cx))).await {
+                                Poll::Ready(ended) => ended,
+                                Poll::Pending => {
+                                    running.push(driven);
+                                    continue;
+                                }
+                            }
+                        }
+                    }
+                }
+                None => match running.next().await {
+                    Some(ended) => ended,
+                    None => break,
+                },
+            };
             let r = r?;
+            if let Some(f) = &frame {
+                f.ended(&host, &attempt, index, &r);
+            }
             failures += usize::from(r.is_err());
             joined.add(&r);
             results[index] = Some(r);
@@ -400,7 +438,7 @@ fn children<'r, H: Host + 'r>(
             }
             if started < count {
                 match next_child(started) {
-                    Some(Ok(child)) => running.push(start(started, child)),
+                    Some(Ok(child)) => fresh.push_back((started, child)),
                     Some(Err(f)) => return Ok(Err(f)),
                     None => {}
                 }
@@ -473,8 +511,36 @@ impl Joined {
 }
 
 /// Where a Map's iterations are framed: the Map's name and the event they follow.
-#[derive(Clone)]
 struct Frame {
     map: String,
     origin: u64,
+}
+
+impl Frame {
+    /// Writes iteration `index`'s `MapIterationStarted`; its id is what the iteration's first
+    /// event follows. The clock is read only for a journal that records.
+    fn started<H: Host>(&self, host: &H, attempt: &Attempt, index: usize) -> u64 {
+        let mut j = attempt.journal();
+        let now = if j.records() { host.now_ms() } else { 0 };
+        let kind = EventType::MapIterationStarted;
+        j.map_iteration(kind, &self.map, index, self.origin, now)
+    }
+
+    /// Writes iteration `index`'s `MapIterationSucceeded` or `MapIterationFailed`.
+    fn ended<H: Host>(
+        &self,
+        host: &H,
+        attempt: &Attempt,
+        index: usize,
+        r: &Result<Value, Failure>,
+    ) {
+        let kind = match r {
+            Ok(_) => EventType::MapIterationSucceeded,
+            Err(_) => EventType::MapIterationFailed,
+        };
+        let mut j = attempt.journal();
+        let last = j.last();
+        let now = if j.records() { host.now_ms() } else { 0 };
+        j.map_iteration(kind, &self.map, index, last, now);
+    }
 }

@@ -512,6 +512,8 @@ mod tests {
         for text in [r#"{"a":1,"b":2,"a":3}"#, &format!("{{{many}}}")] {
             let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
             assert_eq!(Value::parse(text).unwrap().to_text(), theirs.to_string());
+            let through_serde: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(through_serde.to_text(), theirs.to_string());
         }
         let v = Value::parse(r#"{"a":1,"b":2,"a":3}"#).unwrap();
         assert_eq!(v.to_text(), r#"{"a":3,"b":2}"#);

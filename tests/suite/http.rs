@@ -32,8 +32,24 @@ struct Received {
 }
 
 /// A server on a loopback port answering `answers` in order, one connection each, then
-/// stopping; what it received is in the returned list.
-fn server(answers: Vec<Value>) -> (u16, Arc<Mutex<Vec<Received>>>) {
+/// stopping; what it received is in the returned list. With no answers nothing listens, but the
+/// port stays bound (the returned socket, kept for the case's length) so that no other test's
+/// server can take it meanwhile: a connection is refused, not answered by a stranger.
+fn server(
+    answers: Vec<Value>,
+) -> (
+    u16,
+    Arc<Mutex<Vec<Received>>>,
+    Option<tokio::net::TcpSocket>,
+) {
+    if answers.is_empty() {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("an address"))
+            .expect("a loopback port");
+        let port = socket.local_addr().expect("bound").port();
+        return (port, Arc::new(Mutex::new(Vec::new())), Some(socket));
+    }
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let port = listener.local_addr().expect("bound").port();
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -101,7 +117,7 @@ fn server(answers: Vec<Value>) -> (u16, Arc<Mutex<Vec<Received>>>) {
             let _ = stream.write_all(body.as_bytes());
         }
     });
-    (port, got)
+    (port, got, None)
 }
 
 fn execution(input: Value) -> Arc<ExecutionInfo> {
@@ -190,7 +206,7 @@ fn matches(want: &Value, got: &Value) -> bool {
 
 fn check_http(case: Value) -> Result<(), String> {
     let answers = case["responses"].as_array().cloned().unwrap_or_default();
-    let (port, received) = server(answers);
+    let (port, received, _reserved) = server(answers);
     let endpoint = format!("http://127.0.0.1:{port}");
     let definition = case["definition"]
         .to_string()

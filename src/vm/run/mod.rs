@@ -417,6 +417,7 @@ impl Run {
         );
         // A branch's first event points back to the Parallel's (or the iteration's) start.
         run.last_event = self.last_event;
+        run.deadline_ms = self.deadline_ms;
         run.mint = self.mint.clone();
         run.recording = recording;
         run
