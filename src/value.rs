@@ -1205,10 +1205,18 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut m = Map::new();
+        // One bit per key's hash: only a key whose bit is set can be a repeat, searched for.
         let mut seen = 0u64;
         while let Some(Key(hash, key)) = access.next_key::<Key>()? {
             let value = access.next_value()?;
-            parse::add_field(&mut m, &mut seen, hash, key, value);
+            let bit = parse::seen_bit(hash);
+            if seen & bit != 0 && m.contains_key(&key) {
+                // A repeated key keeps its first place and takes the last value, as serde_json's.
+                m.insert(key, value);
+            } else {
+                m.push_new(key, value);
+            }
+            seen |= bit;
         }
         Ok(Value::object(m))
     }

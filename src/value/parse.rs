@@ -103,18 +103,9 @@ fn cached(keys: &mut [Option<Str>; KEY_SLOTS], s: &str) -> (u64, Str) {
     }
 }
 
-/// Adds a field to an object being read. `seen` holds one bit per key's hash: only a key whose
-/// bit is already set can be a repeat, and only then is the object searched for it. A repeated
-/// key keeps its first place and takes the last value, as serde_json's map does. Both readers
-/// (`Parser::object` and `Value`'s `Deserialize`) add their fields through here.
-pub(super) fn add_field(m: &mut Map, seen: &mut u64, hash: u64, key: Str, value: Value) {
-    let bit = 1u64 << ((hash >> 50) & 63);
-    if *seen & bit != 0 && m.contains_key(&key) {
-        m.insert(key, value);
-    } else {
-        m.push_new(key, value);
-    }
-    *seen |= bit;
+/// The bit of a key's hash in an object's set of seen keys (`Parser::object`).
+pub(super) fn seen_bit(hash: u64) -> u64 {
+    1u64 << ((hash >> 50) & 63)
 }
 
 struct Parser<'a> {
@@ -215,9 +206,18 @@ impl Parser<'_> {
             }
         }
         let mut m = Map::with_capacity(self.fields.len() - base);
+        // One bit per key's hash: only a key whose bit is already set can be a repeat, and
+        // only then is the object searched for it.
         let mut seen = 0u64;
         for (hash, key, value) in self.fields.drain(base..) {
-            add_field(&mut m, &mut seen, hash, key, value);
+            let bit = seen_bit(hash);
+            if seen & bit != 0 && m.contains_key(&key) {
+                // A repeated key keeps its first place and takes the last value, as serde_json's.
+                m.insert(key, value);
+            } else {
+                m.push_new(key, value);
+            }
+            seen |= bit;
         }
         Some(Value::object(m))
     }
