@@ -35,6 +35,14 @@ pub fn holds(rule: &Rule, roots: &Roots) -> Result<bool, Failure> {
             variable,
             comparison,
         } => {
+            // The common case, a Reference Path into the input that selects a node: read in
+            // place, without `read_ref`'s `Cow` and miss.
+            if let Some(v) = jsonpath::input_node(variable, roots.input) {
+                return match comparison {
+                    Comparison::IsPresent(want) => Ok(*want),
+                    c => compare(v, c, roots),
+                };
+            }
             let value = jsonpath::read_ref(variable, roots);
             if let Comparison::IsPresent(want) = comparison {
                 // A path Jayway cannot compile is an error, not an absent value.

@@ -96,6 +96,27 @@ fn root_value<'a>(root: &Root, roots: &Roots<'a>) -> Result<&'a Value, Miss> {
     }
 }
 
+/// The node a Reference Path on the input selects, if it selects one: `read_ref`'s common case
+/// without its `Cow` and miss (a caller that gets `None` asks `read_ref` for the miss).
+#[inline]
+pub fn input_node<'v>(path: &Path, input: &'v Value) -> Option<&'v Value> {
+    let Path::Reference(r) = path else {
+        return None;
+    };
+    if !matches!(r.root, Root::Input) {
+        return None;
+    }
+    let mut at = input;
+    for segment in &r.segments {
+        at = match (segment, at) {
+            (Segment::Field(name), Value::Object(m)) => m.get(name)?,
+            (Segment::Index(n), Value::Array(a)) => a.get(*n)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
 /// Follows a Reference Path's steps from `root`.
 pub fn get<'v>(root: &'v Value, path: &ReferencePath) -> Result<&'v Value, Miss> {
     get_from(root, path, 0)

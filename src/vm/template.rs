@@ -28,8 +28,14 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
             let mut bound = Some(2 + 2 * fields.len());
             for (name, value) in fields {
                 let v = match value {
-                    Template::Path(p) => read_field(p, name, roots)?,
+                    // A Reference Path into the input that selects a node (almost every `.$`
+                    // field): read in place; a miss, or another root, takes the general way.
+                    Template::Path(p) => match jsonpath::input_node(p, roots.input) {
+                        Some(v) => v.clone(),
+                        None => read_field(p, name, roots)?,
+                    },
                     Template::Call(c) => call(c, name, roots, random)?,
+                    Template::Literal(v) => v.clone(),
                     nested => eval(nested, roots, random)?,
                 };
                 bound = bound
@@ -105,7 +111,10 @@ pub fn call(c: &Call, name: &str, roots: &Roots, random: Random) -> Result<Value
 fn arg(a: &Arg, name: &str, roots: &Roots, random: Random) -> Result<Value, Failure> {
     match a {
         Arg::Literal(v) => Ok(v.clone()),
-        Arg::Path(p) => read_field(p, name, roots),
+        Arg::Path(p) => match jsonpath::input_node(p, roots.input) {
+            Some(v) => Ok(v.clone()),
+            None => read_field(p, name, roots),
+        },
         Arg::Call(inner) => call(inner, name, roots, random),
     }
 }
