@@ -19,6 +19,8 @@ impl Run {
     }
 
     /// `assign`, where JSONata's `$states.result` or `$states.errorOutput` is also in scope.
+    /// Inlined for the common case, a state without `Assign`: no call per state.
+    #[inline]
     pub(super) fn assign_with(
         &mut self,
         assign: &Option<Assign>,
@@ -26,9 +28,21 @@ impl Run {
         result: Option<&Value>,
         error_output: Option<&Value>,
     ) -> Result<Vec<(String, Value)>, Failure> {
+        match assign {
+            None => Ok(Vec::new()),
+            Some(assign) => self.evaluate_assign(assign, input, result, error_output),
+        }
+    }
+
+    fn evaluate_assign(
+        &mut self,
+        assign: &Assign,
+        input: &Value,
+        result: Option<&Value>,
+        error_output: Option<&Value>,
+    ) -> Result<Vec<(String, Value)>, Failure> {
         let entries = match assign {
-            None => return Ok(Vec::new()),
-            Some(Assign::Jsonata(entries)) => {
+            Assign::Jsonata(entries) => {
                 let b = self.bindings(result, error_output, None);
                 let mut out = Vec::with_capacity(entries.len());
                 for (name, t) in entries {
@@ -38,7 +52,7 @@ impl Run {
                 self.check_variable_sizes(&out)?;
                 return Ok(out);
             }
-            Some(Assign::JsonPath(entries)) => entries,
+            Assign::JsonPath(entries) => entries,
         };
         let ctx = self.context(true, None);
         let roots = Roots {
@@ -214,8 +228,23 @@ impl Run {
         Ok(v)
     }
 
-    /// ResultSelector, ResultPath, OutputPath.
+    /// ResultSelector, ResultPath, OutputPath. Inlined for the common case, a JSONPath state
+    /// that keeps its result whole (no ResultSelector, ResultPath or OutputPath) when no
+    /// inspector looks: the result is the output, with no call.
+    #[inline]
     pub(super) fn output_stage(&mut self, flow: &Flow, result: Value) -> Result<Value, Failure> {
+        match flow {
+            Flow::JsonPath {
+                result_selector: None,
+                result_path: ResultPath::Replace,
+                output_path: Select::Whole,
+                ..
+            } if self.inspection.is_none() => Ok(result),
+            _ => self.process_output(flow, result),
+        }
+    }
+
+    fn process_output(&mut self, flow: &Flow, result: Value) -> Result<Value, Failure> {
         let (result_selector, result_path, output_path) = match flow {
             Flow::JsonPath {
                 result_selector,

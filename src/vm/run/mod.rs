@@ -564,14 +564,20 @@ impl Run {
     }
 
     /// The current state's Context Object, built only if a `$$` path reads it.
+    #[inline]
     fn context<'v>(&self, retry: bool, map_item: Option<(usize, &'v Value)>) -> Lazy<'v> {
+        // A definition that never writes `$$`, `$states` or `$eval` never reads the Context
+        // Object: no facts to gather (two reference counts and a drop per read, most states),
+        // and no call.
+        if self.fixed_context.is_none() && !self.program.reads_execution_input() {
+            return Lazy::unread();
+        }
+        self.context_facts(retry, map_item)
+    }
+
+    fn context_facts<'v>(&self, retry: bool, map_item: Option<(usize, &'v Value)>) -> Lazy<'v> {
         if let Some(fixed) = &self.fixed_context {
             return Lazy::ready(Value::clone(fixed));
-        }
-        // A definition that never writes `$$`, `$states` or `$eval` never reads the Context
-        // Object: no facts to gather (two reference counts and a drop per read, most states).
-        if !self.program.reads_execution_input() {
-            return Lazy::unread();
         }
         // `State.RetryCount` belongs to Task, Parallel and Map alone.
         let retry_count = match self.current().op {
