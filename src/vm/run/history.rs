@@ -346,6 +346,7 @@ impl Journal {
     }
 
     /// Notes the variables as a top-level state is entered, if this journal keeps them.
+    #[inline]
     pub fn note_variables(&mut self, variables: &Map) {
         if let Some(kept) = &mut self.variables {
             // Both empty (a machine without Assign): nothing to copy.
@@ -406,6 +407,7 @@ impl Journal {
     }
 
     /// Counts `what` for `state` of `block`, if this journal counts.
+    #[inline]
     pub fn count(&self, block: BlockId, state: StateId, what: Tallied) {
         if let Some(t) = &self.tally {
             t.add(block, state, what);
@@ -422,7 +424,10 @@ impl Journal {
         self.last
     }
 
-    /// Writes an event; `details` is only called when the journal records.
+    /// Writes an event; `details` is only called when the journal records. Inlined: most
+    /// journals only number events (an Express execution that logs nothing), which is an
+    /// increment; keeping one is out of line (`keep_event`).
+    #[inline]
     pub fn emit(
         &mut self,
         kind: EventType,
@@ -431,6 +436,20 @@ impl Journal {
         details: impl FnOnce() -> Json,
     ) -> u64 {
         self.last += 1;
+        if self.events.is_some() {
+            self.keep_event(kind, previous, now, details);
+        }
+        self.last
+    }
+
+    #[inline(never)]
+    fn keep_event(
+        &mut self,
+        kind: EventType,
+        previous: u64,
+        now: u64,
+        details: impl FnOnce() -> Json,
+    ) {
         if let Some(events) = &mut self.events {
             if self.keep.is_none_or(|keep| keep(kind)) {
                 events.push(HistoryEvent {
@@ -442,7 +461,6 @@ impl Journal {
                 });
             }
         }
-        self.last
     }
 
     /// `MapIterationStarted` / `MapIterationSucceeded` / `MapIterationFailed`, which the driver
@@ -507,6 +525,7 @@ impl Run {
         id
     }
 
+    #[inline]
     pub(super) fn record_entered(&mut self, journal: &mut Journal, now: u64) -> u64 {
         let this = &*self;
         let id = journal.emit(
@@ -522,6 +541,7 @@ impl Run {
         id
     }
 
+    #[inline]
     pub(super) fn record_exited(&mut self, journal: &mut Journal, now: u64, output: &Value) {
         let this = &*self;
         let id = journal.emit(
