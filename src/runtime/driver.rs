@@ -370,21 +370,21 @@ fn children<'r, H: Host + 'r>(
     };
     let attempt = attempt.clone();
     async move {
-        let mut next_child = |index: usize| -> Option<Result<Run, Failure>> {
-            let child = match block {
+        // A child's input (a Map's item selected) as it is started; its run is made only as it
+        // begins, so a child waiting its turn holds its input alone, not a run.
+        let mut next_child = |run: &mut Run, index: usize| -> Option<Result<Child, Failure>> {
+            Some(Ok(match block {
                 None => ready.next()?,
                 // Each item is started once: its iteration takes it.
                 Some(block) => match run.take_item(index, std::mem::take(items.get_mut(index)?)) {
                     Ok(input) => Child { block, input },
                     Err(f) => return Some(Err(f)),
                 },
-            };
-            let random = randoms[index].take()?;
-            Some(Ok(run.child(child, random)))
+            }))
         };
         let mut results: Vec<Option<Result<Value, Failure>>> = (0..count).map(|_| None).collect();
-        // Children made and not begun yet, in child order; children begun that wait.
-        let mut fresh = VecDeque::new();
+        // Children started and not begun yet, in child order; children begun that wait.
+        let mut fresh = VecDeque::with_capacity(count.min(limit));
         let mut running = FuturesUnordered::new();
         let mut started = 0;
         while started < count.min(limit) {
@@ -393,7 +393,7 @@ fn children<'r, H: Host + 'r>(
             if started % 1024 == 1023 && host.now_ms() >= attempt.deadline {
                 return Err(TimedOut);
             }
-            match next_child(started) {
+            match next_child(run, started) {
                 Some(Ok(child)) => fresh.push_back((started, child)),
                 Some(Err(f)) => return Ok(Err(f)),
                 None => break,
@@ -404,7 +404,12 @@ fn children<'r, H: Host + 'r>(
         let mut joined = Joined::new();
         loop {
             let (index, r) = match fresh.pop_front() {
-                Some((index, mut child)) => {
+                Some((index, child)) => {
+                    // Made in child order, as the children were started.
+                    let Some(random) = randoms[index].take() else {
+                        break;
+                    };
+                    let mut child = run.child(child, random);
                     if let Some(f) = &frame {
                         child.follow(f.started(&host, &attempt, index));
                     }
@@ -444,7 +449,7 @@ fn children<'r, H: Host + 'r>(
                 return Ok(Err(data_limit_exceeded(&state)));
             }
             if started < count {
-                match next_child(started) {
+                match next_child(run, started) {
                     Some(Ok(child)) => fresh.push_back((started, child)),
                     Some(Err(f)) => return Ok(Err(f)),
                     None => {}
