@@ -29,16 +29,12 @@ pub fn compile(machine: StateMachine) -> Program {
 
 /// Compiles a validated machine that is already shared.
 pub fn compile_shared(machine: Arc<StateMachine>) -> Program {
-    let mut lowering = Lowering {
-        blocks: Vec::new(),
-        long_steps: false,
-    };
+    let mut lowering = Lowering { blocks: Vec::new() };
     lowering.block(&machine.top);
     Program {
         blocks: (lowering.blocks.into_iter())
             .map(|b| b.expect("every reserved block is lowered before compile returns"))
             .collect(),
-        long_steps: lowering.long_steps,
         reads_execution_input: true,
         machine,
     }
@@ -48,7 +44,6 @@ pub fn compile_shared(machine: Arc<StateMachine>) -> Program {
 /// blocks are lowered, so ids run depth first in definition order.
 struct Lowering {
     blocks: Vec<Option<Block>>,
-    long_steps: bool,
 }
 
 impl Lowering {
@@ -60,13 +55,14 @@ impl Lowering {
         self.blocks[id.index()] = Some(Block {
             start_at: state_id(block.start_at),
             states,
+            long_steps: block.states.iter().any(|s| {
+                s.query_language == QueryLanguage::Jsonata || matches!(s.kind, StateKind::Map(_))
+            }),
         });
         id
     }
 
     fn state(&mut self, state: &State) -> Instruction {
-        self.long_steps |= state.query_language == QueryLanguage::Jsonata
-            || matches!(state.kind, StateKind::Map(_));
         let op = match &state.kind {
             StateKind::Pass(p) => Op::Pass(Pass {
                 result_only: p.result.is_some()

@@ -48,7 +48,6 @@ pub enum Transition {
 pub struct Program {
     pub(super) machine: Arc<StateMachine>,
     pub(super) blocks: Vec<Block>,
-    pub(super) long_steps: bool,
     /// Whether a state may read the execution's input through the Context Object
     /// (`$$.Execution.Input`, `$states.context`): unless its definition's text shows it cannot
     /// (`Program::reading_context_as`), an execution keeps a copy of its input for that.
@@ -60,6 +59,11 @@ pub struct Program {
 pub struct Block {
     pub start_at: StateId,
     pub states: Vec<Instruction>,
+    /// Whether a step in this block may compute for long: one of its states evaluates JSONata
+    /// (a step may pass through several of the block's states, never another block's) or is a
+    /// Map (whose fork and join go over all its items in one step). A Map processor of JSONPath
+    /// Pass states is not long, though its Map is: its iterations' steps stay inline.
+    pub long_steps: bool,
 }
 
 /// One state, lowered.
@@ -280,10 +284,10 @@ impl Program {
         self.machine.timeout_seconds
     }
 
-    /// Whether a step may compute for long: some state evaluates JSONata or is a Map (whose
-    /// items are prepared in one step). Hosts run such steps where they starve no one.
-    pub fn long_steps(&self) -> bool {
-        self.long_steps
+    /// Whether a step of a run of `block` may compute for long (`Block::long_steps`). Hosts
+    /// run such steps where they starve no one.
+    pub fn long_steps(&self, block: BlockId) -> bool {
+        self.blocks[block.index()].long_steps
     }
 
     /// This program, knowing from its definition's text whether a state may read the Context

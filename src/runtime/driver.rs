@@ -152,7 +152,7 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
     let run = run
         .with_deadline(attempt.deadline)
         .with_token_mint(host.token_mint());
-    drive_from(host, run, attempt, None)
+    drive_from(host, run, attempt, None, false)
 }
 
 /// What a driven run ends with: its result, or the execution's deadline.
@@ -162,12 +162,14 @@ type Ended = Result<Result<Value, Failure>, TimedOut>;
 type Call<'h> = Pin<Box<dyn Future<Output = Result<TaskResult, Panicked>> + Send + 'h>>;
 
 /// Drives `run` to its end from `first`, what its latest step (taken by the caller) waits for,
-/// or from its start.
+/// or from its start; `long`: every step may compute for long, whatever the run's block (a
+/// child of a large fork, see `LONG_FORK`).
 fn drive_from<'h, H: Host + 'h>(
     host: H,
     mut run: Run,
     attempt: Arc<Attempt>,
     mut first: Option<Wait<Call<'h>>>,
+    long: bool,
 ) -> Driven<'h> {
     // `run` is used as captured, not bound again inside: a `Run` moved into the future and
     // bound there would be kept twice in its state (about 480 bytes more per execution).
@@ -178,7 +180,7 @@ fn drive_from<'h, H: Host + 'h>(
             // awaited, so that it is not part of a suspended execution's state.
             let wait = match first.take() {
                 Some(wait) => wait,
-                None => match advance(&host, &mut run, &attempt, event) {
+                None => match advance(&host, &mut run, &attempt, event, long) {
                     Ok(wait) => wait,
                     Err(ended) => return ended,
                 },
@@ -219,12 +221,14 @@ fn drive_from<'h, H: Host + 'h>(
 }
 
 /// Steps `run` with `event` and makes its action what to await; `Err`: the run ended (its
-/// result, or the deadline, which is checked first).
+/// result, or the deadline, which is checked first). The step is long (`Host::step`) when
+/// `long` or when the run's block may compute for long.
 fn advance<'h, H: Host + 'h>(
     host: &H,
     run: &mut Run,
     attempt: &Arc<Attempt>,
     event: Event,
+    long: bool,
 ) -> Result<Wait<Call<'h>>, Ended> {
     let now = host.now_ms();
     if now >= attempt.deadline {
@@ -233,7 +237,9 @@ fn advance<'h, H: Host + 'h>(
     // The call and the fork are boxed so that a suspended execution's state stays small
     // (inline, a call is about 700 bytes): see benches/memory.rs.
     Ok(
-        match host.step(run.may_run_long(), || step(run, attempt, event, now)) {
+        match host.step(long || run.may_run_long(), || {
+            step(run, attempt, event, now)
+        }) {
             // The deadline reached inside the step (a long JSONata evaluation).
             Action::Done(Err(f)) if f.is_deadline() => return Err(Err(TimedOut)),
             Action::Done(result) => return Err(Ok(result)),
@@ -354,6 +360,7 @@ fn children<'r, H: Host + 'r>(
     });
     let max_failures = fork.max_failures;
     let count = fork.children.len();
+    let long = count > LONG_FORK;
     // The random streams are taken up front, in child order, as when the runs were made up
     // front: a seeded host gives every child the same stream whatever the order they start in.
     let mut randoms: Vec<_> = (0..count).map(|_| Some(host.random())).collect();
@@ -363,21 +370,21 @@ fn children<'r, H: Host + 'r>(
     };
     let attempt = attempt.clone();
     async move {
-        let mut next_child = |index: usize| -> Option<Result<Run, Failure>> {
-            let child = match block {
+        // A child's input (a Map's item selected) as it is started; its run is made only as it
+        // begins, so a child waiting its turn holds its input alone, not a run.
+        let mut next_child = |run: &mut Run, index: usize| -> Option<Result<Child, Failure>> {
+            Some(Ok(match block {
                 None => ready.next()?,
                 // Each item is started once: its iteration takes it.
                 Some(block) => match run.take_item(index, std::mem::take(items.get_mut(index)?)) {
                     Ok(input) => Child { block, input },
                     Err(f) => return Some(Err(f)),
                 },
-            };
-            let random = randoms[index].take()?;
-            Some(Ok(run.child(child, random)))
+            }))
         };
         let mut results: Vec<Option<Result<Value, Failure>>> = (0..count).map(|_| None).collect();
-        // Children made and not begun yet, in child order; children begun that wait.
-        let mut fresh = VecDeque::new();
+        // Children started and not begun yet, in child order; children begun that wait.
+        let mut fresh = VecDeque::with_capacity(count.min(limit));
         let mut running = FuturesUnordered::new();
         let mut started = 0;
         while started < count.min(limit) {
@@ -386,7 +393,7 @@ fn children<'r, H: Host + 'r>(
             if started % 1024 == 1023 && host.now_ms() >= attempt.deadline {
                 return Err(TimedOut);
             }
-            match next_child(started) {
+            match next_child(run, started) {
                 Some(Ok(child)) => fresh.push_back((started, child)),
                 Some(Err(f)) => return Ok(Err(f)),
                 None => break,
@@ -397,15 +404,20 @@ fn children<'r, H: Host + 'r>(
         let mut joined = Joined::new();
         loop {
             let (index, r) = match fresh.pop_front() {
-                Some((index, mut child)) => {
+                Some((index, child)) => {
+                    // Made in child order, as the children were started.
+                    let Some(random) = randoms[index].take() else {
+                        break;
+                    };
+                    let mut child = run.child(child, random);
                     if let Some(f) = &frame {
                         child.follow(f.started(&host, &attempt, index));
                     }
-                    match advance(&host, &mut child, &attempt, Event::Start) {
+                    match advance(&host, &mut child, &attempt, Event::Start, long) {
                         Err(ended) => (index, ended),
                         Ok(wait) => {
                             let mut driven =
-                                drive_from(host.clone(), child, attempt.clone(), Some(wait))
+                                drive_from(host.clone(), child, attempt.clone(), Some(wait), long)
                                     .map(move |r| (index, r));
                             match poll_fn(|cx| Poll::Ready(driven.poll_unpin(cx))).await {
                                 Poll::Ready(ended) => ended,
@@ -437,7 +449,7 @@ fn children<'r, H: Host + 'r>(
                 return Ok(Err(data_limit_exceeded(&state)));
             }
             if started < count {
-                match next_child(started) {
+                match next_child(run, started) {
                     Some(Ok(child)) => fresh.push_back((started, child)),
                     Some(Err(f)) => return Ok(Err(f)),
                     None => {}
@@ -448,6 +460,13 @@ fn children<'r, H: Host + 'r>(
         Ok(Ok(results.into_iter().flatten().collect()))
     }
 }
+
+/// The most children a fork runs with their steps as their blocks have them; a larger fork's
+/// children step as long ones (`Host::step`). Its children begin one after another in one poll
+/// of the fork, so a fork of many short iterations (a Map of 20,000 Pass items: about 100 ms)
+/// would hold its thread as a long step does, while a thousand (about 5 ms) are not worth the
+/// hand-off, which costs about 220 instructions a step (a fifth of a Pass iteration).
+const LONG_FORK: usize = 1000;
 
 /// The length of a fork's results joined into one JSON array, as they arrive. Each result
 /// adds its text bound (`Value::text_bound`, which its own size check has mostly computed and

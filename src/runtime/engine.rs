@@ -1186,8 +1186,11 @@ impl Host for Engine {
         &self.inner.router
     }
 
+    /// Every run draws from the process's one sequence (`draw`): no clock read, and no
+    /// allocation (the box holds a function, of no size), for each of a Map's iterations; two
+    /// runs never see the same values, even started in the same millisecond.
     fn random(&self) -> Box<dyn FnMut() -> u64 + Send> {
-        super::random_stream(now_ms())
+        Box::new(draw)
     }
 
     fn token_mint(&self) -> Option<crate::vm::run::TokenMint> {
@@ -1350,12 +1353,22 @@ pub(crate) fn new_uuid() -> String {
         .to_owned()
 }
 
-/// Sixteen random-looking bytes for an execution's UUID: distinct for every call in the process
-/// (a counter feeds the mix), and across processes (the process's seed, from its start time and
-/// id, does). The seed is made once: the clock and the process id cost a system call each.
+/// Sixteen random-looking bytes for an execution's UUID: two draws (`draw`), so distinct for
+/// every call in the process and across processes.
 fn rand_bytes() -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&draw().to_le_bytes());
+    out[8..].copy_from_slice(&draw().to_le_bytes());
+    out
+}
+
+/// The next value of the process's random sequence: SplitMix64 at the next position of a
+/// stream seeded once, from the start time and the process id (a system call each). The mix
+/// is a bijection and a counter feeds it, so no two draws in the process are equal, whichever
+/// runs or threads make them; other processes start elsewhere in the sequence.
+fn draw() -> u64 {
     const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static DRAWS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let seed = *SEED.get_or_init(|| {
         let nanos = SystemTime::now()
@@ -1364,14 +1377,8 @@ fn rand_bytes() -> [u8; 16] {
             .unwrap_or(0);
         nanos ^ (u64::from(std::process::id()) << 32)
     });
-    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // Two outputs of SplitMix64 at the call's own positions of the seed's stream: the mix is a
-    // bijection, so no two calls draw the same first half.
-    let at = seed.wrapping_add(n.wrapping_mul(2).wrapping_add(1).wrapping_mul(GAMMA));
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&split_mix(at).to_le_bytes());
-    out[8..].copy_from_slice(&split_mix(at.wrapping_add(GAMMA)).to_le_bytes());
-    out
+    let n = DRAWS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    split_mix(seed.wrapping_add(n.wrapping_add(1).wrapping_mul(GAMMA)))
 }
 
 /// SplitMix64's output function (as `super::random_stream` uses).

@@ -384,7 +384,7 @@ impl Run {
     /// Whether a step of this run may compute for long (a JSONata evaluation, a Map's items),
     /// so that a host sharing its threads among executions runs it where it starves none.
     pub fn may_run_long(&self) -> bool {
-        self.program.long_steps()
+        self.program.long_steps(self.block)
     }
 
     /// This run, noting its states' data-flow stages in `inspection`.
