@@ -98,7 +98,7 @@ impl Api {
 
     pub(super) async fn start_execution(
         &self,
-        i: &Input,
+        i: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         let mut s = self.start_request(i, trace)?;
@@ -155,7 +155,7 @@ impl Api {
     /// as a `Value` of them would serialize.
     pub(super) async fn start_sync_execution(
         &self,
-        i: &Input,
+        i: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Vec<u8>, ApiError> {
         let mut s = self.start_request(i, trace)?;
@@ -212,7 +212,11 @@ impl Api {
         out.timestamp("stopDate", r.stop_ms);
         out.str("status", r.outcome.status.as_str());
         if included {
-            out.str("input", s.input_text);
+            // The input as the request wrote it, when that is how it is written back.
+            match i.written("input") {
+                Some(written) => out.written_str("input", written),
+                None => out.str("input", s.input_text),
+            }
         }
         let details = match included {
             true => r#"{"included":true}"#,
@@ -300,7 +304,7 @@ impl Api {
 
     /// The retained execution an `executionArn` names: an Express ARN is AWS's `InvalidArn`,
     /// an unknown one `ExecutionDoesNotExist`.
-    fn retained(&self, i: &Input) -> Result<Arc<Execution>, ApiError> {
+    fn retained(&self, i: &Input<'_>) -> Result<Arc<Execution>, ApiError> {
         let text = i.required("executionArn")?;
         let arn = Arn::parse(text)?;
         if arn.resource_type == "express" {
@@ -321,7 +325,7 @@ impl Api {
         })
     }
 
-    pub(super) fn describe_execution(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn describe_execution(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let e = self.retained(i)?;
         let included = included_data(i)?;
         let now = e.now();
@@ -379,7 +383,7 @@ impl Api {
         Ok(out)
     }
 
-    pub(super) async fn stop_execution(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) async fn stop_execution(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let error = i.bounded("error", 256)?.map(str::to_owned);
         let cause = i.bounded("cause", 32768)?.map(str::to_owned);
         let e = self.retained(i)?;
@@ -395,7 +399,7 @@ impl Api {
         Ok(json!({ "stopDate": timestamp(stop_ms) }))
     }
 
-    pub(super) fn get_execution_history(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn get_execution_history(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let e = self.retained(i)?;
         let max = match i.integer("maxResults")? {
             None | Some(0) => 100,
@@ -429,7 +433,7 @@ impl Api {
 
     pub(super) fn describe_state_machine_for_execution(
         &self,
-        i: &Input,
+        i: &Input<'_>,
     ) -> Result<Value, ApiError> {
         let e = self.retained(i)?;
         let m = &e.machine;
@@ -452,7 +456,7 @@ impl Api {
     /// the last 14 days runs again from its unsuccessful state (`Engine::redrive_standard`);
     /// anything else is AWS's `ExecutionNotRedrivable`, with the reason DescribeExecution
     /// gives. An Express execution is never retained, so never redrivable.
-    pub(super) fn redrive_execution(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn redrive_execution(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let text = i.required("executionArn")?;
         if Arn::parse(text)?.resource_type == "express" {
             return Err(ApiError::new(
@@ -492,7 +496,7 @@ impl Api {
         Ok(json!({ "redriveDate": timestamp(redrive_ms) }))
     }
 
-    pub(super) fn list_executions(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn list_executions(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = match (i.string("stateMachineArn")?, i.string("mapRunArn")?) {
             (Some(arn), None) => arn,
             (None, Some(arn)) => {
@@ -605,7 +609,7 @@ impl Api {
 
 /// `includedData` of DescribeExecution and StartSyncExecution: whether input and output are
 /// included.
-fn included_data(i: &Input) -> Result<bool, ApiError> {
+fn included_data(i: &Input<'_>) -> Result<bool, ApiError> {
     match i.string("includedData")?.unwrap_or("ALL_DATA") {
         "ALL_DATA" => Ok(true),
         "METADATA_ONLY" => Ok(false),

@@ -108,7 +108,7 @@ impl Api {
     pub async fn call(
         &self,
         operation: &str,
-        input: &Input,
+        input: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Answer, ApiError> {
         if operation == "StartSyncExecution" {
@@ -126,7 +126,7 @@ impl Api {
     async fn call_value(
         &self,
         operation: &str,
-        input: &Input,
+        input: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         match operation {

@@ -47,51 +47,89 @@ impl ApiError {
     }
 }
 
+mod read;
+
+use std::borrow::Cow;
+
+use read::{Member, Text};
+
 /// A request body: a JSON object whose fields are taken with their expected types.
 ///
 /// Its fields are kept in a vector searched in order, the way they arrive: a request has a
 /// handful, and serde_json's `Map` hashed each key with SipHash on insert and on every read,
 /// and allocated a table per request. Past `FEW_FIELDS` (no operation has that many) the
-/// fields go to a `Map`, so that a body of many keys costs no quadratic search.
-pub struct Input(Fields);
+/// fields go to a `Map`, so that a body of many keys costs no quadratic search. A body is read
+/// by `read` (strings borrowed from it where they can be), or by serde_json where `read`
+/// declines.
+pub struct Input<'a>(Fields<'a>);
 
-enum Fields {
-    Few(Vec<(String, Value)>),
+enum Fields<'a> {
+    Few(Vec<(Cow<'a, str>, Member<'a>)>),
     Many(Map<String, Value>),
 }
 
 /// The most fields an `Input` searches in order.
 const FEW_FIELDS: usize = 16;
 
-impl Fields {
-    fn get(&self, field: &str) -> Option<&Value> {
+/// A field as the typed accessors see it: a string (however it was read), or another value.
+#[derive(Clone, Copy)]
+enum Field<'v> {
+    Text(&'v str),
+    Value(&'v Value),
+}
+
+impl<'v> Field<'v> {
+    fn of(v: &'v Value) -> Field<'v> {
+        match v {
+            Value::String(s) => Field::Text(s),
+            v => Field::Value(v),
+        }
+    }
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, field: &str) -> Option<Field<'_>> {
         match self {
-            Fields::Few(v) => v.iter().find(|(k, _)| k == field).map(|(_, v)| v),
-            Fields::Many(m) => m.get(field),
+            Fields::Few(v) => v.iter().find(|(k, _)| k == field).map(|(_, m)| match m {
+                Member::Text(t) => Field::Text(&t.value),
+                Member::Value(v) => Field::of(v),
+            }),
+            Fields::Many(m) => m.get(field).map(Field::of),
         }
     }
 
     /// Adds a field; a repeated key keeps its first place and its last value, as `Map` does.
-    fn insert(&mut self, key: String, value: Value) {
+    fn insert(&mut self, key: Cow<'a, str>, value: Member<'a>) {
         match self {
             Fields::Few(v) => match v.iter().position(|(k, _)| *k == key) {
                 Some(at) => v[at].1 = value,
                 None if v.len() < FEW_FIELDS => v.push((key, value)),
                 None => {
-                    let mut m: Map<String, Value> = std::mem::take(v).into_iter().collect();
-                    m.insert(key, value);
+                    let mut m: Map<String, Value> = std::mem::take(v)
+                        .into_iter()
+                        .map(|(k, m)| (k.into_owned(), member_value(m)))
+                        .collect();
+                    m.insert(key.into_owned(), member_value(value));
                     *self = Fields::Many(m);
                 }
             },
             Fields::Many(m) => {
-                m.insert(key, value);
+                m.insert(key.into_owned(), member_value(value));
             }
         }
     }
 }
 
-/// A request body as parsed: its fields if it is a JSON object, `None` for any other value.
-struct Body(Option<Fields>);
+fn member_value(m: Member<'_>) -> Value {
+    match m {
+        Member::Text(t) => Value::String(t.value.into_owned()),
+        Member::Value(v) => v,
+    }
+}
+
+/// A request body as parsed by serde_json: its fields if it is a JSON object, `None` for any
+/// other value.
+struct Body(Option<Fields<'static>>);
 
 impl<'de> serde::Deserialize<'de> for Body {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Body, D::Error> {
@@ -112,7 +150,7 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
         let mut fields = Fields::Few(Vec::with_capacity(map.size_hint().unwrap_or(4).min(8)));
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value::<Value>()?;
-            fields.insert(key, value);
+            fields.insert(Cow::Owned(key), Member::Value(value));
         }
         Ok(Body(Some(fields)))
     }
@@ -147,11 +185,24 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
     }
 }
 
-impl Input {
+impl<'a> Input<'a> {
     /// Parses a request body; an empty body is an empty request, as AWS accepts it.
-    pub fn parse(body: &[u8]) -> Result<Input, ApiError> {
+    pub fn parse(body: &'a [u8]) -> Result<Input<'a>, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Input(Fields::Few(Vec::new())));
+        }
+        if let Some(members) = read::object(body) {
+            // Distinct keys (what clients send) are the fields as they are.
+            let distinct = members.len() <= FEW_FIELDS
+                && (1..members.len()).all(|i| members[..i].iter().all(|(k, _)| *k != members[i].0));
+            if distinct {
+                return Ok(Input(Fields::Few(members)));
+            }
+            let mut fields = Fields::Few(Vec::with_capacity(members.len().min(FEW_FIELDS)));
+            for (k, m) in members {
+                fields.insert(k, m);
+            }
+            return Ok(Input(fields));
         }
         match serde_json::from_slice::<Body>(body) {
             Ok(Body(Some(fields))) => Ok(Input(fields)),
@@ -168,7 +219,7 @@ impl Input {
 
     /// A request body given as a JSON value (tests call `Api::call` so); in-process callers use
     /// the registry's typed operations instead.
-    pub fn from_value(v: Value) -> Input {
+    pub fn from_value(v: Value) -> Input<'static> {
         match v {
             Value::Object(m) => Input(Fields::Many(m)),
             _ => Input(Fields::Few(Vec::new())),
@@ -177,7 +228,23 @@ impl Input {
 
     /// An optional string field (JSON null counts as absent, as AWS's deserializer treats it).
     pub fn string(&self, field: &str) -> Result<Option<&str>, ApiError> {
-        string_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(s)) => Ok(Some(s)),
+            Some(Field::Value(v)) => string_value(Some(v)),
+            None => Ok(None),
+        }
+    }
+
+    /// A string field's text as the request wrote it between its quotes, when that is how
+    /// serde_json escapes the string (an answer may copy it as it is); `None` otherwise.
+    pub fn written(&self, field: &str) -> Option<&str> {
+        match &self.0 {
+            Fields::Few(v) => match v.iter().find(|(k, _)| k == field) {
+                Some((_, Member::Text(Text { written, .. }))) => *written,
+                _ => None,
+            },
+            Fields::Many(_) => None,
+        }
     }
 
     /// A required string field.
@@ -187,19 +254,37 @@ impl Input {
     }
 
     pub fn bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
-        bool_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(s)) => bool_text(s).map(Some),
+            Some(Field::Value(v)) => bool_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     pub fn integer(&self, field: &str) -> Result<Option<i64>, ApiError> {
-        integer_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(_)) => Err(serialization(
+                "STRING_VALUE can not be converted to an Integer",
+            )),
+            Some(Field::Value(v)) => integer_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     pub fn object(&self, field: &str) -> Result<Option<&Map<String, Value>>, ApiError> {
-        object_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(_)) => Err(serialization("Expected null")),
+            Some(Field::Value(v)) => object_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     pub fn array(&self, field: &str) -> Result<Option<&Vec<Value>>, ApiError> {
-        array_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(_)) => Err(serialization("Expected list or null")),
+            Some(Field::Value(v)) => array_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     /// A string field that must be no longer than `max` characters.
@@ -262,17 +347,22 @@ pub fn bool_value(v: Option<&Value>) -> Result<Option<bool>, ApiError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "y" | "t" | "1" => Ok(Some(true)),
-            "false" | "no" | "n" | "f" | "0" => Ok(Some(false)),
-            _ => Err(serialization(
-                "STRING_VALUE can not be converted to an Boolean",
-            )),
-        },
+        Some(Value::String(s)) => bool_text(s).map(Some),
         Some(Value::Number(_)) => Err(serialization(
             "NUMBER_VALUE can not be converted to a Boolean",
         )),
         Some(v) => Err(unexpected_start(v)),
+    }
+}
+
+/// A boolean member given as a string, as the deserializer reads it.
+fn bool_text(s: &str) -> Result<bool, ApiError> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "t" | "1" => Ok(true),
+        "false" | "no" | "n" | "f" | "0" => Ok(false),
+        _ => Err(serialization(
+            "STRING_VALUE can not be converted to an Boolean",
+        )),
     }
 }
 
@@ -355,7 +445,7 @@ pub fn check_role_arn(role: &str, field: &str) -> Result<(), ApiError> {
 
 /// `publish` and `versionDescription` of `CreateStateMachine`/`UpdateStateMachine`: typed and
 /// bounded as the model says, a description only with `publish` (AWS's rule).
-pub fn check_publish(i: &Input) -> Result<(bool, Option<&str>), ApiError> {
+pub fn check_publish<'i>(i: &'i Input<'_>) -> Result<(bool, Option<&'i str>), ApiError> {
     let publish = i.bool("publish")?.unwrap_or(false);
     let description = i.string("versionDescription")?;
     if let Some(d) = description {
@@ -373,7 +463,7 @@ pub fn check_publish(i: &Input) -> Result<(bool, Option<&str>), ApiError> {
 /// `encryptionConfiguration`, typed and bounded as the model says. AWS-owned keys (the default)
 /// are what statejet's memory-only state amounts to; a customer managed KMS key is refused,
 /// since statejet has no KMS to use it with.
-pub fn check_encryption(i: &Input) -> Result<(), ApiError> {
+pub fn check_encryption(i: &Input<'_>) -> Result<(), ApiError> {
     let Some(config) = i.object("encryptionConfiguration")? else {
         return Ok(());
     };
@@ -466,6 +556,15 @@ impl ObjectText {
         } else {
             let _ = serde_json::to_writer(&mut self.0, value);
         }
+    }
+
+    /// A string field whose escaped text is already at hand (`Input::written`): copied whole
+    /// between its quotes, with no scan.
+    pub fn written_str(&mut self, key: &'static str, written: &str) {
+        self.key(key);
+        self.0.push(b'"');
+        self.0.extend_from_slice(written.as_bytes());
+        self.0.push(b'"');
     }
 
     /// A field whose value is the JSON text of `value`, as a string (`"output"`): the text is
