@@ -8,6 +8,7 @@
 //! Invariant: nothing about an execution is kept here: the engine's store holds the retained
 //! ones, and an Express execution is known only to the call that started it, and the logs.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -140,7 +141,7 @@ impl Api {
                 drop(mock);
                 recent.note(page::Ended {
                     machine: &machine,
-                    arn: &arn,
+                    arn: Cow::Owned(arn),
                     outcome: &outcome,
                     start_ms,
                     stop_ms: engine.now_ms(),
@@ -188,16 +189,6 @@ impl Api {
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
         drop(mock);
-        // Only a failure's error and cause may be hidden: a success needs no look-up.
-        let shows_data = r.outcome.status != Status::Succeeded && self.page_shows_data(&s.machine);
-        self.recent.note(page::Ended {
-            machine: &s.machine,
-            arn: &r.execution_arn,
-            outcome: &r.outcome,
-            start_ms: r.start_ms,
-            stop_ms: r.stop_ms,
-            execution_data: shows_data,
-        });
         let output = match (&r.outcome.output, r.outcome.status, included) {
             (Some(o), Status::Succeeded, true) => Some(o),
             _ => None,
@@ -242,6 +233,17 @@ impl Api {
         billing.value("billedDurationInMilliseconds", &billed);
         billing.value("billedMemoryUsedInMB", &64);
         out.object("billingDetails", billing);
+        // Noted once the answer is written, so that the page's entry takes the ARN itself.
+        // Only a failure's error and cause may be hidden: a success needs no look-up.
+        let shows_data = r.outcome.status != Status::Succeeded && self.page_shows_data(&s.machine);
+        self.recent.note(page::Ended {
+            machine: &s.machine,
+            arn: Cow::Owned(r.execution_arn),
+            outcome: &r.outcome,
+            start_ms: r.start_ms,
+            stop_ms: r.stop_ms,
+            execution_data: shows_data,
+        });
         Ok(out.finish())
     }
 
@@ -255,7 +257,7 @@ impl Api {
             let machine = &ended.execution.state_machine_name;
             api.recent.note(page::Ended {
                 machine,
-                arn: &ended.execution.id,
+                arn: Cow::Borrowed(&ended.execution.id),
                 outcome: &ended.outcome,
                 start_ms: ended.start_ms,
                 stop_ms: ended.stop_ms,
@@ -287,7 +289,7 @@ impl Api {
                 if let Now::Ended(end) = e.now() {
                     recent.note(page::Ended {
                         machine: &machine,
-                        arn: &e.arn,
+                        arn: Cow::Borrowed(&e.arn),
                         outcome: &end.outcome,
                         start_ms: e.start_ms,
                         stop_ms: end.stop_ms,
@@ -475,7 +477,7 @@ impl Api {
                 if let Now::Ended(end) = e.now() {
                     recent.note(page::Ended {
                         machine: &machine,
-                        arn: &e.arn,
+                        arn: Cow::Borrowed(&e.arn),
                         outcome: &end.outcome,
                         start_ms: e.start_ms,
                         stop_ms: end.stop_ms,
