@@ -229,10 +229,10 @@ impl Api {
         }
         let elapsed = r.stop_ms.saturating_sub(r.start_ms);
         let billed = elapsed.div_ceil(BILLING_STEP_MS).max(1) * BILLING_STEP_MS;
-        let mut billing = ObjectText::with_capacity(64);
-        billing.value("billedDurationInMilliseconds", &billed);
-        billing.value("billedMemoryUsedInMB", &64);
-        out.object("billingDetails", billing);
+        out.nested("billingDetails", |b| {
+            b.integer("billedDurationInMilliseconds", billed);
+            b.integer("billedMemoryUsedInMB", 64);
+        });
         // Noted once the answer is written, so that the page's entry takes the ARN itself.
         // Only a failure's error and cause may be hidden: a success needs no look-up.
         let shows_data = r.outcome.status != Status::Succeeded && self.page_shows_data(&s.machine);

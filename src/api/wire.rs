@@ -521,23 +521,27 @@ pub fn timestamp(ms: u64) -> Value {
 /// A JSON object written straight to its text, for answers on the hot path (`StartSyncExecution`):
 /// no `Map` to build, hash and drop. Keys are the caller's literals (written as given, so they
 /// must need no escaping); values are escaped and formatted exactly as serde_json writes a `Value`.
-pub struct ObjectText(Vec<u8>);
+pub struct ObjectText {
+    text: Vec<u8>,
+    /// Where the innermost open object's `{` is (`nested`): a key after it takes a comma.
+    open: usize,
+}
 
 impl ObjectText {
     pub fn with_capacity(capacity: usize) -> ObjectText {
         let mut text = Vec::with_capacity(capacity);
         text.push(b'{');
-        ObjectText(text)
+        ObjectText { text, open: 0 }
     }
 
     fn key(&mut self, key: &'static str) {
         debug_assert!(!key.contains(['"', '\\']) && !key.chars().any(char::is_control));
-        if self.0.len() > 1 {
-            self.0.push(b',');
+        if self.text.len() > self.open + 1 {
+            self.text.push(b',');
         }
-        self.0.push(b'"');
-        self.0.extend_from_slice(key.as_bytes());
-        self.0.extend_from_slice(b"\":");
+        self.text.push(b'"');
+        self.text.extend_from_slice(key.as_bytes());
+        self.text.extend_from_slice(b"\":");
     }
 
     /// A field whose value is a string.
@@ -550,11 +554,11 @@ impl ObjectText {
             .bytes()
             .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
         if !escapes {
-            self.0.push(b'"');
-            self.0.extend_from_slice(value.as_bytes());
-            self.0.push(b'"');
+            self.text.push(b'"');
+            self.text.extend_from_slice(value.as_bytes());
+            self.text.push(b'"');
         } else {
-            let _ = serde_json::to_writer(&mut self.0, value);
+            let _ = serde_json::to_writer(&mut self.text, value);
         }
     }
 
@@ -562,9 +566,9 @@ impl ObjectText {
     /// between its quotes, with no scan.
     pub fn written_str(&mut self, key: &'static str, written: &str) {
         self.key(key);
-        self.0.push(b'"');
-        self.0.extend_from_slice(written.as_bytes());
-        self.0.push(b'"');
+        self.text.push(b'"');
+        self.text.extend_from_slice(written.as_bytes());
+        self.text.push(b'"');
     }
 
     /// A field whose value is the JSON text of `value`, as a string (`"output"`): the text is
@@ -572,24 +576,24 @@ impl ObjectText {
     /// Equal to `str(key, &to_string(value))` (`Nested`).
     pub fn json_string(&mut self, key: &'static str, value: &impl serde::Serialize) {
         self.key(key);
-        self.0.push(b'"');
+        self.text.push(b'"');
         let _ = value.serialize(&mut serde_json::Serializer::with_formatter(
-            &mut self.0,
+            &mut self.text,
             Nested,
         ));
-        self.0.push(b'"');
+        self.text.push(b'"');
     }
 
     /// A field whose value is a JSON value (as `Value`'s serializer writes it).
     pub fn value(&mut self, key: &'static str, value: &impl serde::Serialize) {
         self.key(key);
-        let _ = serde_json::to_writer(&mut self.0, value);
+        let _ = serde_json::to_writer(&mut self.text, value);
     }
 
     /// A field whose value is JSON text already written (`raw` must be one JSON value).
     pub fn raw(&mut self, key: &'static str, raw: &str) {
         self.key(key);
-        self.0.extend_from_slice(raw.as_bytes());
+        self.text.extend_from_slice(raw.as_bytes());
     }
 
     /// A field holding an epoch-milliseconds time as the protocol's timestamp (`timestamp`).
@@ -603,19 +607,8 @@ impl ObjectText {
         // that reads back as `ms / 1000.0` (what serde_json prints) is the decimal itself:
         // the seconds, a point, the milliseconds without trailing zeros (`.0` for none).
         self.key(key);
-        let mut digits = [0u8; 10];
-        let mut at = digits.len();
-        let mut n = secs;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.0.extend_from_slice(&digits[at..]);
-        self.0.push(b'.');
+        self.digits(secs);
+        self.text.push(b'.');
         let fraction = [
             b'0' + (millis / 100) as u8,
             b'0' + (millis / 10 % 10) as u8,
@@ -627,18 +620,49 @@ impl ObjectText {
             m if m % 10 == 0 => 2,
             _ => 3,
         };
-        self.0.extend_from_slice(&fraction[..keep]);
+        self.text.extend_from_slice(&fraction[..keep]);
     }
 
     /// A field whose value is another object.
     pub fn object(&mut self, key: &'static str, object: ObjectText) {
         self.key(key);
-        self.0.extend_from_slice(&object.finish());
+        self.text.extend_from_slice(&object.finish());
+    }
+
+    /// A field whose value is an object that `fields` writes, in place (no text of its own).
+    pub fn nested(&mut self, key: &'static str, fields: impl FnOnce(&mut ObjectText)) {
+        self.key(key);
+        let outer = std::mem::replace(&mut self.open, self.text.len());
+        self.text.push(b'{');
+        fields(self);
+        self.text.push(b'}');
+        self.open = outer;
+    }
+
+    /// A field whose value is a whole number, as serde_json writes it.
+    pub fn integer(&mut self, key: &'static str, n: u64) {
+        self.key(key);
+        self.digits(n);
+    }
+
+    /// `n` in decimal.
+    fn digits(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.text.extend_from_slice(&digits[at..]);
     }
 
     pub fn finish(mut self) -> Vec<u8> {
-        self.0.push(b'}');
-        self.0
+        self.text.push(b'}');
+        self.text
     }
 }
 
@@ -838,6 +862,13 @@ mod tests {
         let mut inner = ObjectText::with_capacity(0);
         inner.value("n", &100u64);
         out.object("inner", inner);
+        out.nested("empty_in_place", |_| {});
+        out.nested("in_place", |o| {
+            o.integer("zero", 0);
+            o.integer("max", u64::MAX);
+            o.nested("deeper", |o| o.str("s", "x"));
+            o.integer("after", 64);
+        });
         let data = serde_json::json!({"s": tricky, "a": [1.5, null, true, "\\\""], "o": {}});
         out.json_string("text", &data);
         let expected = serde_json::json!({
@@ -848,6 +879,8 @@ mod tests {
             "whole": timestamp(1_764_583_200_000),
             "raw": {"included": true},
             "inner": {"n": 100},
+            "empty_in_place": {},
+            "in_place": {"zero": 0, "max": u64::MAX, "deeper": {"s": "x"}, "after": 64},
             "text": serde_json::to_string(&data).unwrap(),
         });
         assert_eq!(
