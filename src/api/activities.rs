@@ -19,7 +19,7 @@ use crate::tasks::tokens::SendError;
 const MAX_TAGS: usize = 50;
 
 impl Api {
-    pub(super) fn create_activity(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn create_activity(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let name = i.required("name")?;
         if name.chars().count() > 80 {
             return Err(ApiError::constraint(
@@ -42,14 +42,14 @@ impl Api {
         Ok(json!({"activityArn": activity.arn, "creationDate": timestamp(activity.creation_ms)}))
     }
 
-    pub(super) fn describe_activity(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn describe_activity(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let a = self.activity(i.required("activityArn")?)?;
         Ok(json!({"activityArn": a.arn, "name": a.name,
             "creationDate": timestamp(a.creation_ms),
             "encryptionConfiguration": {"type": "AWS_OWNED_KEY"}}))
     }
 
-    pub(super) fn list_activities(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn list_activities(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let max = match i.integer("maxResults")? {
             None | Some(0) => 100,
             Some(n @ 1..=1000) => n as usize,
@@ -89,7 +89,7 @@ impl Api {
         Ok(out)
     }
 
-    pub(super) fn delete_activity(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn delete_activity(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("activityArn")?;
         Arn::parse(arn)?.expect("activity")?;
         self.engine.callbacks().activities.delete(arn);
@@ -99,7 +99,7 @@ impl Api {
     /// Long-polls for the activity's oldest waiting task, up to AWS's 60 seconds (or the
     /// server's `--activity-poll-seconds`); without one,
     /// an answer with no `taskToken`.
-    pub(super) async fn get_activity_task(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) async fn get_activity_task(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let activity = self.activity(i.required("activityArn")?)?;
         let worker = i.bounded("workerName", 80)?.map(str::to_owned);
         let callbacks = self.engine.callbacks();
@@ -113,7 +113,7 @@ impl Api {
         })
     }
 
-    pub(super) fn send_task_success(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn send_task_success(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let token = task_token(i)?;
         let output = i
             .bounded("output", 262_144)?
@@ -131,7 +131,7 @@ impl Api {
         Ok(json!({}))
     }
 
-    pub(super) fn send_task_failure(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn send_task_failure(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let token = task_token(i)?;
         let error = i.bounded("error", 256)?.unwrap_or("");
         let cause = i.bounded("cause", 32_768)?.unwrap_or("");
@@ -142,7 +142,7 @@ impl Api {
         Ok(json!({}))
     }
 
-    pub(super) fn send_task_heartbeat(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn send_task_heartbeat(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let token = task_token(i)?;
         self.engine
             .callbacks()
@@ -152,7 +152,7 @@ impl Api {
     }
 
     /// `TagResource`, `UntagResource` and `ListTagsForResource` on an activity ARN.
-    pub(super) fn activity_tags(&self, operation: &str, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn activity_tags(&self, operation: &str, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("resourceArn")?;
         let activity = self.engine.callbacks().activities.get(arn).ok_or_else(|| {
             ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
@@ -198,7 +198,7 @@ impl Api {
 }
 
 /// Whether a tagging request is about an activity (the others are state machines').
-pub(super) fn names_activity(i: &Input) -> bool {
+pub(super) fn names_activity(i: &Input<'_>) -> bool {
     i.string("resourceArn")
         .ok()
         .flatten()
@@ -207,7 +207,7 @@ pub(super) fn names_activity(i: &Input) -> bool {
 }
 
 /// `taskToken`: required, 1 to 2048 characters.
-fn task_token(i: &Input) -> Result<&str, ApiError> {
+fn task_token<'i>(i: &'i Input<'_>) -> Result<&'i str, ApiError> {
     let token = i
         .bounded("taskToken", 2048)?
         .ok_or_else(|| ApiError::constraint("null", "taskToken", "Member must not be null"))?;

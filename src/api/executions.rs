@@ -8,6 +8,7 @@
 //! Invariant: nothing about an execution is kept here: the engine's store holds the retained
 //! ones, and an Express execution is known only to the call that started it, and the logs.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -98,7 +99,7 @@ impl Api {
 
     pub(super) async fn start_execution(
         &self,
-        i: &Input,
+        i: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         let mut s = self.start_request(i, trace)?;
@@ -140,7 +141,7 @@ impl Api {
                 drop(mock);
                 recent.note(page::Ended {
                     machine: &machine,
-                    arn: &arn,
+                    arn: Cow::Owned(arn),
                     outcome: &outcome,
                     start_ms,
                     stop_ms: engine.now_ms(),
@@ -155,7 +156,7 @@ impl Api {
     /// as a `Value` of them would serialize.
     pub(super) async fn start_sync_execution(
         &self,
-        i: &Input,
+        i: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Vec<u8>, ApiError> {
         let mut s = self.start_request(i, trace)?;
@@ -188,16 +189,6 @@ impl Api {
             .await
             .map_err(|e| start_error(e, &s.machine_arn))?;
         drop(mock);
-        // Only a failure's error and cause may be hidden: a success needs no look-up.
-        let shows_data = r.outcome.status != Status::Succeeded && self.page_shows_data(&s.machine);
-        self.recent.note(page::Ended {
-            machine: &s.machine,
-            arn: &r.execution_arn,
-            outcome: &r.outcome,
-            start_ms: r.start_ms,
-            stop_ms: r.stop_ms,
-            execution_data: shows_data,
-        });
         let output = match (&r.outcome.output, r.outcome.status, included) {
             (Some(o), Status::Succeeded, true) => Some(o),
             _ => None,
@@ -212,7 +203,11 @@ impl Api {
         out.timestamp("stopDate", r.stop_ms);
         out.str("status", r.outcome.status.as_str());
         if included {
-            out.str("input", s.input_text);
+            // The input as the request wrote it, when that is how it is written back.
+            match i.written("input") {
+                Some(written) => out.written_str("input", written),
+                None => out.str("input", s.input_text),
+            }
         }
         let details = match included {
             true => r#"{"included":true}"#,
@@ -234,10 +229,21 @@ impl Api {
         }
         let elapsed = r.stop_ms.saturating_sub(r.start_ms);
         let billed = elapsed.div_ceil(BILLING_STEP_MS).max(1) * BILLING_STEP_MS;
-        let mut billing = ObjectText::with_capacity(64);
-        billing.value("billedDurationInMilliseconds", &billed);
-        billing.value("billedMemoryUsedInMB", &64);
-        out.object("billingDetails", billing);
+        out.nested("billingDetails", |b| {
+            b.integer("billedDurationInMilliseconds", billed);
+            b.integer("billedMemoryUsedInMB", 64);
+        });
+        // Noted once the answer is written, so that the page's entry takes the ARN itself.
+        // Only a failure's error and cause may be hidden: a success needs no look-up.
+        let shows_data = r.outcome.status != Status::Succeeded && self.page_shows_data(&s.machine);
+        self.recent.note(page::Ended {
+            machine: &s.machine,
+            arn: Cow::Owned(r.execution_arn),
+            outcome: &r.outcome,
+            start_ms: r.start_ms,
+            stop_ms: r.stop_ms,
+            execution_data: shows_data,
+        });
         Ok(out.finish())
     }
 
@@ -251,7 +257,7 @@ impl Api {
             let machine = &ended.execution.state_machine_name;
             api.recent.note(page::Ended {
                 machine,
-                arn: &ended.execution.id,
+                arn: Cow::Borrowed(&ended.execution.id),
                 outcome: &ended.outcome,
                 start_ms: ended.start_ms,
                 stop_ms: ended.stop_ms,
@@ -283,7 +289,7 @@ impl Api {
                 if let Now::Ended(end) = e.now() {
                     recent.note(page::Ended {
                         machine: &machine,
-                        arn: &e.arn,
+                        arn: Cow::Borrowed(&e.arn),
                         outcome: &end.outcome,
                         start_ms: e.start_ms,
                         stop_ms: end.stop_ms,
@@ -300,7 +306,7 @@ impl Api {
 
     /// The retained execution an `executionArn` names: an Express ARN is AWS's `InvalidArn`,
     /// an unknown one `ExecutionDoesNotExist`.
-    fn retained(&self, i: &Input) -> Result<Arc<Execution>, ApiError> {
+    fn retained(&self, i: &Input<'_>) -> Result<Arc<Execution>, ApiError> {
         let text = i.required("executionArn")?;
         let arn = Arn::parse(text)?;
         if arn.resource_type == "express" {
@@ -321,7 +327,7 @@ impl Api {
         })
     }
 
-    pub(super) fn describe_execution(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn describe_execution(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let e = self.retained(i)?;
         let included = included_data(i)?;
         let now = e.now();
@@ -379,7 +385,7 @@ impl Api {
         Ok(out)
     }
 
-    pub(super) async fn stop_execution(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) async fn stop_execution(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let error = i.bounded("error", 256)?.map(str::to_owned);
         let cause = i.bounded("cause", 32768)?.map(str::to_owned);
         let e = self.retained(i)?;
@@ -395,7 +401,7 @@ impl Api {
         Ok(json!({ "stopDate": timestamp(stop_ms) }))
     }
 
-    pub(super) fn get_execution_history(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn get_execution_history(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let e = self.retained(i)?;
         let max = match i.integer("maxResults")? {
             None | Some(0) => 100,
@@ -429,7 +435,7 @@ impl Api {
 
     pub(super) fn describe_state_machine_for_execution(
         &self,
-        i: &Input,
+        i: &Input<'_>,
     ) -> Result<Value, ApiError> {
         let e = self.retained(i)?;
         let m = &e.machine;
@@ -452,7 +458,7 @@ impl Api {
     /// the last 14 days runs again from its unsuccessful state (`Engine::redrive_standard`);
     /// anything else is AWS's `ExecutionNotRedrivable`, with the reason DescribeExecution
     /// gives. An Express execution is never retained, so never redrivable.
-    pub(super) fn redrive_execution(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn redrive_execution(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let text = i.required("executionArn")?;
         if Arn::parse(text)?.resource_type == "express" {
             return Err(ApiError::new(
@@ -471,7 +477,7 @@ impl Api {
                 if let Now::Ended(end) = e.now() {
                     recent.note(page::Ended {
                         machine: &machine,
-                        arn: &e.arn,
+                        arn: Cow::Borrowed(&e.arn),
                         outcome: &end.outcome,
                         start_ms: e.start_ms,
                         stop_ms: end.stop_ms,
@@ -492,7 +498,7 @@ impl Api {
         Ok(json!({ "redriveDate": timestamp(redrive_ms) }))
     }
 
-    pub(super) fn list_executions(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn list_executions(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = match (i.string("stateMachineArn")?, i.string("mapRunArn")?) {
             (Some(arn), None) => arn,
             (None, Some(arn)) => {
@@ -605,7 +611,7 @@ impl Api {
 
 /// `includedData` of DescribeExecution and StartSyncExecution: whether input and output are
 /// included.
-fn included_data(i: &Input) -> Result<bool, ApiError> {
+fn included_data(i: &Input<'_>) -> Result<bool, ApiError> {
     match i.string("includedData")?.unwrap_or("ALL_DATA") {
         "ALL_DATA" => Ok(true),
         "METADATA_ONLY" => Ok(false),

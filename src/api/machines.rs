@@ -66,7 +66,7 @@ impl Api {
             .map_err(|e| registry_error(e, "new state machine"))
     }
 
-    pub(super) fn create_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn create_state_machine(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let name = i.required("name")?;
         let definition = i.required("definition")?;
         let role_arn = i.required("roleArn")?;
@@ -102,7 +102,7 @@ impl Api {
         Ok(out)
     }
 
-    pub(super) fn describe_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn describe_state_machine(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("stateMachineArn")?;
         if let Some(version) = self.describe_version(arn)? {
             return Ok(version);
@@ -125,7 +125,7 @@ impl Api {
         Ok(out)
     }
 
-    pub(super) fn list_state_machines(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn list_state_machines(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let max = match i.integer("maxResults")? {
             None | Some(0) => 100,
             Some(n @ 1..=1000) => n as usize,
@@ -159,7 +159,7 @@ impl Api {
         Ok(out)
     }
 
-    pub(super) fn update_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn update_state_machine(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("stateMachineArn")?;
         let definition = i.string("definition")?;
         let role_arn = i.string("roleArn")?;
@@ -201,7 +201,7 @@ impl Api {
         Ok(out)
     }
 
-    pub(super) fn delete_state_machine(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn delete_state_machine(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn_text = i.required("stateMachineArn")?;
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
         if arn.region == self.scope.region && arn.account == self.scope.account {
@@ -211,7 +211,7 @@ impl Api {
         Ok(json!({}))
     }
 
-    pub(super) fn validate_definition(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn validate_definition(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let definition = i.required("definition")?;
         let machine_type = machine_type_for_validation(i.string("type")?.unwrap_or("STANDARD"))?;
         let severity = match i.string("severity")?.unwrap_or("ERROR") {
@@ -277,7 +277,7 @@ impl Api {
         Ok(parsed.rest.to_owned())
     }
 
-    pub(super) fn tag_resource(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn tag_resource(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("resourceArn")?;
         let new = tags(Some(i.array("tags")?.ok_or_else(|| {
             ApiError::constraint("null", "tags", "Member must not be null")
@@ -290,7 +290,7 @@ impl Api {
         Ok(json!({}))
     }
 
-    pub(super) fn untag_resource(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn untag_resource(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("resourceArn")?;
         let keys = i
             .array("tagKeys")?
@@ -314,7 +314,7 @@ impl Api {
         Ok(json!({}))
     }
 
-    pub(super) fn list_tags(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn list_tags(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("resourceArn")?;
         let name = self.tagged(arn)?;
         let m = self

@@ -108,7 +108,7 @@ impl Api {
     pub async fn call(
         &self,
         operation: &str,
-        input: &Input,
+        input: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Answer, ApiError> {
         if operation == "StartSyncExecution" {
@@ -126,7 +126,7 @@ impl Api {
     async fn call_value(
         &self,
         operation: &str,
-        input: &Input,
+        input: &Input<'_>,
         trace: Option<&str>,
     ) -> Result<Value, ApiError> {
         match operation {
@@ -444,10 +444,9 @@ async fn api_request(api: &Api, req: Request<Incoming>) -> Result<Answer, ApiErr
         )
         .with_status(413)
     };
-    if header(&hyper::header::CONTENT_LENGTH)
-        .and_then(|l| l.parse::<usize>().ok())
-        .is_some_and(|l| l > MAX_REQUEST_BYTES)
-    {
+    // hyper has read and checked the Content-Length: its figure is the body's size hint (no
+    // header to look up and parse again); a chunked body is bounded as it is collected.
+    if hyper::body::Body::size_hint(&body).lower() > MAX_REQUEST_BYTES as u64 {
         return Err(too_large());
     }
     // A body that came with its headers (most do: one packet) is collected in the first poll,

@@ -10,6 +10,7 @@
 
 mod execution;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -35,7 +36,10 @@ const RECENT_FAILURES: usize = 20;
 /// The executions that ended last, per machine name: all of them, and the failed, timed-out
 /// or aborted ones (which a busy machine's successes would soon push out of the first ring).
 #[derive(Default)]
-pub struct Recent(Mutex<HashMap<String, Rings>>);
+///
+/// Keyed by machine name with foldhash (one look-up per ended execution; the keys are the
+/// registry's names, see `Registry`'s map for why a fast seeded hash fits them).
+pub struct Recent(Mutex<HashMap<String, Rings, foldhash::fast::RandomState>>);
 
 #[derive(Default)]
 struct Rings {
@@ -89,7 +93,8 @@ impl Entry {
 /// How an execution ended, as `Recent::note` is told it.
 pub struct Ended<'a> {
     pub machine: &'a str,
-    pub arn: &'a str,
+    /// Owned when the caller has no more use for it: the entry keeps it without a copy.
+    pub arn: Cow<'a, str>,
     pub outcome: &'a Outcome,
     pub start_ms: u64,
     pub stop_ms: u64,
@@ -115,7 +120,7 @@ impl Recent {
             }
         });
         let entry = Arc::new(Entry {
-            arn: e.arn.to_owned(),
+            arn: e.arn.into_owned(),
             status: e.outcome.status,
             start_ms: e.start_ms,
             stop_ms: e.stop_ms,

@@ -198,7 +198,7 @@ impl Api {
         Ok((v.arn.clone(), v.creation_ms))
     }
 
-    pub(super) fn publish_state_machine_version(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn publish_state_machine_version(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("stateMachineArn")?;
         let revision = i.string("revisionId")?;
         let description = i.string("description")?;
@@ -210,7 +210,7 @@ impl Api {
         Ok(json!({"creationDate": timestamp(creation_ms), "stateMachineVersionArn": version_arn}))
     }
 
-    pub(super) fn list_state_machine_versions(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn list_state_machine_versions(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let m = self.machine(i.required("stateMachineArn")?)?;
         let versions = self.engine.registry().versions(&m.name);
         let items: Vec<Value> = versions
@@ -220,7 +220,7 @@ impl Api {
         page(i, items, "stateMachineVersions")
     }
 
-    pub(super) fn delete_state_machine_version(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn delete_state_machine_version(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn_text = i.required("stateMachineVersionArn")?;
         let arn = Arn::parse(arn_text)?.expect("stateMachine")?;
         let (name, qualifier) = qualified(arn.rest);
@@ -245,7 +245,7 @@ impl Api {
     /// weights 0 to 100 adding up to 100.
     fn routing(
         &self,
-        i: &Input,
+        i: &Input<'_>,
         machine: Option<&str>,
     ) -> Result<Option<(String, Routing)>, ApiError> {
         let Some(items) = i.array("routingConfiguration")? else {
@@ -342,7 +342,7 @@ impl Api {
         Ok(machine_name.map(|m| (m, routing)))
     }
 
-    pub(super) fn create_state_machine_alias(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn create_state_machine_alias(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let name = i.required("name")?;
         check_alias_name(name)?;
         let description = i.string("description")?;
@@ -388,7 +388,7 @@ impl Api {
         Ok(Some((name.to_owned(), alias.to_owned())))
     }
 
-    pub(super) fn describe_state_machine_alias(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn describe_state_machine_alias(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("stateMachineAliasArn")?;
         let (machine, alias) = self.alias_of(arn)?.ok_or_else(resource_not_found)?;
         let a = self
@@ -399,7 +399,7 @@ impl Api {
         Ok(alias_value(&a, self, &machine))
     }
 
-    pub(super) fn update_state_machine_alias(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn update_state_machine_alias(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("stateMachineAliasArn")?;
         let description = i.string("description")?;
         if let Some(d) = description {
@@ -427,7 +427,7 @@ impl Api {
         Ok(json!({ "updateDate": timestamp(a.update_ms) }))
     }
 
-    pub(super) fn delete_state_machine_alias(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn delete_state_machine_alias(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let arn = i.required("stateMachineAliasArn")?;
         if let Some((machine, alias)) = self.alias_of(arn)? {
             self.engine.registry().delete_alias(&machine, &alias);
@@ -435,7 +435,7 @@ impl Api {
         Ok(json!({}))
     }
 
-    pub(super) fn list_state_machine_aliases(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) fn list_state_machine_aliases(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let m = self.machine(i.required("stateMachineArn")?)?;
         let items: Vec<Value> = self
             .engine
@@ -487,7 +487,7 @@ fn check_alias_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// A page of `items` by `maxResults` and `nextToken` (a position, base64-encoded).
-fn page(i: &Input, items: Vec<Value>, key: &str) -> Result<Value, ApiError> {
+fn page(i: &Input<'_>, items: Vec<Value>, key: &str) -> Result<Value, ApiError> {
     let max = match i.integer("maxResults")? {
         None | Some(0) => 100,
         Some(n @ 1..=1000) => n as usize,

@@ -47,51 +47,89 @@ impl ApiError {
     }
 }
 
+mod read;
+
+use std::borrow::Cow;
+
+use read::{Member, Text};
+
 /// A request body: a JSON object whose fields are taken with their expected types.
 ///
 /// Its fields are kept in a vector searched in order, the way they arrive: a request has a
 /// handful, and serde_json's `Map` hashed each key with SipHash on insert and on every read,
 /// and allocated a table per request. Past `FEW_FIELDS` (no operation has that many) the
-/// fields go to a `Map`, so that a body of many keys costs no quadratic search.
-pub struct Input(Fields);
+/// fields go to a `Map`, so that a body of many keys costs no quadratic search. A body is read
+/// by `read` (strings borrowed from it where they can be), or by serde_json where `read`
+/// declines.
+pub struct Input<'a>(Fields<'a>);
 
-enum Fields {
-    Few(Vec<(String, Value)>),
+enum Fields<'a> {
+    Few(Vec<(Cow<'a, str>, Member<'a>)>),
     Many(Map<String, Value>),
 }
 
 /// The most fields an `Input` searches in order.
 const FEW_FIELDS: usize = 16;
 
-impl Fields {
-    fn get(&self, field: &str) -> Option<&Value> {
+/// A field as the typed accessors see it: a string (however it was read), or another value.
+#[derive(Clone, Copy)]
+enum Field<'v> {
+    Text(&'v str),
+    Value(&'v Value),
+}
+
+impl<'v> Field<'v> {
+    fn of(v: &'v Value) -> Field<'v> {
+        match v {
+            Value::String(s) => Field::Text(s),
+            v => Field::Value(v),
+        }
+    }
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, field: &str) -> Option<Field<'_>> {
         match self {
-            Fields::Few(v) => v.iter().find(|(k, _)| k == field).map(|(_, v)| v),
-            Fields::Many(m) => m.get(field),
+            Fields::Few(v) => v.iter().find(|(k, _)| k == field).map(|(_, m)| match m {
+                Member::Text(t) => Field::Text(&t.value),
+                Member::Value(v) => Field::of(v),
+            }),
+            Fields::Many(m) => m.get(field).map(Field::of),
         }
     }
 
     /// Adds a field; a repeated key keeps its first place and its last value, as `Map` does.
-    fn insert(&mut self, key: String, value: Value) {
+    fn insert(&mut self, key: Cow<'a, str>, value: Member<'a>) {
         match self {
             Fields::Few(v) => match v.iter().position(|(k, _)| *k == key) {
                 Some(at) => v[at].1 = value,
                 None if v.len() < FEW_FIELDS => v.push((key, value)),
                 None => {
-                    let mut m: Map<String, Value> = std::mem::take(v).into_iter().collect();
-                    m.insert(key, value);
+                    let mut m: Map<String, Value> = std::mem::take(v)
+                        .into_iter()
+                        .map(|(k, m)| (k.into_owned(), member_value(m)))
+                        .collect();
+                    m.insert(key.into_owned(), member_value(value));
                     *self = Fields::Many(m);
                 }
             },
             Fields::Many(m) => {
-                m.insert(key, value);
+                m.insert(key.into_owned(), member_value(value));
             }
         }
     }
 }
 
-/// A request body as parsed: its fields if it is a JSON object, `None` for any other value.
-struct Body(Option<Fields>);
+fn member_value(m: Member<'_>) -> Value {
+    match m {
+        Member::Text(t) => Value::String(t.value.into_owned()),
+        Member::Value(v) => v,
+    }
+}
+
+/// A request body as parsed by serde_json: its fields if it is a JSON object, `None` for any
+/// other value.
+struct Body(Option<Fields<'static>>);
 
 impl<'de> serde::Deserialize<'de> for Body {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Body, D::Error> {
@@ -112,7 +150,7 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
         let mut fields = Fields::Few(Vec::with_capacity(map.size_hint().unwrap_or(4).min(8)));
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value::<Value>()?;
-            fields.insert(key, value);
+            fields.insert(Cow::Owned(key), Member::Value(value));
         }
         Ok(Body(Some(fields)))
     }
@@ -147,11 +185,24 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
     }
 }
 
-impl Input {
+impl<'a> Input<'a> {
     /// Parses a request body; an empty body is an empty request, as AWS accepts it.
-    pub fn parse(body: &[u8]) -> Result<Input, ApiError> {
+    pub fn parse(body: &'a [u8]) -> Result<Input<'a>, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Input(Fields::Few(Vec::new())));
+        }
+        if let Some(members) = read::object(body) {
+            // Distinct keys (what clients send) are the fields as they are.
+            let distinct = members.len() <= FEW_FIELDS
+                && (1..members.len()).all(|i| members[..i].iter().all(|(k, _)| *k != members[i].0));
+            if distinct {
+                return Ok(Input(Fields::Few(members)));
+            }
+            let mut fields = Fields::Few(Vec::with_capacity(members.len().min(FEW_FIELDS)));
+            for (k, m) in members {
+                fields.insert(k, m);
+            }
+            return Ok(Input(fields));
         }
         match serde_json::from_slice::<Body>(body) {
             Ok(Body(Some(fields))) => Ok(Input(fields)),
@@ -168,7 +219,7 @@ impl Input {
 
     /// A request body given as a JSON value (tests call `Api::call` so); in-process callers use
     /// the registry's typed operations instead.
-    pub fn from_value(v: Value) -> Input {
+    pub fn from_value(v: Value) -> Input<'static> {
         match v {
             Value::Object(m) => Input(Fields::Many(m)),
             _ => Input(Fields::Few(Vec::new())),
@@ -177,7 +228,23 @@ impl Input {
 
     /// An optional string field (JSON null counts as absent, as AWS's deserializer treats it).
     pub fn string(&self, field: &str) -> Result<Option<&str>, ApiError> {
-        string_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(s)) => Ok(Some(s)),
+            Some(Field::Value(v)) => string_value(Some(v)),
+            None => Ok(None),
+        }
+    }
+
+    /// A string field's text as the request wrote it between its quotes, when that is how
+    /// serde_json escapes the string (an answer may copy it as it is); `None` otherwise.
+    pub fn written(&self, field: &str) -> Option<&str> {
+        match &self.0 {
+            Fields::Few(v) => match v.iter().find(|(k, _)| k == field) {
+                Some((_, Member::Text(Text { written, .. }))) => *written,
+                _ => None,
+            },
+            Fields::Many(_) => None,
+        }
     }
 
     /// A required string field.
@@ -187,19 +254,37 @@ impl Input {
     }
 
     pub fn bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
-        bool_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(s)) => bool_text(s).map(Some),
+            Some(Field::Value(v)) => bool_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     pub fn integer(&self, field: &str) -> Result<Option<i64>, ApiError> {
-        integer_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(_)) => Err(serialization(
+                "STRING_VALUE can not be converted to an Integer",
+            )),
+            Some(Field::Value(v)) => integer_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     pub fn object(&self, field: &str) -> Result<Option<&Map<String, Value>>, ApiError> {
-        object_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(_)) => Err(serialization("Expected null")),
+            Some(Field::Value(v)) => object_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     pub fn array(&self, field: &str) -> Result<Option<&Vec<Value>>, ApiError> {
-        array_value(self.0.get(field))
+        match self.0.get(field) {
+            Some(Field::Text(_)) => Err(serialization("Expected list or null")),
+            Some(Field::Value(v)) => array_value(Some(v)),
+            None => Ok(None),
+        }
     }
 
     /// A string field that must be no longer than `max` characters.
@@ -262,17 +347,22 @@ pub fn bool_value(v: Option<&Value>) -> Result<Option<bool>, ApiError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "y" | "t" | "1" => Ok(Some(true)),
-            "false" | "no" | "n" | "f" | "0" => Ok(Some(false)),
-            _ => Err(serialization(
-                "STRING_VALUE can not be converted to an Boolean",
-            )),
-        },
+        Some(Value::String(s)) => bool_text(s).map(Some),
         Some(Value::Number(_)) => Err(serialization(
             "NUMBER_VALUE can not be converted to a Boolean",
         )),
         Some(v) => Err(unexpected_start(v)),
+    }
+}
+
+/// A boolean member given as a string, as the deserializer reads it.
+fn bool_text(s: &str) -> Result<bool, ApiError> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "t" | "1" => Ok(true),
+        "false" | "no" | "n" | "f" | "0" => Ok(false),
+        _ => Err(serialization(
+            "STRING_VALUE can not be converted to an Boolean",
+        )),
     }
 }
 
@@ -355,7 +445,7 @@ pub fn check_role_arn(role: &str, field: &str) -> Result<(), ApiError> {
 
 /// `publish` and `versionDescription` of `CreateStateMachine`/`UpdateStateMachine`: typed and
 /// bounded as the model says, a description only with `publish` (AWS's rule).
-pub fn check_publish(i: &Input) -> Result<(bool, Option<&str>), ApiError> {
+pub fn check_publish<'i>(i: &'i Input<'_>) -> Result<(bool, Option<&'i str>), ApiError> {
     let publish = i.bool("publish")?.unwrap_or(false);
     let description = i.string("versionDescription")?;
     if let Some(d) = description {
@@ -373,7 +463,7 @@ pub fn check_publish(i: &Input) -> Result<(bool, Option<&str>), ApiError> {
 /// `encryptionConfiguration`, typed and bounded as the model says. AWS-owned keys (the default)
 /// are what statejet's memory-only state amounts to; a customer managed KMS key is refused,
 /// since statejet has no KMS to use it with.
-pub fn check_encryption(i: &Input) -> Result<(), ApiError> {
+pub fn check_encryption(i: &Input<'_>) -> Result<(), ApiError> {
     let Some(config) = i.object("encryptionConfiguration")? else {
         return Ok(());
     };
@@ -431,23 +521,27 @@ pub fn timestamp(ms: u64) -> Value {
 /// A JSON object written straight to its text, for answers on the hot path (`StartSyncExecution`):
 /// no `Map` to build, hash and drop. Keys are the caller's literals (written as given, so they
 /// must need no escaping); values are escaped and formatted exactly as serde_json writes a `Value`.
-pub struct ObjectText(Vec<u8>);
+pub struct ObjectText {
+    text: Vec<u8>,
+    /// Where the innermost open object's `{` is (`nested`): a key after it takes a comma.
+    open: usize,
+}
 
 impl ObjectText {
     pub fn with_capacity(capacity: usize) -> ObjectText {
         let mut text = Vec::with_capacity(capacity);
         text.push(b'{');
-        ObjectText(text)
+        ObjectText { text, open: 0 }
     }
 
     fn key(&mut self, key: &'static str) {
         debug_assert!(!key.contains(['"', '\\']) && !key.chars().any(char::is_control));
-        if self.0.len() > 1 {
-            self.0.push(b',');
+        if self.text.len() > self.open + 1 {
+            self.text.push(b',');
         }
-        self.0.push(b'"');
-        self.0.extend_from_slice(key.as_bytes());
-        self.0.extend_from_slice(b"\":");
+        self.text.push(b'"');
+        self.text.extend_from_slice(key.as_bytes());
+        self.text.extend_from_slice(b"\":");
     }
 
     /// A field whose value is a string.
@@ -460,12 +554,21 @@ impl ObjectText {
             .bytes()
             .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
         if !escapes {
-            self.0.push(b'"');
-            self.0.extend_from_slice(value.as_bytes());
-            self.0.push(b'"');
+            self.text.push(b'"');
+            self.text.extend_from_slice(value.as_bytes());
+            self.text.push(b'"');
         } else {
-            let _ = serde_json::to_writer(&mut self.0, value);
+            let _ = serde_json::to_writer(&mut self.text, value);
         }
+    }
+
+    /// A string field whose escaped text is already at hand (`Input::written`): copied whole
+    /// between its quotes, with no scan.
+    pub fn written_str(&mut self, key: &'static str, written: &str) {
+        self.key(key);
+        self.text.push(b'"');
+        self.text.extend_from_slice(written.as_bytes());
+        self.text.push(b'"');
     }
 
     /// A field whose value is the JSON text of `value`, as a string (`"output"`): the text is
@@ -473,24 +576,24 @@ impl ObjectText {
     /// Equal to `str(key, &to_string(value))` (`Nested`).
     pub fn json_string(&mut self, key: &'static str, value: &impl serde::Serialize) {
         self.key(key);
-        self.0.push(b'"');
+        self.text.push(b'"');
         let _ = value.serialize(&mut serde_json::Serializer::with_formatter(
-            &mut self.0,
+            &mut self.text,
             Nested,
         ));
-        self.0.push(b'"');
+        self.text.push(b'"');
     }
 
     /// A field whose value is a JSON value (as `Value`'s serializer writes it).
     pub fn value(&mut self, key: &'static str, value: &impl serde::Serialize) {
         self.key(key);
-        let _ = serde_json::to_writer(&mut self.0, value);
+        let _ = serde_json::to_writer(&mut self.text, value);
     }
 
     /// A field whose value is JSON text already written (`raw` must be one JSON value).
     pub fn raw(&mut self, key: &'static str, raw: &str) {
         self.key(key);
-        self.0.extend_from_slice(raw.as_bytes());
+        self.text.extend_from_slice(raw.as_bytes());
     }
 
     /// A field holding an epoch-milliseconds time as the protocol's timestamp (`timestamp`).
@@ -504,19 +607,8 @@ impl ObjectText {
         // that reads back as `ms / 1000.0` (what serde_json prints) is the decimal itself:
         // the seconds, a point, the milliseconds without trailing zeros (`.0` for none).
         self.key(key);
-        let mut digits = [0u8; 10];
-        let mut at = digits.len();
-        let mut n = secs;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.0.extend_from_slice(&digits[at..]);
-        self.0.push(b'.');
+        self.digits(secs);
+        self.text.push(b'.');
         let fraction = [
             b'0' + (millis / 100) as u8,
             b'0' + (millis / 10 % 10) as u8,
@@ -528,18 +620,49 @@ impl ObjectText {
             m if m % 10 == 0 => 2,
             _ => 3,
         };
-        self.0.extend_from_slice(&fraction[..keep]);
+        self.text.extend_from_slice(&fraction[..keep]);
     }
 
     /// A field whose value is another object.
     pub fn object(&mut self, key: &'static str, object: ObjectText) {
         self.key(key);
-        self.0.extend_from_slice(&object.finish());
+        self.text.extend_from_slice(&object.finish());
+    }
+
+    /// A field whose value is an object that `fields` writes, in place (no text of its own).
+    pub fn nested(&mut self, key: &'static str, fields: impl FnOnce(&mut ObjectText)) {
+        self.key(key);
+        let outer = std::mem::replace(&mut self.open, self.text.len());
+        self.text.push(b'{');
+        fields(self);
+        self.text.push(b'}');
+        self.open = outer;
+    }
+
+    /// A field whose value is a whole number, as serde_json writes it.
+    pub fn integer(&mut self, key: &'static str, n: u64) {
+        self.key(key);
+        self.digits(n);
+    }
+
+    /// `n` in decimal.
+    fn digits(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.text.extend_from_slice(&digits[at..]);
     }
 
     pub fn finish(mut self) -> Vec<u8> {
-        self.0.push(b'}');
-        self.0
+        self.text.push(b'}');
+        self.text
     }
 }
 
@@ -739,6 +862,13 @@ mod tests {
         let mut inner = ObjectText::with_capacity(0);
         inner.value("n", &100u64);
         out.object("inner", inner);
+        out.nested("empty_in_place", |_| {});
+        out.nested("in_place", |o| {
+            o.integer("zero", 0);
+            o.integer("max", u64::MAX);
+            o.nested("deeper", |o| o.str("s", "x"));
+            o.integer("after", 64);
+        });
         let data = serde_json::json!({"s": tricky, "a": [1.5, null, true, "\\\""], "o": {}});
         out.json_string("text", &data);
         let expected = serde_json::json!({
@@ -749,6 +879,8 @@ mod tests {
             "whole": timestamp(1_764_583_200_000),
             "raw": {"included": true},
             "inner": {"n": 100},
+            "empty_in_place": {},
+            "in_place": {"zero": 0, "max": u64::MAX, "deeper": {"s": "x"}, "after": 64},
             "text": serde_json::to_string(&data).unwrap(),
         });
         assert_eq!(

@@ -173,7 +173,14 @@ pub enum RegistryError {
 /// The registry. Reads are lock-free per machine (executions look their machine up on every
 /// start); writes are serialized, so a create's checks and its insert are one step.
 pub struct Registry {
-    machines: DashMap<String, Arc<Machine>>,
+    /// Hashed with foldhash, not SipHash: a start looks its machine up by name on every
+    /// request, and SipHash cost more than the rest of the look-up. Its keys are names stored
+    /// only by `CreateStateMachine` (signed, when the server has credentials) and the
+    /// definitions folder, at most `max_machines` of them: a request's name is only looked up,
+    /// so a client cannot fill a bucket by naming things; and foldhash's seed is random per
+    /// process, so colliding names cannot be worked out ahead. A flood would need to create
+    /// machines, and is bounded by `max_machines` per look-up whatever the hash.
+    machines: DashMap<String, Arc<Machine>, foldhash::fast::RandomState>,
     writes: Mutex<()>,
     /// Versions and aliases, per machine name (deleted with their machine).
     published: Mutex<HashMap<String, Published>>,
@@ -184,7 +191,7 @@ pub struct Registry {
 impl Registry {
     pub fn new(scope: Scope, max_machines: usize) -> Registry {
         Registry {
-            machines: DashMap::new(),
+            machines: DashMap::default(),
             writes: Mutex::new(()),
             published: Mutex::default(),
             scope,

@@ -100,7 +100,7 @@ fn retry_details(retriers: &[Retrier], f: &Failure, retries: u64) -> Option<(usi
 }
 
 impl Api {
-    pub(super) async fn test_state(&self, i: &Input) -> Result<Value, ApiError> {
+    pub(super) async fn test_state(&self, i: &Input<'_>) -> Result<Value, ApiError> {
         let req = Request::read(i)?;
         let mut harness = Harness::build(&req.definition, req.state_name.as_deref())?;
         req.check_configuration(&harness)?;

@@ -57,7 +57,7 @@ fn count(c: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
 }
 
 impl Request {
-    pub fn read(i: &Input) -> Result<Request, ApiError> {
+    pub fn read(i: &Input<'_>) -> Result<Request, ApiError> {
         let text = i.required("definition")?;
         let definition: Value = serde_json::from_str(text).map_err(|_| {
             // The front end words the syntax error as AWS does.
