@@ -602,3 +602,46 @@ async fn a_standard_execution_runs_once_and_a_stop_drops_its_pending_call() {
     assert_eq!(last.previous_event_id, 0);
     assert_eq!(last.details, serde_json::json!({"error": "Stopped"}));
 }
+
+/// Random intrinsics differ per Map item and per execution on the engine's host: the items of
+/// one Map start within the same millisecond, and each run once drew from a stream seeded with
+/// the clock's millisecond, which gave items started together the same `States.UUID`.
+#[tokio::test]
+async fn random_intrinsics_differ_per_map_item_and_per_execution() {
+    let e = engine(Config::default());
+    let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+      "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "U", "States": {
+        "U": {"Type": "Pass", "Parameters": {"id.$": "States.UUID()",
+          "n.$": "States.MathRandom(0, 1000000000)"}, "End": true}}},
+      "End": true}}}"#;
+    e.register_state_machine("uuids", definition, MachineType::Express)
+        .unwrap();
+    let items: Vec<u32> = (0..50).collect();
+    let mut ids = std::collections::HashSet::new();
+    let mut numbers = std::collections::HashSet::new();
+    for _ in 0..2 {
+        let r = e
+            .start_sync("uuids", None, json!({ "items": items }))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.outcome.status,
+            Status::Succeeded,
+            "{:?}",
+            r.outcome.failure
+        );
+        let Some(Value::Array(out)) = r.outcome.output else {
+            panic!("not an array: {:?}", r.outcome.output)
+        };
+        assert_eq!(out.len(), 50);
+        for item in out.iter() {
+            let id = item.get("id").and_then(Value::as_str).unwrap().to_owned();
+            assert_eq!(id.len(), 36, "{id}");
+            assert!(ids.insert(id.clone()), "{id} came twice");
+            numbers.insert(item.get("n").and_then(Value::as_u64).unwrap());
+        }
+    }
+    assert_eq!(ids.len(), 100);
+    // 100 draws out of a billion: a repeat would mean shared streams, not chance.
+    assert!(numbers.len() >= 99, "{} distinct of 100", numbers.len());
+}
