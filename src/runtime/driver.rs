@@ -353,9 +353,10 @@ fn children<'r, H: Host + 'r>(
         0 => usize::MAX,
         n => n,
     };
-    let state = run.state_name().to_owned();
+    // The state's name is copied only for a Map's frame; a fork that passes the payload
+    // limit reads it from the run, which it still holds.
     let frame = fork.iterations.then(|| Frame {
-        map: state.clone(),
+        map: run.state_name().to_owned(),
         origin: run.last_event(),
     });
     let max_failures = fork.max_failures;
@@ -385,7 +386,9 @@ fn children<'r, H: Host + 'r>(
         let mut results: Vec<Option<Result<Value, Failure>>> = (0..count).map(|_| None).collect();
         // Children started and not begun yet, in child order; children begun that wait.
         let mut fresh = VecDeque::with_capacity(count.min(limit));
-        let mut running = FuturesUnordered::new();
+        // Made only when a child waits: a fork whose children all end in their first step
+        // (Parallel branches of Pass states) costs no queue (an allocation, and its drop).
+        let mut running: Option<FuturesUnordered<_>> = None;
         let mut started = 0;
         while started < count.min(limit) {
             // Selecting items is work the deadline bounds too: a fork of many thousand
@@ -422,15 +425,20 @@ fn children<'r, H: Host + 'r>(
                             match poll_fn(|cx| Poll::Ready(driven.poll_unpin(cx))).await {
                                 Poll::Ready(ended) => ended,
                                 Poll::Pending => {
-                                    running.push(driven);
+                                    running
+                                        .get_or_insert_with(FuturesUnordered::new)
+                                        .push(driven);
                                     continue;
                                 }
                             }
                         }
                     }
                 }
-                None => match running.next().await {
-                    Some(ended) => ended,
+                None => match &mut running {
+                    Some(running) => match running.next().await {
+                        Some(ended) => ended,
+                        None => break,
+                    },
                     None => break,
                 },
             };
@@ -446,7 +454,7 @@ fn children<'r, H: Host + 'r>(
                 break;
             }
             if joined.passes_limit(&results) {
-                return Ok(Err(data_limit_exceeded(&state)));
+                return Ok(Err(data_limit_exceeded(run.state_name())));
             }
             if started < count {
                 match next_child(run, started) {
