@@ -434,6 +434,19 @@ impl Map {
         }
     }
 
+    /// `field_or_null` for a key the caller holds shared (a compiled path's): a new field takes
+    /// it by a reference count, not a copy of its text.
+    pub fn shared_field_or_null(&mut self, key: &Str) -> (&mut Value, bool) {
+        match self.position(key) {
+            Some(i) => (&mut self.entries[i].1, false),
+            None => {
+                self.push_new(key.clone(), Value::Null);
+                let last = self.entries.len() - 1;
+                (&mut self.entries[last].1, true)
+            }
+        }
+    }
+
     /// Appends a field the caller knows is not there (a template's fields, unique by
     /// validation; an object built field by field): no search for it.
     pub fn push_new(&mut self, key: impl Into<Str>, value: Value) {

@@ -24,8 +24,9 @@ pub enum Root {
 /// One step of a Reference Path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
-    /// `.name`, `['name']` or `["name"]`, with escapes already resolved.
-    Field(String),
+    /// `.name`, `['name']` or `["name"]`, with escapes already resolved; shared, so a ResultPath
+    /// that adds the field gives the object this key without an allocation.
+    Field(crate::value::Str),
     /// `[n]` with `n` a non-negative integer.
     Index(usize),
 }
@@ -238,7 +239,7 @@ impl Parsed {
             .segments
             .into_iter()
             .filter_map(|s| match s.selectors.into_iter().next() {
-                Some(Selector::Name(n)) => Some(Segment::Field(n)),
+                Some(Selector::Name(n)) => Some(Segment::Field(n.into())),
                 Some(Selector::Index(i)) => usize::try_from(i).ok().map(Segment::Index),
                 _ => None,
             })
@@ -1012,7 +1013,7 @@ mod tests {
     use super::*;
 
     fn field(s: &str) -> Segment {
-        Segment::Field(s.to_string())
+        Segment::Field(s.into())
     }
 
     /// Expected outcome of parsing one text.
