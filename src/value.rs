@@ -447,6 +447,24 @@ impl Map {
         }
     }
 
+    /// The object of `entries`, whose keys the caller knows are unique (the parser, which has
+    /// checked): no search and no growth, only the index a large object keeps.
+    pub(crate) fn from_unique(entries: Vec<(Str, Value)>) -> Map {
+        debug_assert!(
+            (entries.iter().enumerate())
+                .all(|(i, (k, _))| entries[..i].iter().all(|(j, _)| j != k)),
+            "repeated keys"
+        );
+        let mut m = Map {
+            entries,
+            index: None,
+        };
+        if m.entries.len() > INDEXED_FIELDS {
+            m.reindex();
+        }
+        m
+    }
+
     /// Appends a field the caller knows is not there (a template's fields, unique by
     /// validation; an object built field by field): no search for it.
     pub fn push_new(&mut self, key: impl Into<Str>, value: Value) {

@@ -205,9 +205,25 @@ impl Parser<'_> {
                 _ => return None,
             }
         }
-        let mut m = Map::with_capacity(self.fields.len() - base);
         // One bit per key's hash: only a key whose bit is already set can be a repeat, and
-        // only then is the object searched for it.
+        // only then are the fields before it searched for it (a hash, then the text).
+        let fields = &self.fields[base..];
+        let mut seen = 0u64;
+        let mut repeat = false;
+        for (i, (hash, key, _)) in fields.iter().enumerate() {
+            let bit = seen_bit(*hash);
+            if seen & bit != 0 && (fields[..i].iter()).any(|(h, k, _)| h == hash && k == key) {
+                repeat = true;
+                break;
+            }
+            seen |= bit;
+        }
+        if !repeat {
+            // The common object: its entries moved once into their final place.
+            let entries = self.fields.drain(base..).map(|(_, k, v)| (k, v)).collect();
+            return Some(Value::object(Map::from_unique(entries)));
+        }
+        let mut m = Map::with_capacity(self.fields.len() - base);
         let mut seen = 0u64;
         for (hash, key, value) in self.fields.drain(base..) {
             let bit = seen_bit(hash);
@@ -517,6 +533,26 @@ mod tests {
         }
         let v = Value::parse(r#"{"a":1,"b":2,"a":3}"#).unwrap();
         assert_eq!(v.to_text(), r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn a_large_object_finds_every_field() {
+        // Forty keys: many share a bit of the repeat check without being repeats, and past
+        // sixteen fields the object keeps an index, built once from the parsed entries.
+        let text = format!(
+            "{{{}}}",
+            (0..40)
+                .map(|i| format!("\"key{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        check(&text);
+        let v = parse(&text).unwrap();
+        let m = v.as_object().unwrap();
+        for i in 0..40u64 {
+            assert_eq!(m.get(&format!("key{i}")), Some(&Value::Number(i.into())));
+        }
+        assert_eq!(m.get("key40"), None);
     }
 
     #[test]
