@@ -172,21 +172,27 @@ pub fn write_java_number(n: JavaNumber, out: &mut String) {
 /// An integer's decimal digits, as `Integer`, `Long` and `BigInteger` print them, written
 /// without the formatter's machinery: a `write!` of one costs about 250 instructions, and a
 /// Map whose items `States.Format` a number pays it for every item.
-fn write_integer(negative: bool, mut magnitude: u64, out: &mut String) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
+fn write_integer(negative: bool, magnitude: u64, out: &mut String) {
+    let mut buffer = [0u8; 20];
     if negative {
         out.push('-');
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).expect("decimal digits are ASCII"));
+    let digits = decimal_digits(magnitude, &mut buffer);
+    out.push_str(std::str::from_utf8(digits).expect("decimal digits are ASCII"));
+}
+
+/// `n`'s decimal digits, written at the end of `buffer` (20 bytes hold any `u64`).
+pub(crate) fn decimal_digits(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buffer[at..]
 }
 
 /// Java's `Double.toString`: the shortest digits that round-trip, written plainly when

@@ -646,18 +646,10 @@ impl ObjectText {
     }
 
     /// `n` in decimal.
-    fn digits(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.text.extend_from_slice(&digits[at..]);
+    fn digits(&mut self, n: u64) {
+        let mut buffer = [0u8; 20];
+        self.text
+            .extend_from_slice(crate::java::decimal_digits(n, &mut buffer));
     }
 
     pub fn finish(mut self) -> Vec<u8> {
