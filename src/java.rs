@@ -181,7 +181,9 @@ fn write_integer(negative: bool, magnitude: u64, out: &mut String) {
     out.push_str(std::str::from_utf8(digits).expect("decimal digits are ASCII"));
 }
 
-/// `n`'s decimal digits, written at the end of `buffer` (20 bytes hold any `u64`).
+/// `n`'s decimal digits, written at the end of `buffer` (20 bytes hold any `u64`). Inlined: a
+/// Map that formats a number per item calls it per item.
+#[inline]
 pub(crate) fn decimal_digits(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
     let mut at = buffer.len();
     loop {
