@@ -14,8 +14,12 @@ use std::process::Command;
 /// The moto release the checks were written against (its server serves all the services).
 const MOTO: &str = "moto[server]==5.2.5";
 
-/// A Python with moto's server, made once per target folder.
+/// A Python with moto's server, made once per target folder. Tests run as threads and several
+/// need it: one makes it while the others wait (two `venv`s into one folder at once fail with
+/// "File exists" on a clean clone).
 pub(crate) fn python() -> PathBuf {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target/moto-venv");
     let python = venv.join("bin/python");

@@ -25,8 +25,11 @@ const PACKAGES: [&str; 3] = [
     "prometheus_client==0.26.0",
 ];
 
-/// A Python with boto3, the AWS CLI and prometheus_client, made once per target folder.
+/// A Python with boto3, the AWS CLI and prometheus_client, made once per target folder; one
+/// test makes it while the others wait (as `aws::python`).
 pub(crate) fn python() -> PathBuf {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target/e2e-venv");
     let python = venv.join("bin/python");
