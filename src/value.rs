@@ -422,21 +422,9 @@ impl Map {
         &mut self.entries[i].1
     }
 
-    /// The field `key`, added as `null` if absent, and whether it was added.
-    pub fn field_or_null(&mut self, key: &str) -> (&mut Value, bool) {
-        match self.position(key) {
-            Some(i) => (&mut self.entries[i].1, false),
-            None => {
-                self.push_new(key, Value::Null);
-                let last = self.entries.len() - 1;
-                (&mut self.entries[last].1, true)
-            }
-        }
-    }
-
-    /// `field_or_null` for a key the caller holds shared (a compiled path's): a new field takes
-    /// it by a reference count, not a copy of its text.
-    pub fn shared_field_or_null(&mut self, key: &Str) -> (&mut Value, bool) {
+    /// The field `key`, added as `null` if absent, and whether it was added. The key is shared
+    /// (a compiled path's): a new field takes it by a reference count, not a copy of its text.
+    pub fn field_or_null(&mut self, key: &Str) -> (&mut Value, bool) {
         match self.position(key) {
             Some(i) => (&mut self.entries[i].1, false),
             None => {

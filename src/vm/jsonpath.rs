@@ -186,7 +186,7 @@ pub fn put(target: Value, path: &ReferencePath, value: Value) -> Result<Value, S
     if let ([Segment::Field(name)], Value::Object(m)) = (path.segments.as_slice(), &mut target) {
         let before = m.known_bound();
         let new = value.known_bound();
-        let (child, added) = m.shared_field_or_null(name);
+        let (child, added) = m.field_or_null(name);
         let old = child.known_bound();
         *child = value;
         let after = match (before, added, old, new) {
@@ -218,7 +218,7 @@ fn put_in(at: &mut Value, segments: &[Segment], value: Value) -> Option<()> {
     // What the step's field adds to the node's bound besides its value, if it is new.
     let (child, added) = match (segment, &mut *at) {
         (Segment::Field(name), Value::Object(m)) => {
-            let (child, added) = m.shared_field_or_null(name);
+            let (child, added) = m.field_or_null(name);
             (child, added.then(|| name.len() * 6 + 4))
         }
         (Segment::Index(n), Value::Array(a)) if *n < a.len() => (&mut a[*n], None),
