@@ -220,7 +220,10 @@ def standard(sfn, activity_arn):
 
     # A stopped execution takes its token with it.
     ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
-    time.sleep(0.2)
+    # StartExecution answers before the Task is scheduled: wait for it, whatever the machine's load.
+    deadline = time.time() + 20
+    while time.time() < deadline and not any(e["type"] == "TaskScheduled" for e in history(sfn, ex)):
+        time.sleep(0.05)
     sfn.stop_execution(executionArn=ex)
     token = next(json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["token"]
                  for e in history(sfn, ex) if e["type"] == "TaskScheduled")

@@ -49,6 +49,17 @@ def ended(sfn, arn, timeout=20):
     raise AssertionError(f"{arn} still runs")
 
 
+def reached(sfn, arn, kind, timeout=20):
+    """Waits until the history holds an event of `kind`: StartExecution answers before the first
+    state is entered (as on AWS), so a test that stops an execution mid-state waits for it first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(e["type"] == kind for e in events(sfn, arn)):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{arn} never reached {kind}")
+
+
 def events(sfn, arn, **kwargs):
     """The whole history (all pages), timestamps checked and taken out."""
     out, token = [], None
@@ -136,6 +147,7 @@ def names_and_stop(sfn):
     d = sfn.describe_execution(executionArn=first["executionArn"])
     assert d["status"] == "RUNNING" and "stopDate" not in d and d["input"] == '{"a": 1}', d
     assert d["redriveStatusReason"] == "Execution is RUNNING and cannot be redriven", d
+    reached(sfn, first["executionArn"], "WaitStateEntered")
     running = events(sfn, first["executionArn"])
     assert [e["type"] for e in running] == ["ExecutionStarted", "WaitStateEntered"], running
 
@@ -237,6 +249,7 @@ def redrive(sfn):
     assert history == expected, json.dumps(history, indent=1)
 
     other = sfn.start_execution(stateMachineArn=arn, name="r2")["executionArn"]
+    reached(sfn, other, "ActivityScheduled")
     sfn.stop_execution(executionArn=other)
     redriven = sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"]
     assert [e["name"] for e in redriven] == ["r1"] and redriven[0]["redriveCount"] == 1, redriven
