@@ -28,7 +28,7 @@ use common::{echo, Workload, WORKLOADS};
 
 /// The allocator the binary uses (`src/main.rs`), so figures are the shipped ones.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: statejet::alloc::Allocator = statejet::alloc::Allocator;
 
 /// Calls in flight at once: enough to keep both workers busy whatever a call waits on.
 const CLIENTS: u64 = 128;

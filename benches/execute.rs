@@ -19,7 +19,7 @@ use common::{execution, median_ratio, FixedClock, Workload, WORKLOADS};
 
 /// The allocator the binary uses (`src/main.rs`), so figures are the shipped ones.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: statejet::alloc::Allocator = statejet::alloc::Allocator;
 
 fn execute(c: &mut Criterion) {
     let functions = Functions::parse(r#"{"functions": {"echo": {"identity": {}}}}"#).unwrap();

@@ -17,7 +17,7 @@ use common::{read, WORKLOADS};
 
 /// The allocator the binary uses (`src/main.rs`), so figures are the shipped ones.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: statejet::alloc::Allocator = statejet::alloc::Allocator;
 
 fn validate(c: &mut Criterion) {
     let config = Config::default();

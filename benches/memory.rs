@@ -65,26 +65,26 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.count(layout.size(), 1);
         // SAFETY: the caller's contract, passed on.
-        unsafe { mimalloc::MiMalloc.alloc(layout) }
+        unsafe { statejet::alloc::Allocator.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         self.count(layout.size(), 1);
         // SAFETY: the caller's contract, passed on.
-        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+        unsafe { statejet::alloc::Allocator.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         self.count(layout.size(), -1);
         // SAFETY: the caller's contract, passed on.
-        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+        unsafe { statejet::alloc::Allocator.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         self.count(layout.size(), -1);
         self.count(new_size, 1);
         // SAFETY: the caller's contract, passed on.
-        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+        unsafe { statejet::alloc::Allocator.realloc(ptr, layout, new_size) }
     }
 }
 

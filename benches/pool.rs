@@ -26,7 +26,7 @@ use common::{execution, median_ratio, FixedClock, Workload};
 
 /// The allocator the binary uses (`src/main.rs`), so figures are the shipped ones.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: statejet::alloc::Allocator = statejet::alloc::Allocator;
 
 /// Jobs per batch: about 30 ms of work for two threads.
 const JOBS: usize = 10_000;

@@ -4,6 +4,7 @@
 //! `StateMachine` (every problem reported with a JSON Pointer); later stages compile that into a
 //! flat program and run it. `cli` is the command-line edge.
 
+pub mod alloc;
 pub mod api;
 pub mod arn;
 pub mod asl;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: statejet::alloc::Allocator = statejet::alloc::Allocator;
 
 fn main() -> ExitCode {
     statejet::cli::main()

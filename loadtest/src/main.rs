@@ -25,10 +25,10 @@ use tokio::time::Instant;
 use report::{ProcSample, Report};
 use target::{Mode, Target};
 
-// As the shipped binary allocates: in process, the engine's allocations are part of what is
+// As the shipped binary allocates (statejet::alloc): in process, the engine's allocations are part of what is
 // measured, and the system allocator costs about twice as many instructions per block.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: statejet::alloc::Allocator = statejet::alloc::Allocator;
 
 #[derive(Parser)]
 #[command(
