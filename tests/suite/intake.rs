@@ -16,6 +16,7 @@ use super::serve::{scratch, terminal_events, Served};
 
 /// Debian's `nats-server`, installed when missing.
 fn nats_server() -> PathBuf {
+    let _apt = super::serve::APT.lock().unwrap_or_else(|e| e.into_inner());
     let found = |dir: &str| Path::new(dir).join("nats-server");
     for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] {
         if found(dir).exists() {

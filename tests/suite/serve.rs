@@ -58,9 +58,15 @@ pub(crate) fn python() -> PathBuf {
     python
 }
 
+/// Held by whichever test runs apt-get (Chromium here, nats-server in `intake`): two apt-gets
+/// at once fail on dpkg's lock (a clean clone's CI failed
+/// the_live_page_shows_the_diagram_and_the_counts so), so the others wait, then find it installed.
+pub(crate) static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Debian's Chromium, installed with apt-get the first time when it is missing (as `.ci/run`
 /// runs, as root).
 fn chromium() -> PathBuf {
+    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
     let path = PathBuf::from("/usr/bin/chromium");
     if !path.exists() {
         let status = Command::new("sh")
