@@ -297,7 +297,7 @@ fn step(run: &mut Run, attempt: &Attempt, event: Event, now: u64) -> Action {
 /// ends the execution. A panic of the resource is `Err(Panicked)` (the caller names the state).
 async fn call<H: Host>(
     host: H,
-    inv: Invocation,
+    inv: Box<Invocation>,
     attempt: Arc<Attempt>,
     started: u64,
 ) -> Result<TaskResult, Panicked> {
@@ -307,7 +307,7 @@ async fn call<H: Host>(
         false => inv.timeout_seconds.map(|t| t.saturating_mul(1000)),
     };
     let limit = Duration::from_millis(task_ms.map_or(to_deadline, |t| t.min(to_deadline)));
-    let answer = std::panic::catch_unwind(AssertUnwindSafe(|| host.resources().call(inv, limit)));
+    let answer = std::panic::catch_unwind(AssertUnwindSafe(|| host.resources().call(*inv, limit)));
     let result = match answer {
         Ok(answer) => host.answer(answer, limit).await,
         Err(_) => Err(Panicked),

@@ -50,8 +50,10 @@ const MAX_WAIT_SECONDS: i64 = i32::MAX as i64;
 /// What the run needs from its driver.
 #[derive(Debug)]
 pub enum Action {
-    /// Call a Task's resource; resume with `Event::TaskDone`.
-    Invoke(Invocation),
+    /// Call a Task's resource; resume with `Event::TaskDone`. Boxed: an `Invocation` is 208
+    /// bytes, and every `Step` of every state (an `Action` is one) was moved at that size with a
+    /// call to `memcpy` (~29 instructions a state), though only a Task makes one.
+    Invoke(Box<Invocation>),
     /// Resume with `Event::Woke` at (or after) this time.
     Sleep { until_ms: u64 },
     /// Run these child blocks; resume with `Event::ChildrenDone`, results in child order.
@@ -767,7 +769,7 @@ impl Run {
                 let limits = (timeout_seconds, heartbeat_seconds);
                 self.record_task_started(journal, _now, t, &payload, limits);
                 self.pending = Pending::Task;
-                Step::Wait(Action::Invoke(Invocation {
+                Step::Wait(Action::Invoke(Box::new(Invocation {
                     state: state.name.clone(),
                     resource: t.resource.clone(),
                     payload,
@@ -776,7 +778,7 @@ impl Run {
                     task_token: self.task_token.as_deref().map(str::to_owned),
                     progress: Progress::default(),
                     execution: self.execution.clone(),
-                }))
+                })))
             }
             WorkKind::Parallel(p) => {
                 self.record(journal, _now, EventType::ParallelStateStarted, || {
@@ -801,7 +803,7 @@ impl Run {
                 Some(reader) => match self.read_items(reader) {
                     Ok(inv) => {
                         self.pending = Pending::Reading;
-                        Step::Wait(Action::Invoke(inv))
+                        Step::Wait(Action::Invoke(Box::new(inv)))
                     }
                     Err(f) if f.is_terminal() => Step::Fail(self.runtime(f)),
                     Err(f) => {
@@ -866,7 +868,7 @@ impl Run {
         match self.write_results(m, writer) {
             Ok(Ok(inv)) => {
                 self.pending = Pending::Writing { failure };
-                Step::Wait(Action::Invoke(inv))
+                Step::Wait(Action::Invoke(Box::new(inv)))
             }
             Ok(Err(output)) => self.map_ended(failure.map_or(Ok(output), Err), now, journal),
             Err(f) => {
