@@ -81,6 +81,16 @@ impl Lowering {
             }),
             StateKind::Choice(c) => Op::Choice(Choice {
                 flow: c.flow.clone(),
+                in_place: matches!(
+                    c.flow,
+                    Flow::JsonPath {
+                        input_path: Select::Whole,
+                        parameters: None,
+                        result_selector: None,
+                        result_path: ResultPath::Replace,
+                        output_path: Select::Whole,
+                    }
+                ),
                 rules: c
                     .choices
                     .iter()

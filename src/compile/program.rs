@@ -142,6 +142,9 @@ pub struct Pass {
 #[derive(Debug)]
 pub struct Choice {
     pub flow: Flow,
+    /// Whether the state passes its raw input on as it is: JSONPath with no `InputPath` or
+    /// `OutputPath`, so its rules read the input where it is and it leaves as the output.
+    pub in_place: bool,
     pub rules: Vec<ChoiceRule>,
     pub default: Option<StateId>,
     /// Applies only when no rule held (a rule has its own).

@@ -2,6 +2,10 @@
 //!
 //! Invariant: a type mismatch makes a comparison false, never an error (as AWS records show);
 //! only a `Variable` (or `...Path` operand) that selects nothing fails, and `IsPresent` never does.
+//! `holds_on` (the input alone, no answer on a miss) and `holds` (every root, with the miss's
+//! error) agree wherever the first answers: both compare through `compare`.
+
+use std::borrow::Cow;
 
 use crate::value::Value;
 
@@ -35,13 +39,12 @@ pub fn holds(rule: &Rule, roots: &Roots) -> Result<bool, Failure> {
             variable,
             comparison,
         } => {
+            let read =
+                |p: &Path| jsonpath::read_ref(p, roots).map_err(|m| invalid_path(p, &m.detail()));
             // The common case, a Reference Path into the input that selects a node: read in
             // place, without `read_ref`'s `Cow` and miss.
             if let Some(v) = jsonpath::input_node(variable, roots.input) {
-                return match comparison {
-                    Comparison::IsPresent(want) => Ok(*want),
-                    c => compare(v, c, roots),
-                };
+                return compare(v, comparison, read);
             }
             let value = jsonpath::read_ref(variable, roots);
             if let Comparison::IsPresent(want) = comparison {
@@ -54,7 +57,41 @@ pub fn holds(rule: &Rule, roots: &Roots) -> Result<bool, Failure> {
                 };
             }
             let value = value.map_err(|m| invalid_path(variable, &m.detail()))?;
-            compare(&value, comparison, roots)
+            compare(&value, comparison, read)
+        }
+    }
+}
+
+/// Whether `rule` holds, when every path it reads selects a node of `input`; `None` when one
+/// reads another root (the Context Object, a variable), is a query path or selects nothing,
+/// and `holds` must answer (with the miss's failure, or `IsPresent`'s answer). Most rules read
+/// only the input: this way builds no Context Object's roots and carries no `Failure`.
+pub fn holds_on(rule: &Rule, input: &Value) -> Option<bool> {
+    match rule {
+        Rule::And(rules) => {
+            for r in rules {
+                if !holds_on(r, input)? {
+                    return Some(false);
+                }
+            }
+            Some(true)
+        }
+        Rule::Or(rules) => {
+            for r in rules {
+                if holds_on(r, input)? {
+                    return Some(true);
+                }
+            }
+            Some(false)
+        }
+        Rule::Not(r) => holds_on(r, input).map(|b| !b),
+        Rule::Test {
+            variable,
+            comparison,
+        } => {
+            let v = jsonpath::input_node(variable, input)?;
+            let read = |p: &Path| jsonpath::input_node(p, input).map(Cow::Borrowed).ok_or(());
+            compare(v, comparison, read).ok()
         }
     }
 }
@@ -63,48 +100,57 @@ fn invalid_path(p: &Path, detail: &str) -> Failure {
     Failure::runtime(format!("Invalid path '{}' : {detail}", p.text()))
 }
 
-fn operand<T>(
-    o: &Operand<T>,
-    roots: &Roots,
-    convert: impl Fn(&Value) -> Option<T>,
-) -> Result<Option<T>, Failure>
-where
-    T: Clone,
-{
-    match o {
-        Operand::Literal(t) => Ok(Some(t.clone())),
-        Operand::Path(p) => {
-            let v = jsonpath::read_ref(p, roots).map_err(|m| invalid_path(p, &m.detail()))?;
-            Ok(convert(&v))
-        }
-    }
-}
-
-fn compare(value: &Value, comparison: &Comparison, roots: &Roots) -> Result<bool, Failure> {
+/// Compares the variable's `value` by `comparison`, whose `...Path` operand `read` reads (first,
+/// so that its miss fails the rule whatever the variable holds). A literal operand is used
+/// where it is, not copied.
+#[inline]
+fn compare<'v, E>(
+    value: &Value,
+    comparison: &Comparison,
+    read: impl Fn(&Path) -> Result<Cow<'v, Value>, E>,
+) -> Result<bool, E> {
     Ok(match comparison {
         Comparison::String(ord, o) => {
-            let rhs = operand(o, roots, |v| v.as_str().map(str::to_owned))?;
+            let read_value;
+            let rhs = match o {
+                Operand::Literal(s) => Some(s.as_str()),
+                Operand::Path(p) => {
+                    read_value = read(p)?;
+                    read_value.as_str()
+                }
+            };
             match (value.as_str(), rhs) {
-                (Some(l), Some(r)) => ordered(java_compare(l, &r), *ord),
+                // Equal UTF-16 is equal text: no need to encode.
+                (Some(l), Some(r)) if *ord == Ordering::Equals => l == r,
+                (Some(l), Some(r)) => ordered(java_compare(l, r), *ord),
                 _ => false,
             }
         }
         Comparison::Numeric(ord, o) => {
-            let rhs = operand(o, roots, Value::as_f64)?;
+            let rhs = match o {
+                Operand::Literal(n) => Some(*n),
+                Operand::Path(p) => read(p)?.as_f64(),
+            };
             match (value.as_f64(), rhs) {
                 (Some(l), Some(r)) => l.partial_cmp(&r).is_some_and(|c| ordered(c, *ord)),
                 _ => false,
             }
         }
         Comparison::Timestamp(ord, o) => {
-            let rhs = operand(o, roots, |v| v.as_str().and_then(timestamp::parse))?;
+            let rhs = match o {
+                Operand::Literal(t) => Some(*t),
+                Operand::Path(p) => read(p)?.as_str().and_then(timestamp::parse),
+            };
             match (value.as_str().and_then(timestamp::parse), rhs) {
                 (Some(l), Some(r)) => ordered(l.cmp(&r), *ord),
                 _ => false,
             }
         }
         Comparison::BooleanEquals(o) => {
-            let rhs = operand(o, roots, Value::as_bool)?;
+            let rhs = match o {
+                Operand::Literal(b) => Some(*b),
+                Operand::Path(p) => read(p)?.as_bool(),
+            };
             matches!((value.as_bool(), rhs), (Some(l), Some(r)) if l == r)
         }
         Comparison::StringMatches(pattern) => {

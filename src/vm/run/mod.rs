@@ -6,6 +6,7 @@
 //! run child blocks, or done); the driver performs it and resumes the run with the matching
 //! `Event`. Invariant: no I/O, no threads, no clock reads: time arrives as `now` in milliseconds.
 
+mod choose;
 mod flow;
 mod history;
 mod map;
@@ -660,42 +661,7 @@ impl Run {
                 self.finish(r, Transition::End, now, journal)
             }
             Op::Fail(f) => Step::Fail(self.fail_state(f)),
-            Op::Choice(c) => {
-                let r = self.input_stage(&c.flow).and_then(|eff| {
-                    for rule in &c.rules {
-                        if self.condition(&rule.condition, &eff)? {
-                            return Ok((rule.next, &rule.assign, Some(&rule.output), eff));
-                        }
-                    }
-                    match c.default {
-                        // The state's own Assign and Output apply only when no rule matched.
-                        Some(d) => Ok((d, &c.assign, None, eff)),
-                        None => Err(Failure::new(failure::NO_CHOICE_MATCHED, "No Matches!")),
-                    }
-                });
-                let r = r.and_then(|(next, assign, rule_output, eff)| {
-                    let assigned = self.assign(assign, &eff)?;
-                    let out = match rule_output {
-                        // A JSONata rule's own Output (the input when it has none).
-                        Some(Some(t)) => {
-                            let b = self.bindings(None, None, None);
-                            query::eval_tree(t, "Output", &b, &mut *self.random)?
-                        }
-                        Some(None) if matches!(c.flow, Flow::Jsonata { .. }) => eff,
-                        _ => self.output_stage(&c.flow, eff)?,
-                    };
-                    self.commit(assigned);
-                    Ok((next, out))
-                });
-                match r {
-                    Ok((next, out)) => {
-                        self.record_exited(journal, now, &out);
-                        journal.count(self.block, self.state, Tallied::Succeeded);
-                        Step::Next(next, out)
-                    }
-                    Err(f) => Step::Fail(self.runtime(f)),
-                }
-            }
+            Op::Choice(c) => self.choose(c, now, journal),
             Op::Wait(w) => {
                 let r = self.wait_until(&w.until, now).and_then(|until_ms| {
                     let eff = self.input_stage(&w.flow)?;
