@@ -382,6 +382,14 @@ impl Engine {
         wall + at.elapsed().as_millis() as u64
     }
 
+    /// The deadline of an execution that starts now with a limit of `limit_seconds`. `now_ms`
+    /// truncates, so the start is rounded up here: the deadline (reached once `now_ms` is at
+    /// it) never comes before the whole limit has passed.
+    fn deadline_after(&self, limit_seconds: u64) -> u64 {
+        let (wall, at) = self.inner.epoch;
+        wall + at.elapsed().as_nanos().div_ceil(1_000_000) as u64 + limit_seconds * 1000
+    }
+
     /// A state machine's counters and latencies, if it is registered.
     pub fn metrics(&self, machine: &str) -> Option<Snapshot> {
         self.inner
@@ -852,8 +860,7 @@ impl Engine {
         input: Option<Value>,
         journal: Journal,
     ) -> Driving {
-        let deadline = self.now_ms() + limit_seconds * 1000;
-        let attempt = Attempt::new(journal, deadline);
+        let attempt = Attempt::new(journal, self.deadline_after(limit_seconds));
         let run = match input {
             Some(input) => Run::top_with(program, execution, input, self.random()),
             None => Run::top(program, execution, self.random()),
