@@ -9,9 +9,9 @@ use crate::value::{Map, Value};
 use super::failure::Failure;
 use super::intrinsic;
 use super::jsonpath::{self, Roots};
-use crate::asl::intrinsic::{Arg, Call};
+use crate::asl::intrinsic::{Arg, Call, Function};
 use crate::asl::machine::Template;
-use crate::asl::path::Path;
+use crate::asl::path::{Path, Root, Segment};
 
 /// Where randomness comes from (`States.UUID`, `States.MathRandom`): injected, so runs can be
 /// replayed in tests.
@@ -22,18 +22,13 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
     match t {
         Template::Literal(v) => Ok(v.clone()),
         Template::Object(fields) => {
-            let mut out = Map::with_capacity(fields.len());
+            let mut entries = Vec::with_capacity(fields.len());
             // The object's text bound as `Value::text_bound` sums it, while its fields' are
             // known: the payload check that follows then walks nothing.
             let mut bound = Some(2 + 2 * fields.len());
             for (name, value) in fields {
                 let v = match value {
-                    // A Reference Path into the input that selects a node (almost every `.$`
-                    // field): read in place; a miss, or another root, takes the general way.
-                    Template::Path(p) => match jsonpath::input_node(p, roots.input) {
-                        Some(v) => v.clone(),
-                        None => read_field(p, name, roots)?,
-                    },
+                    Template::Path(p) => path_field(p, name, roots)?,
                     Template::Call(c) => call(c, name, roots, random)?,
                     Template::Literal(v) => v.clone(),
                     nested => eval(nested, roots, random)?,
@@ -41,10 +36,10 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
                 bound = bound
                     .zip(v.known_bound())
                     .and_then(|(b, n)| b.checked_add(name.len() * 6 + 2)?.checked_add(n));
-                // The names are unique: validation refuses a template that repeats one.
-                out.push_new(name.clone(), v);
+                entries.push((name.clone(), v));
             }
-            let out = Value::object(out);
+            // The names are unique: validation refuses a template that repeats one.
+            let out = Value::object(Map::from_unique(entries));
             if let (Value::Object(node), Some(bound)) = (&out, bound) {
                 node.note_bound(bound);
             }
@@ -59,6 +54,59 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
         Template::Path(p) => read_field(p, "", roots),
         Template::Call(c) => call(c, "", roots, random),
     }
+}
+
+/// The value of field `name.$` whose value is path `p`. A Reference Path into the input that
+/// selects a node (almost every `.$` field) is read in place; a miss, or another root, takes
+/// the general way.
+#[inline]
+fn path_field(p: &Path, name: &str, roots: &Roots) -> Result<Value, Failure> {
+    match input_node(p, roots.input) {
+        Some(v) => Ok(v.clone()),
+        None => read_field(p, name, roots),
+    }
+}
+
+/// The node a Reference Path on the input selects, if it selects one (`jsonpath::input_node`
+/// with the field lookup inline: a call to `Map::get` cost 74 instructions a field in pass10,
+/// where the scan of a small object's keys costs a few).
+#[inline]
+fn input_node<'v>(path: &Path, input: &'v Value) -> Option<&'v Value> {
+    let Path::Reference(r) = path else {
+        return None;
+    };
+    if !matches!(r.root, Root::Input) {
+        return None;
+    }
+    let mut at = input;
+    for segment in &r.segments {
+        at = match (segment, at) {
+            (Segment::Field(name), Value::Object(m)) => field(m, name)?,
+            (Segment::Index(n), Value::Array(a)) => a.get(*n)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// Objects up to this many fields are scanned here; a larger one asks `Map::get` (which keeps
+/// an index for those). A bound of the scan's cost only: the result is the same either way.
+const SCANNED_FIELDS: usize = 16;
+
+/// Field `name` of `m`: `Map::get`, with a small object's keys compared here, byte by byte
+/// (keys are short: the length and first byte settle most misses, and `memcmp` costs more).
+#[inline]
+fn field<'m>(m: &'m Map, name: &str) -> Option<&'m Value> {
+    if m.len() > SCANNED_FIELDS {
+        return m.get(name);
+    }
+    let name = name.as_bytes();
+    m.iter()
+        .find(|(k, _)| {
+            let k = k.as_bytes();
+            k.len() == name.len() && k.iter().zip(name).all(|(a, b)| a == b)
+        })
+        .map(|(_, v)| v)
 }
 
 /// Reads the path of field `name.$`.
@@ -87,6 +135,13 @@ pub fn call(c: &Call, name: &str, roots: &Roots, random: Random) -> Result<Value
         }
         [a, b] => {
             let args = [arg(a, name, roots, random)?, arg(b, name, roots, random)?];
+            // A counter's step (`States.MathAdd($.i, 1)`): two small integers add without
+            // the general call; anything else (a float, a sum out of `int` range) takes it.
+            if f == Function::MathAdd {
+                if let Some(sum) = small_sum(&args[0], &args[1]) {
+                    return Ok(Value::from(sum));
+                }
+            }
             intrinsic::call(f, &args, random)
         }
         [a, b, c] => {
@@ -107,16 +162,26 @@ pub fn call(c: &Call, name: &str, roots: &Roots, random: Random) -> Result<Value
     }
 }
 
+/// `a + b` when both are integers and the sum fits an `int`: then `MathAdd`'s general path
+/// (Java's `Math.round` of each, an `int` sum) gives this same integer.
+#[inline]
+fn small_sum(a: &Value, b: &Value) -> Option<i64> {
+    let (Value::Number(a), Value::Number(b)) = (a, b) else {
+        return None;
+    };
+    let sum = i32::try_from(a.as_i64()?)
+        .ok()?
+        .checked_add(i32::try_from(b.as_i64()?).ok()?)?;
+    Some(i64::from(sum))
+}
+
 /// One argument of an intrinsic call, evaluated. Inlined into `call`: a literal or a path read
 /// in place is a few instructions, less than the call.
 #[inline]
 fn arg(a: &Arg, name: &str, roots: &Roots, random: Random) -> Result<Value, Failure> {
     match a {
         Arg::Literal(v) => Ok(v.clone()),
-        Arg::Path(p) => match jsonpath::input_node(p, roots.input) {
-            Some(v) => Ok(v.clone()),
-            None => read_field(p, name, roots),
-        },
+        Arg::Path(p) => path_field(p, name, roots),
         Arg::Call(inner) => call(inner, name, roots, random),
     }
 }
