@@ -196,6 +196,7 @@ impl<T: Clone> Node<T> {
 }
 
 impl<T> Node<T> {
+    #[inline]
     pub(crate) fn known_bound(&self) -> Option<usize> {
         match self.0.bound.load(Relaxed) {
             0 => None,
@@ -388,6 +389,9 @@ impl Map {
         }
     }
 
+    /// Inline, as `position` is: a call cost more than the scan it makes of a small object
+    /// (choice_loop's `$.i`: 59 instructions a lookup out of line).
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.position(key).map(|i| &self.entries[i].1)
     }
@@ -741,40 +745,48 @@ impl Value {
     /// `arbitrary_precision`, which would print longer ones, is off). A node's bound is
     /// remembered until the node is written, so a check of a value most of whose nodes were
     /// checked before walks only the new ones.
+    ///
+    /// Inline for the common case, a node whose bound is remembered (every state checks its
+    /// output, most of it the nodes the previous check saw): no call; a walk is out of line.
+    #[inline]
     pub fn text_bound(&self, limit: usize) -> Option<usize> {
+        match self.known_bound() {
+            Some(size) => (size <= limit).then_some(size),
+            None => self.walk_bound(limit),
+        }
+    }
+
+    /// `text_bound` of a node whose bound is not remembered: walks it (its nodes whose bounds
+    /// are remembered, not), and remembers what it finds.
+    #[inline(never)]
+    fn walk_bound(&self, limit: usize) -> Option<usize> {
         let size = match self {
-            Value::Null | Value::Bool(_) => 5,
-            Value::Number(_) => 24,
-            Value::String(s) => s.len().checked_mul(6)?.checked_add(2)?,
-            Value::Array(items) => match items.known_bound() {
-                Some(b) => b,
-                None => {
-                    let mut size = 2 + items.len();
-                    for item in items.iter() {
-                        size += item.text_bound(limit.checked_sub(size)?)?;
-                    }
-                    items.note_bound(size);
-                    size
+            Value::Array(items) => {
+                let mut size = 2 + items.len();
+                for item in items.iter() {
+                    size += item.text_bound(limit.checked_sub(size)?)?;
                 }
-            },
-            Value::Object(m) => match m.known_bound() {
-                Some(b) => b,
-                None => {
-                    let mut size = 2 + m.len() * 2;
-                    for (k, item) in m.iter() {
-                        size += k.len().checked_mul(6)?.checked_add(2)?;
-                        size += item.text_bound(limit.checked_sub(size)?)?;
-                    }
-                    m.note_bound(size);
-                    size
+                items.note_bound(size);
+                size
+            }
+            Value::Object(m) => {
+                let mut size = 2 + m.len() * 2;
+                for (k, item) in m.iter() {
+                    size += k.len().checked_mul(6)?.checked_add(2)?;
+                    size += item.text_bound(limit.checked_sub(size)?)?;
                 }
-            },
+                m.note_bound(size);
+                size
+            }
+            // A scalar's bound is always known, but a string's too long to count.
+            _ => return None,
         };
         (size <= limit).then_some(size)
     }
 
     /// The text bound `text_bound` would find, if known without a walk: a scalar's, or a node's
     /// remembered one.
+    #[inline]
     pub fn known_bound(&self) -> Option<usize> {
         match self {
             Value::Null | Value::Bool(_) => Some(5),

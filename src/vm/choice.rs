@@ -66,7 +66,22 @@ pub fn holds(rule: &Rule, roots: &Roots) -> Result<bool, Failure> {
 /// reads another root (the Context Object, a variable), is a query path or selects nothing,
 /// and `holds` must answer (with the miss's failure, or `IsPresent`'s answer). Most rules read
 /// only the input: this way builds no Context Object's roots and carries no `Failure`.
+///
+/// Inline for a top-level test (almost every rule), so that a Choice decides it with no call;
+/// `And`, `Or` and `Not` recurse out of line.
+#[inline]
 pub fn holds_on(rule: &Rule, input: &Value) -> Option<bool> {
+    match rule {
+        Rule::Test {
+            variable,
+            comparison,
+        } => test_on(variable, comparison, input),
+        _ => holds_on_nested(rule, input),
+    }
+}
+
+#[inline(never)]
+fn holds_on_nested(rule: &Rule, input: &Value) -> Option<bool> {
     match rule {
         Rule::And(rules) => {
             for r in rules {
@@ -88,11 +103,33 @@ pub fn holds_on(rule: &Rule, input: &Value) -> Option<bool> {
         Rule::Test {
             variable,
             comparison,
-        } => {
-            let v = jsonpath::input_node(variable, input)?;
-            let read = |p: &Path| jsonpath::input_node(p, input).map(Cow::Borrowed).ok_or(());
-            compare(v, comparison, read).ok()
-        }
+        } => test_on(variable, comparison, input),
+    }
+}
+
+/// `holds_on` of one test. A number against a literal (a loop's bound, a threshold) is
+/// compared here; any other comparison, out of line.
+#[inline]
+fn test_on(variable: &Path, comparison: &Comparison, input: &Value) -> Option<bool> {
+    let v = jsonpath::input_node(variable, input)?;
+    if let Comparison::Numeric(ord, Operand::Literal(r)) = comparison {
+        return Some(numeric(v, *r, *ord));
+    }
+    compare_on(v, comparison, input)
+}
+
+#[inline(never)]
+fn compare_on(v: &Value, comparison: &Comparison, input: &Value) -> Option<bool> {
+    let read = |p: &Path| jsonpath::input_node(p, input).map(Cow::Borrowed).ok_or(());
+    compare(v, comparison, read).ok()
+}
+
+/// A numeric comparison: false unless `value` is a number (a type mismatch is no error).
+#[inline]
+fn numeric(value: &Value, rhs: f64, ord: Ordering) -> bool {
+    match value.as_f64() {
+        Some(l) => l.partial_cmp(&rhs).is_some_and(|c| ordered(c, ord)),
+        None => false,
     }
 }
 
@@ -131,10 +168,7 @@ fn compare<'v, E>(
                 Operand::Literal(n) => Some(*n),
                 Operand::Path(p) => read(p)?.as_f64(),
             };
-            match (value.as_f64(), rhs) {
-                (Some(l), Some(r)) => l.partial_cmp(&r).is_some_and(|c| ordered(c, *ord)),
-                _ => false,
-            }
+            rhs.is_some_and(|r| numeric(value, r, *ord))
         }
         Comparison::Timestamp(ord, o) => {
             let rhs = match o {

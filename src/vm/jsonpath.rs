@@ -181,28 +181,38 @@ pub fn take(root: &mut Value, path: &ReferencePath) -> Option<Value> {
 /// Fails when a step runs into something that is not an object (or an array, for an index).
 pub fn put(target: Value, path: &ReferencePath, value: Value) -> Result<Value, String> {
     let mut target = target;
-    // The common case, one field of an object (`$.result`): `put_in`'s step without its
-    // recursion.
-    if let ([Segment::Field(name)], Value::Object(m)) = (path.segments.as_slice(), &mut target) {
-        let before = m.known_bound();
-        let new = value.known_bound();
-        let (child, added) = m.field_or_null(name);
-        let old = child.known_bound();
-        *child = value;
-        let after = match (before, added, old, new) {
-            (Some(b), true, _, Some(n)) => b.checked_add(name.len() * 6 + 4 + n),
-            (Some(b), false, Some(o), Some(n)) => b.checked_sub(o).and_then(|b| b.checked_add(n)),
-            _ => None,
-        };
-        if let Some(bound) = after {
-            m.note_bound(bound);
-        }
-        return Ok(target);
-    }
+    let value = match put_field(&mut target, path, value) {
+        Ok(()) => return Ok(target),
+        Err(value) => value,
+    };
     match put_in(&mut target, &path.segments, value) {
         Some(()) => Ok(target),
         None => Err(format!("Unable to apply ResultPath '{}'", path.text)),
     }
+}
+
+/// `put`'s common case in place, one field of an object (`$.result`): `put_in`'s step without
+/// its recursion, and no move of the target in and out. Any other path or target gives `value`
+/// back, `target` unchanged.
+#[inline]
+pub fn put_field(target: &mut Value, path: &ReferencePath, value: Value) -> Result<(), Value> {
+    let ([Segment::Field(name)], Value::Object(m)) = (path.segments.as_slice(), target) else {
+        return Err(value);
+    };
+    let before = m.known_bound();
+    let new = value.known_bound();
+    let (child, added) = m.field_or_null(name);
+    let old = child.known_bound();
+    *child = value;
+    let after = match (before, added, old, new) {
+        (Some(b), true, _, Some(n)) => b.checked_add(name.len() * 6 + 4 + n),
+        (Some(b), false, Some(o), Some(n)) => b.checked_sub(o).and_then(|b| b.checked_add(n)),
+        _ => None,
+    };
+    if let Some(bound) = after {
+        m.note_bound(bound);
+    }
+    Ok(())
 }
 
 /// Writes `value` at `segments` below `at` (`None`: a step ran into the wrong kind of value).

@@ -10,6 +10,7 @@ impl Run {
     /// Evaluates a JSONPath `Assign` with `input` as `$`. Every read sees the variables as they
     /// were when the state was entered; the caller commits the values once the state's output is
     /// known, so they apply from the next state on.
+    #[inline]
     pub(super) fn assign(
         &mut self,
         assign: &Option<Assign>,
@@ -181,7 +182,7 @@ impl Run {
             } => {
                 let b = self.bindings(None, None, None);
                 let v = query::eval_tree(t, "Arguments", &b, &mut *self.random)?;
-                check_size(&v, &self.current().name)?;
+                self.check_output_size(&v)?;
                 note(&self.inspection, "afterArguments", &v);
                 return Ok(v);
             }
@@ -209,28 +210,37 @@ impl Run {
             note(&self.inspection, "afterParameters", &v);
             return Ok(v);
         };
-        let ctx = self.context(true, None);
+        // A definition that never reads the Context Object lends the run's unread one.
+        let built;
+        let ctx = match self.fixed_context.is_none() && !self.program.reads_execution_input() {
+            true => &self.unread,
+            false => {
+                built = self.context_facts(true, None);
+                &built
+            }
+        };
         // Without an InputPath, Parameters reads the raw input where it is, without a copy.
         let selected = match input_path {
             Select::Whole => None,
-            other => Some(self.select(other, &self.input, &ctx)?),
+            other => Some(self.select(other, &self.input, ctx)?),
         };
         let input = selected.as_ref().unwrap_or(&self.input);
         note(&self.inspection, "afterInputPath", input);
         let roots = Roots {
             input,
-            context: &ctx,
+            context: ctx,
             variables: &self.variables,
         };
         let v = template::eval(t, &roots, &mut *self.random)?;
-        check_size(&v, &self.current().name)?;
+        self.check_output_size(&v)?;
         note(&self.inspection, "afterParameters", &v);
         Ok(v)
     }
 
     /// ResultSelector, ResultPath, OutputPath. Inlined for the common case, a JSONPath state
     /// that keeps its result whole (no ResultSelector, ResultPath or OutputPath) when no
-    /// inspector looks: the result is the output, with no call.
+    /// inspector looks: the result is the output, with no call. A result put into one field of
+    /// a uniquely held input (`ResultPath: $.last`) replaces that field where it is.
     #[inline]
     pub(super) fn output_stage(&mut self, flow: &Flow, result: Value) -> Result<Value, Failure> {
         match flow {
@@ -240,6 +250,17 @@ impl Run {
                 output_path: Select::Whole,
                 ..
             } if self.inspection.is_none() => Ok(result),
+            // The next most common: the result put into one field of the input, in place.
+            Flow::JsonPath {
+                result_selector: None,
+                result_path: ResultPath::Path(p),
+                output_path: Select::Whole,
+                ..
+            } if self.inspection.is_none() => match jsonpath::put_field(&mut self.input, p, result)
+            {
+                Ok(()) => Ok(std::mem::take(&mut self.input)),
+                Err(result) => self.process_output(flow, result),
+            },
             _ => self.process_output(flow, result),
         }
     }
@@ -403,6 +424,7 @@ pub(super) fn plain(v: &Value) -> String {
 /// Whether `v` written as compact JSON takes more than `limit` bytes. A walk bounds the length
 /// from above first (no formatting), which settles every payload well under the limit; only one
 /// whose bound passes it is serialized and counted, stopping at the limit.
+#[inline]
 pub fn larger_than(v: &Value, limit: usize) -> bool {
     v.text_bound(limit).is_none() && counted(v, limit).is_none()
 }
@@ -456,6 +478,24 @@ pub(super) fn check_size(v: &Value, state: &str) -> Result<(), Failure> {
         return Err(data_limit_exceeded(state));
     }
     Ok(())
+}
+
+impl Run {
+    /// `check_size` for the current state, whose name is looked up only for the failure (the
+    /// look-up's bounds checks cost more than the check of a remembered bound).
+    #[inline]
+    pub(super) fn check_output_size(&self, v: &Value) -> Result<(), Failure> {
+        match larger_than(v, MAX_PAYLOAD_BYTES) {
+            false => Ok(()),
+            true => Err(self.too_large()),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_large(&self) -> Failure {
+        data_limit_exceeded(&self.current().name)
+    }
 }
 
 #[cfg(test)]

@@ -248,6 +248,9 @@ pub struct Run {
     task_token: Option<Box<str>>,
     /// A writer Map's records of its children (in the Map's run and in each child's).
     recording: Option<Box<map_io::Recording>>,
+    /// The Context Object of a definition that never reads it, lent to every state's
+    /// templates: making and dropping one per state cost 24 instructions (pass10).
+    unread: Lazy<'static>,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
@@ -307,6 +310,7 @@ impl Run {
             mint: None,
             task_token: None,
             recording: None,
+            unread: Lazy::unread(),
         }
     }
 
@@ -435,6 +439,7 @@ impl Run {
             mint: self.mint.clone(),
             task_token: None,
             recording,
+            unread: Lazy::unread(),
         }
     }
 
@@ -983,7 +988,7 @@ impl Run {
     ) -> Step {
         match result {
             Ok(out) => {
-                if let Err(f) = check_size(&out, &self.current().name) {
+                if let Err(f) = self.check_output_size(&out) {
                     return Step::Fail(f);
                 }
                 self.record_exited(journal, _now, &out);
