@@ -435,16 +435,14 @@ impl Journal {
         now: u64,
         details: impl FnOnce() -> Json,
     ) -> u64 {
-        self.last += 1;
-        if self.events.is_some() {
-            self.keep_event(kind, previous, now, details);
-        }
-        self.last
+        self.emit_with(|| kind, previous, now, details)
     }
 
     /// `emit` for an event whose type is looked up (a state's `...StateEntered`, from its
     /// instruction): looked up only when the journal records (choice_loop: 18 instructions a
-    /// state for two matches whose answer nobody read).
+    /// state for two matches whose answer nobody read). Inlined: most journals only number
+    /// events (an Express execution that logs nothing), which is an increment; keeping one is
+    /// out of line (`keep_event`).
     #[inline]
     pub(super) fn emit_with(
         &mut self,
