@@ -11,7 +11,7 @@ use super::intrinsic;
 use super::jsonpath::{self, Roots};
 use crate::asl::intrinsic::{Arg, Call, Function};
 use crate::asl::machine::Template;
-use crate::asl::path::{Path, Root, Segment};
+use crate::asl::path::Path;
 
 /// Where randomness comes from (`States.UUID`, `States.MathRandom`): injected, so runs can be
 /// replayed in tests.
@@ -61,52 +61,10 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
 /// the general way.
 #[inline]
 fn path_field(p: &Path, name: &str, roots: &Roots) -> Result<Value, Failure> {
-    match input_node(p, roots.input) {
+    match jsonpath::input_node(p, roots.input) {
         Some(v) => Ok(v.clone()),
         None => read_field(p, name, roots),
     }
-}
-
-/// The node a Reference Path on the input selects, if it selects one (`jsonpath::input_node`
-/// with the field lookup inline: a call to `Map::get` cost 74 instructions a field in pass10,
-/// where the scan of a small object's keys costs a few).
-#[inline]
-fn input_node<'v>(path: &Path, input: &'v Value) -> Option<&'v Value> {
-    let Path::Reference(r) = path else {
-        return None;
-    };
-    if !matches!(r.root, Root::Input) {
-        return None;
-    }
-    let mut at = input;
-    for segment in &r.segments {
-        at = match (segment, at) {
-            (Segment::Field(name), Value::Object(m)) => field(m, name)?,
-            (Segment::Index(n), Value::Array(a)) => a.get(*n)?,
-            _ => return None,
-        };
-    }
-    Some(at)
-}
-
-/// Objects up to this many fields are scanned here; a larger one asks `Map::get` (which keeps
-/// an index for those). A bound of the scan's cost only: the result is the same either way.
-const SCANNED_FIELDS: usize = 16;
-
-/// Field `name` of `m`: `Map::get`, with a small object's keys compared here, byte by byte
-/// (keys are short: the length and first byte settle most misses, and `memcmp` costs more).
-#[inline]
-fn field<'m>(m: &'m Map, name: &str) -> Option<&'m Value> {
-    if m.len() > SCANNED_FIELDS {
-        return m.get(name);
-    }
-    let name = name.as_bytes();
-    m.iter()
-        .find(|(k, _)| {
-            let k = k.as_bytes();
-            k.len() == name.len() && k.iter().zip(name).all(|(a, b)| a == b)
-        })
-        .map(|(_, v)| v)
 }
 
 /// Reads the path of field `name.$`.
