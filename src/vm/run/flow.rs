@@ -212,7 +212,7 @@ impl Run {
         };
         // A definition that never reads the Context Object lends the run's unread one.
         let built;
-        let ctx = match self.fixed_context.is_none() && !self.program.reads_execution_input() {
+        let ctx = match self.context_unread() {
             true => &self.unread,
             false => {
                 built = self.context_facts(true, None);

@@ -589,10 +589,17 @@ impl Run {
         // A definition that never writes `$$`, `$states` or `$eval` never reads the Context
         // Object: no facts to gather (two reference counts and a drop per read, most states),
         // and no call.
-        if self.fixed_context.is_none() && !self.program.reads_execution_input() {
+        if self.context_unread() {
             return Lazy::unread();
         }
         self.context_facts(retry, map_item)
+    }
+
+    /// Whether this run's definition never reads its Context Object (no `$$`, `$states` or
+    /// `$eval` anywhere, and no context given whole).
+    #[inline]
+    pub(super) fn context_unread(&self) -> bool {
+        self.fixed_context.is_none() && !self.program.reads_execution_input()
     }
 
     fn context_facts<'v>(&self, retry: bool, map_item: Option<(usize, &'v Value)>) -> Lazy<'v> {
