@@ -662,6 +662,18 @@ impl Run {
         // Marks where each state's stages begin, for an inspector that wants one state's.
         note(&self.inspection, ENTERED, &Value::Null);
         match &state.op {
+            // The common Pass, which assigns nothing: no variables to evaluate and commit, and
+            // one `Result` less to pass along.
+            Op::Pass(p) if p.assign.is_none() => {
+                let r = match &p.result {
+                    Some(result) if p.result_only => Ok(result.clone()),
+                    _ => self
+                        .input_stage(&p.flow)
+                        .map(|eff| p.result.clone().unwrap_or(eff)),
+                };
+                let r = r.and_then(|result| self.output_stage(&p.flow, result));
+                self.finish(r, p.next, now, journal)
+            }
             Op::Pass(p) => {
                 let r = match &p.result {
                     // A `Result` replaces an effective input that would only be a copy.
