@@ -16,8 +16,9 @@ use crate::asl::path::{Path, ReferencePath, Root, Segment};
 pub struct Roots<'a> {
     /// `$`: the value the field applies to (usually the state's effective input).
     pub input: &'a Value,
-    /// `$$`: the Context Object, built when first read.
-    pub context: &'a Lazy<'a>,
+    /// `$$`: the Context Object, built when first read; `None` for a definition that never
+    /// reads it (no `$$` anywhere), which then has nothing to make, lend or drop.
+    pub context: Option<&'a Lazy<'a>>,
     /// `$name`: the workflow variables in scope.
     pub variables: &'a Map,
 }
@@ -62,7 +63,10 @@ pub fn read_ref<'a>(path: &Path, roots: &Roots<'a>) -> Result<Cow<'a, Value>, Mi
         Path::Reference(r) => match &r.root {
             Root::Input => get_from(roots.input, r, 0).map(Cow::Borrowed),
             Root::Context => {
-                let (root, consumed) = roots.context.reference_root(&r.segments);
+                let (root, consumed) = match roots.context {
+                    Some(c) => c.reference_root(&r.segments),
+                    None => (&Value::Null, 0),
+                };
                 get_from(root, r, consumed).map(Cow::Borrowed)
             }
             other => get(root_value(other, roots)?, r).map(Cow::Borrowed),
@@ -88,7 +92,7 @@ pub fn read_ref<'a>(path: &Path, roots: &Roots<'a>) -> Result<Cow<'a, Value>, Mi
 fn root_value<'a>(root: &Root, roots: &Roots<'a>) -> Result<&'a Value, Miss> {
     match root {
         Root::Input => Ok(roots.input),
-        Root::Context => Ok(roots.context.get()),
+        Root::Context => Ok(roots.context.map_or(&Value::Null, Lazy::get)),
         Root::Variable(name) => roots
             .variables
             .get(name)
@@ -272,7 +276,7 @@ mod tests {
             &parse_path(path).unwrap(),
             &Roots {
                 input: &input,
-                context: &ctx,
+                context: Some(&ctx),
                 variables: &vars,
             },
         )

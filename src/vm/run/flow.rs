@@ -58,7 +58,7 @@ impl Run {
         let ctx = self.context(true, None);
         let roots = Roots {
             input,
-            context: &ctx,
+            context: Some(&ctx),
             variables: &self.variables,
         };
         let mut out = Vec::with_capacity(entries.len());
@@ -85,7 +85,7 @@ impl Run {
                 let ctx = self.context(false, None);
                 let roots = Roots {
                     input: eff,
-                    context: &ctx,
+                    context: Some(&ctx),
                     variables: &self.variables,
                 };
                 choice::holds(rule, &roots)
@@ -204,19 +204,20 @@ impl Run {
             };
             let v = match taken {
                 Some(v) => v,
-                None => self.select(input_path, &self.input, &self.context(true, None))?,
+                None => self.select(input_path, &self.input, Some(&self.context(true, None)))?,
             };
             note(&self.inspection, "afterInputPath", &v);
             note(&self.inspection, "afterParameters", &v);
             return Ok(v);
         };
-        // A definition that never reads the Context Object lends the run's unread one.
+        // A definition that never reads the Context Object has none to make (24 instructions a
+        // state in pass10 to make and drop an unread one).
         let built;
         let ctx = match self.context_unread() {
-            true => &self.unread,
+            true => None,
             false => {
                 built = self.context_facts(true, None);
-                &built
+                Some(&built)
             }
         };
         // Without an InputPath, Parameters reads the raw input where it is, without a copy.
@@ -288,7 +289,7 @@ impl Run {
                 let ctx = self.context(true, None);
                 let roots = Roots {
                     input: &result,
-                    context: &ctx,
+                    context: Some(&ctx),
                     variables: &self.variables,
                 };
                 template::eval(t, &roots, &mut *self.random)?
@@ -306,10 +307,10 @@ impl Run {
                 let mut combined = combined;
                 match jsonpath::take(&mut combined, r) {
                     Some(v) => Ok(v),
-                    None => self.select(output_path, &combined, &self.context(true, None)),
+                    None => self.select(output_path, &combined, Some(&self.context(true, None))),
                 }
             }
-            other => self.select(other, &combined, &self.context(true, None)),
+            other => self.select(other, &combined, Some(&self.context(true, None))),
         }
     }
 
@@ -327,7 +328,12 @@ impl Run {
     }
 
     /// InputPath / OutputPath.
-    pub(super) fn select(&self, s: &Select, value: &Value, ctx: &Lazy) -> Result<Value, Failure> {
+    pub(super) fn select(
+        &self,
+        s: &Select,
+        value: &Value,
+        ctx: Option<&Lazy>,
+    ) -> Result<Value, Failure> {
         match s {
             Select::Whole => Ok(value.clone()),
             Select::Nothing => Ok(Value::object(Map::new())),
@@ -349,7 +355,7 @@ impl Run {
         let ctx = self.context(true, None);
         let roots = Roots {
             input: &self.effective,
-            context: &ctx,
+            context: Some(&ctx),
             variables: &self.variables,
         };
         jsonpath::read(&Path::Reference(p.clone()), &roots)
@@ -391,7 +397,7 @@ impl Run {
         let ctx = self.context(false, None);
         let roots = Roots {
             input,
-            context: &ctx,
+            context: Some(&ctx),
             variables: &self.variables,
         };
         jsonpath::read(&Path::Reference(p.clone()), &roots)

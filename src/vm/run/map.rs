@@ -96,7 +96,7 @@ impl Run {
                     Some(ItemSelector::JsonPath(t)) => {
                         let roots = Roots {
                             input: &self.effective,
-                            context: &ctx,
+                            context: Some(&ctx),
                             variables: &self.variables,
                         };
                         Some(template::eval(t, &roots, &mut *self.random)?)
@@ -169,7 +169,7 @@ impl Run {
                 let ctx = self.context(true, Some((index, item)));
                 let roots = Roots {
                     input: &self.effective,
-                    context: &ctx,
+                    context: Some(&ctx),
                     variables: &self.variables,
                 };
                 template::eval(t, &roots, &mut *self.random)

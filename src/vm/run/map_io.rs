@@ -189,7 +189,7 @@ impl Run {
                 let ctx = self.context(true, None);
                 let roots = Roots {
                     input: &self.effective,
-                    context: &ctx,
+                    context: Some(&ctx),
                     variables: &self.variables,
                 };
                 template::eval(t, &roots, &mut *self.random)?

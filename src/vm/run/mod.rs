@@ -248,9 +248,6 @@ pub struct Run {
     task_token: Option<Box<str>>,
     /// A writer Map's records of its children (in the Map's run and in each child's).
     recording: Option<Box<map_io::Recording>>,
-    /// The Context Object of a definition that never reads it, lent to every state's
-    /// templates: making and dropping one per state cost 24 instructions (pass10).
-    unread: Lazy<'static>,
 }
 
 /// The data-flow stages of a run's states, in order: `("afterInputPath", value)`, ...
@@ -310,7 +307,6 @@ impl Run {
             mint: None,
             task_token: None,
             recording: None,
-            unread: Lazy::unread(),
         }
     }
 
@@ -439,7 +435,6 @@ impl Run {
             mint: self.mint.clone(),
             task_token: None,
             recording,
-            unread: Lazy::unread(),
         }
     }
 

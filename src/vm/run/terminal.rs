@@ -87,7 +87,7 @@ impl Run {
         let ctx = self.context(false, None);
         let roots = Roots {
             input: &self.input,
-            context: &ctx,
+            context: Some(&ctx),
             variables: &self.variables,
         };
         let mut resolve = |field: &Option<FailField>,
