@@ -92,14 +92,17 @@ pub fn call(c: &Call, name: &str, roots: &Roots, random: Random) -> Result<Value
             intrinsic::call(f, &args, random)
         }
         [a, b] => {
-            let args = [arg(a, name, roots, random)?, arg(b, name, roots, random)?];
-            // A counter's step (`States.MathAdd($.i, 1)`): two small integers add without
-            // the general call; anything else (a float, a sum out of `int` range) takes it.
+            // A counter's step (`States.MathAdd($.i, 1)`): two small integers, read where they
+            // are (no copies to make and drop), add without the general call; anything else (a
+            // float, a sum out of `int` range, an argument that is not a node) takes it.
             if f == Function::MathAdd {
-                if let Some(sum) = small_sum(&args[0], &args[1]) {
-                    return Ok(Value::from(sum));
+                if let (Some(x), Some(y)) = (arg_node(a, roots), arg_node(b, roots)) {
+                    if let Some(sum) = small_sum(x, y) {
+                        return Ok(Value::from(sum));
+                    }
                 }
             }
+            let args = [arg(a, name, roots, random)?, arg(b, name, roots, random)?];
             intrinsic::call(f, &args, random)
         }
         [a, b, c] => {
@@ -131,6 +134,16 @@ fn small_sum(a: &Value, b: &Value) -> Option<i64> {
         .ok()?
         .checked_add(i32::try_from(b.as_i64()?).ok()?)?;
     Some(i64::from(sum))
+}
+
+/// An argument that is a literal or a path selecting a node of the input, where it is.
+#[inline]
+fn arg_node<'v>(a: &'v Arg, roots: &Roots<'v>) -> Option<&'v Value> {
+    match a {
+        Arg::Literal(v) => Some(v),
+        Arg::Path(p) => jsonpath::input_node(p, roots.input),
+        Arg::Call(_) => None,
+    }
 }
 
 /// One argument of an intrinsic call, evaluated. Inlined into `call`: a literal or a path read
