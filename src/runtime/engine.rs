@@ -35,7 +35,7 @@ use super::logs::{self, Level, LogWriter, LoggingConfiguration};
 use super::metrics::Snapshot;
 use super::registry::{Logging, Machine, Registry, RegistryError};
 use super::Outcome;
-use crate::arn::Scope;
+use crate::arn::{Identity, Scope};
 use crate::asl::MachineType;
 use crate::compile::Program;
 use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
@@ -205,8 +205,9 @@ impl WeakEngine {
 /// What a synchronous start returns, as `StartSyncExecution` does.
 #[derive(Debug, Clone)]
 pub struct SyncResult {
-    pub execution_arn: String,
-    pub name: String,
+    /// Its ARN (`arn()`), name and input: the ARN and the name are made when first read (a
+    /// caller that does not read them never makes them).
+    pub execution: Arc<ExecutionInfo>,
     pub outcome: Outcome,
     pub start_ms: u64,
     pub stop_ms: u64,
@@ -479,23 +480,27 @@ impl Engine {
         Ok((m, permit))
     }
 
-    fn execution(
+    /// A new execution of `m`, named `name` (else by its UUID), its ARN and name made when read.
+    fn new_execution(
         &self,
         m: &Machine,
-        id: String,
         name: Option<String>,
         input: Value,
         sync: bool,
     ) -> Arc<ExecutionInfo> {
-        let scope = &self.inner.scope;
-        // Without a name of its own, an execution is named by its UUID.
-        let (arn, name) = match name {
-            Some(name) => (scope.execution(m.machine_type, &m.name, &name, &id), name),
-            None => (scope.execution(m.machine_type, &m.name, &id, &id), id),
-        };
+        let identity = Identity::new(m.execution_prefix.clone(), name, random_uuid());
+        self.execution(m, identity, input, sync)
+    }
+
+    fn execution(
+        &self,
+        m: &Machine,
+        identity: Identity,
+        input: Value,
+        sync: bool,
+    ) -> Arc<ExecutionInfo> {
         Arc::new(ExecutionInfo {
-            id: arn,
-            name,
+            identity,
             input,
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
@@ -532,9 +537,9 @@ impl Engine {
             true => (input, None),
             false => (Value::Null, Some(input)),
         };
-        let execution = self.execution(&m, new_uuid(), name, input, true);
-        // The caller's reference: the run's are gone once it ends, and the result then takes
-        // the ARN and the name out of it without a copy.
+        let execution = self.new_execution(&m, name, input, true);
+        // The caller's reference: the result hands it on, so that its ARN and name are made
+        // only if the caller reads them.
         let info = execution.clone();
         let start_ms = execution.start_ms;
         let began = tokio::time::Instant::now();
@@ -583,13 +588,8 @@ impl Engine {
             };
             (outcome, self.now_ms())
         });
-        let (execution_arn, name) = match Arc::try_unwrap(info) {
-            Ok(info) => (info.id, info.name),
-            Err(info) => (info.id.clone(), info.name.clone()),
-        };
         Ok(SyncResult {
-            execution_arn,
-            name,
+            execution: info,
             outcome,
             start_ms,
             stop_ms,
@@ -618,10 +618,10 @@ impl Engine {
         done: impl FnOnce(String, Outcome) + Send + 'static,
     ) -> Result<String, StartError> {
         let (m, permit) = self.admit(m)?;
-        let execution = self.execution(&m, new_uuid(), name, input, false);
-        let arn = execution.id.clone();
+        let execution = self.new_execution(&m, name, input, false);
+        let arn = execution.arn().to_owned();
         self.spawn_fire_and_forget(m, permit, execution, Delivery::First, move |ended| {
-            done(ended.execution.id.clone(), ended.outcome)
+            done(ended.execution.arn().to_owned(), ended.outcome)
         });
         Ok(arn)
     }
@@ -681,14 +681,12 @@ impl Engine {
         if delivered.redeliveries > 0 {
             m.metrics.redelivered();
         }
-        let execution = self.execution(
-            &m,
-            delivered.id,
-            Some(delivered.name),
-            delivered.input,
-            false,
-        );
-        let arn = execution.id.clone();
+        let arn =
+            self.inner
+                .scope
+                .execution(m.machine_type, &m.name, &delivered.name, &delivered.id);
+        let identity = Identity::given(arn.clone(), delivered.name);
+        let execution = self.execution(&m, identity, delivered.input, false);
         let delivery = Delivery::Intake {
             redeliveries: delivered.redeliveries,
             give_up: delivered.give_up,
@@ -827,7 +825,7 @@ impl Engine {
                 Delivery::Intake { redeliveries, .. } => *redeliveries,
                 Delivery::First => 0,
             };
-            lines = logs::events(journal.events(), &execution.id, redrive, config)
+            lines = logs::events(journal.events(), execution.arn(), redrive, config)
                 .into_iter()
                 .map(|mut e| {
                     logs::mark_redelivered(&mut e, redeliveries);
@@ -934,8 +932,7 @@ impl Engine {
         };
         m.metrics.started();
         let info = Arc::new(ExecutionInfo {
-            id: e.arn.clone(),
-            name: e.name.clone(),
+            identity: Identity::given(e.arn.clone(), e.name.clone()),
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
@@ -1008,8 +1005,7 @@ impl Engine {
         };
         m.metrics.started();
         let info = Arc::new(ExecutionInfo {
-            id: e.arn.clone(),
-            name: e.name.clone(),
+            identity: Identity::given(e.arn.clone(), e.name.clone()),
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
@@ -1102,7 +1098,7 @@ impl Engine {
                     .iter()
                     .position(|ev| ev.id > logged_from)
                     .unwrap_or(journal.events().len());
-                let lines = logs::events(&journal.events()[new..], &info.id, redrive, config)
+                let lines = logs::events(&journal.events()[new..], info.arn(), redrive, config)
                     .iter()
                     .map(json_text)
                     .collect();
@@ -1349,15 +1345,17 @@ pub struct StandardStart {
     pub alias_arn: Option<String>,
 }
 
-/// A random (version 4) UUID: execution ids, and the API's request and revision ids.
+/// A random (version 4) UUID, as text: the API's request and revision ids, Standard
+/// executions' names.
 pub(crate) fn new_uuid() -> String {
     // Encoded into a buffer: `to_string` goes through the formatter.
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Builder::from_random_bytes(rand_bytes())
-        .into_uuid()
-        .hyphenated()
-        .encode_lower(&mut buf)
-        .to_owned()
+    random_uuid().hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// A random (version 4) UUID: an Express execution's id (text only when read).
+pub(crate) fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand_bytes()).into_uuid()
 }
 
 /// Sixteen random-looking bytes for an execution's UUID: two draws (`draw`), so distinct for
