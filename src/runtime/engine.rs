@@ -379,16 +379,23 @@ impl Engine {
 
     /// The engine's time, in milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> u64 {
-        let (wall, at) = self.inner.epoch;
-        wall + at.elapsed().as_millis() as u64
+        self.ms_at(tokio::time::Instant::now())
     }
 
-    /// The deadline of an execution that starts now with a limit of `limit_seconds`. `now_ms`
-    /// truncates, so the start is rounded up here: the deadline (reached once `now_ms` is at
-    /// it) never comes before the whole limit has passed.
-    fn deadline_after(&self, limit_seconds: u64) -> u64 {
+    /// The engine's time at `t` (truncated to the millisecond): one clock read can give both a
+    /// timestamp and the start of a latency.
+    fn ms_at(&self, t: tokio::time::Instant) -> u64 {
         let (wall, at) = self.inner.epoch;
-        wall + at.elapsed().as_nanos().div_ceil(1_000_000) as u64 + limit_seconds * 1000
+        wall + t.saturating_duration_since(at).as_millis() as u64
+    }
+
+    /// The deadline of an execution that starts at `start` with a limit of `limit_seconds`.
+    /// `now_ms` truncates, so the start is rounded up here: the deadline (reached once `now_ms`
+    /// is at it) never comes before the whole limit has passed.
+    fn deadline_after(&self, start: tokio::time::Instant, limit_seconds: u64) -> u64 {
+        let (wall, at) = self.inner.epoch;
+        let since = start.saturating_duration_since(at).as_nanos();
+        wall + since.div_ceil(1_000_000) as u64 + limit_seconds * 1000
     }
 
     /// A state machine's counters and latencies, if it is registered.
@@ -480,16 +487,18 @@ impl Engine {
         Ok((m, permit))
     }
 
-    /// A new execution of `m`, named `name` (else by its UUID), its ARN and name made when read.
+    /// A new execution of `m` that starts at `start_ms`, named `name` (else by its UUID), its
+    /// ARN and name made when read.
     fn new_execution(
         &self,
         m: &Machine,
         name: Option<String>,
         input: Value,
         sync: bool,
+        start_ms: u64,
     ) -> Arc<ExecutionInfo> {
         let identity = Identity::new(m.execution_prefix.clone(), name, random_uuid());
-        self.execution(m, identity, input, sync)
+        self.execution(m, identity, input, sync, start_ms)
     }
 
     fn execution(
@@ -498,13 +507,14 @@ impl Engine {
         identity: Identity,
         input: Value,
         sync: bool,
+        start_ms: u64,
     ) -> Arc<ExecutionInfo> {
         Arc::new(ExecutionInfo {
             identity,
             input,
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_ms: self.now_ms(),
+            start_ms,
             state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             // AWS gives RedriveCount to Standard and asynchronous Express executions only.
@@ -537,22 +547,25 @@ impl Engine {
             true => (input, None),
             false => (Value::Null, Some(input)),
         };
-        let execution = self.new_execution(&m, name, input, true);
+        // One clock read for the start time, the deadline and the latency's start; one for the
+        // stop time and the latency's end.
+        let began = tokio::time::Instant::now();
+        let start_ms = self.ms_at(began);
+        let execution = self.new_execution(&m, name, input, true, start_ms);
         // The caller's reference: the result hands it on, so that its ARN and name are made
         // only if the caller reads them.
         let info = execution.clone();
-        let start_ms = execution.start_ms;
-        let began = tokio::time::Instant::now();
         let engine = self.clone();
         let run = async move {
             let (outcome, log, _) = engine
-                .drive_execution_of(&m, execution, run_input, &Delivery::First)
+                .drive_execution_of(&m, execution, run_input, &Delivery::First, began)
                 .await;
             engine.write_log(&m, log).await;
-            m.metrics
-                .ended(outcome.status, began.elapsed().as_micros() as u64);
+            let stopped = tokio::time::Instant::now();
+            let latency = stopped.saturating_duration_since(began);
+            m.metrics.ended(outcome.status, latency.as_micros() as u64);
             drop(permit);
-            (outcome, engine.now_ms())
+            (outcome, engine.ms_at(stopped))
         };
         // The execution is polled first here, in the caller's task: most synchronous
         // executions (Pass, Choice, in-process functions) end in that poll, and then no task is
@@ -618,7 +631,7 @@ impl Engine {
         done: impl FnOnce(String, Outcome) + Send + 'static,
     ) -> Result<String, StartError> {
         let (m, permit) = self.admit(m)?;
-        let execution = self.new_execution(&m, name, input, false);
+        let execution = self.new_execution(&m, name, input, false, self.now_ms());
         let arn = execution.arn().to_owned();
         self.spawn_fire_and_forget(m, permit, execution, Delivery::First, move |ended| {
             done(ended.execution.arn().to_owned(), ended.outcome)
@@ -686,7 +699,7 @@ impl Engine {
                 .scope
                 .execution(m.machine_type, &m.name, &delivered.name, &delivered.id);
         let identity = Identity::given(arn.clone(), delivered.name);
-        let execution = self.execution(&m, identity, delivered.input, false);
+        let execution = self.execution(&m, identity, delivered.input, false, self.now_ms());
         let delivery = Delivery::Intake {
             redeliveries: delivered.redeliveries,
             give_up: delivered.give_up,
@@ -718,7 +731,13 @@ impl Engine {
                     m.metrics.redelivered();
                 }
                 let (o, log, panicked) = engine
-                    .drive_execution_of(&m, execution.clone(), None, &delivery)
+                    .drive_execution_of(
+                        &m,
+                        execution.clone(),
+                        None,
+                        &delivery,
+                        tokio::time::Instant::now(),
+                    )
                     .await;
                 attempt += 1;
                 // Only a panic is redelivered: an ASL failure would fail the same way again.
@@ -753,7 +772,8 @@ impl Engine {
 
     /// Drives one execution to its end within its deadline; with its log lines if its machine
     /// logs. `input` is the execution's input given apart (`Some`) when `execution` keeps none
-    /// (`Value::Null`) because no state reads it from the Context Object.
+    /// (`Value::Null`) because no state reads it from the Context Object. Its deadline counts
+    /// from `started`.
     ///
     /// Not an `async fn`, nor is `run`: the run is made and boxed before the future is, so that
     /// a suspended execution's future keeps neither the input nor the journal it was made from
@@ -764,6 +784,7 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
         delivery: &'a Delivery,
+        started: tokio::time::Instant,
     ) -> impl Future<Output = (Outcome, Vec<String>, bool)> + Send + 'a {
         let config = m.logging.configuration();
         let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
@@ -793,7 +814,7 @@ impl Engine {
             }
             _ => Ok(self.driving(
                 m.program.clone(),
-                m.time_limit_seconds(),
+                self.deadline_after(started, m.time_limit_seconds()),
                 execution.clone(),
                 input,
                 journal.with_tally(m.tally.clone()),
@@ -846,19 +867,20 @@ impl Engine {
         input: Option<Value>,
         journal: Journal,
     ) -> impl Future<Output = (Outcome, Journal, bool)> + Send + '_ {
-        self.drive_to_end(self.driving(program, limit_seconds, execution, input, journal))
+        let deadline = self.deadline_after(tokio::time::Instant::now(), limit_seconds);
+        self.drive_to_end(self.driving(program, deadline, execution, input, journal))
     }
 
-    /// An attempt of one execution of `program`, made ready to drive.
+    /// An attempt of one execution of `program` (until `deadline`), made ready to drive.
     fn driving(
         &self,
         program: Arc<Program>,
-        limit_seconds: u64,
+        deadline: u64,
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
         journal: Journal,
     ) -> Driving {
-        let attempt = Attempt::new(journal, self.deadline_after(limit_seconds));
+        let attempt = Attempt::new(journal, deadline);
         let run = match input {
             Some(input) => Run::top_with(program, execution, input, self.random()),
             None => Run::top(program, execution, self.random()),
