@@ -215,7 +215,14 @@ impl Identity {
     /// The execution's ARN (`Execution.Id` in the Context Object).
     pub fn arn(&self) -> &str {
         self.arn.get_or_init(|| match &self.parts {
-            Some((prefix, uuid)) => prefix.arn(self.name(), uuid_text(uuid).as_str()),
+            Some((prefix, uuid)) => {
+                // An execution named by its UUID: the ARN does not make the name's own copy
+                // (a fire-and-forget start reads its ARN; a suspended execution keeps what it
+                // made).
+                let text = uuid_text(uuid);
+                let name = self.name.get().map_or(text.as_str(), String::as_str);
+                prefix.arn(name, text.as_str())
+            }
             None => String::new(),
         })
     }
@@ -321,8 +328,8 @@ mod tests {
         let text = uuid.hyphenated().to_string();
         for t in [MachineType::Express, MachineType::Standard] {
             let unnamed = Identity::new(s.execution_prefix(t, "M"), None, uuid);
-            assert_eq!(unnamed.name(), text);
             assert_eq!(unnamed.arn(), s.execution(t, "M", &text, &text));
+            assert_eq!(unnamed.name(), text);
             let named = Identity::new(s.execution_prefix(t, "M"), Some("n".into()), uuid);
             assert_eq!(named.arn(), s.execution(t, "M", "n", &text));
             assert_eq!(named.name(), "n");
