@@ -5,7 +5,9 @@
 //! Invariant: no ARN is formatted anywhere else, and no region or account is a constant at its
 //! use site: the defaults live in `Scope::default` alone.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use uuid::Uuid;
 
 use crate::asl::MachineType;
 
@@ -81,30 +83,31 @@ impl Scope {
         name: &str,
         id: &str,
     ) -> String {
-        match machine_type {
-            // Every synchronous execution makes one: by pieces, as `format!` costs about four
-            // times as many instructions.
-            MachineType::Express => {
-                let parts = [
-                    "arn:aws:states:",
-                    &self.region,
-                    ":",
-                    &self.account,
-                    ":express:",
-                    machine,
-                    ":",
-                    name,
-                    ":",
-                    id,
-                ];
-                let mut arn = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-                parts.iter().for_each(|p| arn.push_str(p));
-                arn
-            }
-            MachineType::Standard => format!(
-                "arn:aws:states:{}:{}:execution:{machine}:{name}",
-                self.region, self.account
-            ),
+        // By pieces, as `format!` costs about four times as many instructions.
+        let mut arn = String::with_capacity(64 + machine.len() + name.len() + id.len());
+        for part in ["arn:aws:states:", &self.region, ":", &self.account, ":"] {
+            arn.push_str(part);
+        }
+        arn.push_str(execution_kind(machine_type));
+        for part in [":", machine, ":"] {
+            arn.push_str(part);
+        }
+        push_execution_tail(&mut arn, machine_type, name, id);
+        arn
+    }
+
+    /// What every execution ARN of `machine` starts with (`Scope::execution` up to its name):
+    /// made once per machine, so that an execution's ARN is made only when read.
+    pub fn execution_prefix(&self, machine_type: MachineType, machine: &str) -> ExecutionPrefix {
+        let text = format!(
+            "arn:aws:states:{}:{}:{}:{machine}:",
+            self.region,
+            self.account,
+            execution_kind(machine_type)
+        );
+        ExecutionPrefix {
+            text: text.into(),
+            machine_type,
         }
     }
 
@@ -135,6 +138,125 @@ impl Scope {
             "arn:aws:states:{}:{}:activity:{name}",
             self.region, self.account
         )
+    }
+}
+
+/// The resource kind in an execution ARN of a machine of `machine_type`.
+fn execution_kind(machine_type: MachineType) -> &'static str {
+    match machine_type {
+        MachineType::Express => "express",
+        MachineType::Standard => "execution",
+    }
+}
+
+/// Appends what follows the machine's name in an execution ARN: `NAME:UUID` (Express), `NAME`
+/// (Standard).
+fn push_execution_tail(arn: &mut String, machine_type: MachineType, name: &str, id: &str) {
+    arn.push_str(name);
+    if machine_type == MachineType::Express {
+        arn.push(':');
+        arn.push_str(id);
+    }
+}
+
+/// The start of a machine's execution ARNs (`arn:aws:states:REGION:ACCOUNT:express:MACHINE:`),
+/// made by `Scope::execution_prefix`; shared by every execution of the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionPrefix {
+    text: Arc<str>,
+    machine_type: MachineType,
+}
+
+impl ExecutionPrefix {
+    /// The ARN of the execution `name` (with its UUID `id`), as `Scope::execution` makes it.
+    pub fn arn(&self, name: &str, id: &str) -> String {
+        let mut arn = String::with_capacity(self.text.len() + name.len() + 1 + id.len());
+        arn.push_str(&self.text);
+        push_execution_tail(&mut arn, self.machine_type, name, id);
+        arn
+    }
+}
+
+/// Who an execution is: its ARN and its name. Text made when first read (and then kept),
+/// from its machine's `ExecutionPrefix`, its UUID and the name it was given: most synchronous
+/// executions are never asked, and the text costs more than a short run (a UUID's digits, an
+/// ARN of a hundred bytes, two allocations).
+///
+/// Invariant: what it reads is what `Scope::execution` makes of the same machine, name and
+/// UUID; an execution without a name of its own is named by its UUID.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    arn: OnceLock<String>,
+    name: OnceLock<String>,
+    /// What the text is made from (`None`: both were given).
+    parts: Option<(ExecutionPrefix, Uuid)>,
+}
+
+impl Identity {
+    /// An execution of the machine with `prefix`, with the UUID `uuid` and the name it was
+    /// given (else its UUID).
+    pub fn new(prefix: ExecutionPrefix, name: Option<String>, uuid: Uuid) -> Identity {
+        Identity {
+            arn: OnceLock::new(),
+            name: name.map_or_else(OnceLock::new, OnceLock::from),
+            parts: Some((prefix, uuid)),
+        }
+    }
+
+    /// An execution whose ARN and name are already made.
+    pub fn given(arn: String, name: String) -> Identity {
+        Identity {
+            arn: OnceLock::from(arn),
+            name: OnceLock::from(name),
+            parts: None,
+        }
+    }
+
+    /// The execution's ARN (`Execution.Id` in the Context Object).
+    pub fn arn(&self) -> &str {
+        self.arn.get_or_init(|| match &self.parts {
+            Some((prefix, uuid)) => {
+                // An execution named by its UUID: the ARN does not make the name's own copy
+                // (a fire-and-forget start reads its ARN; a suspended execution keeps what it
+                // made).
+                let text = uuid_text(uuid);
+                let name = self.name.get().map_or(text.as_str(), String::as_str);
+                prefix.arn(name, text.as_str())
+            }
+            None => String::new(),
+        })
+    }
+
+    /// The execution's name.
+    pub fn name(&self) -> &str {
+        self.name.get_or_init(|| match &self.parts {
+            Some((_, uuid)) => uuid_text(uuid).as_str().to_owned(),
+            None => String::new(),
+        })
+    }
+
+    /// The ARN, taken out (made if it was not).
+    pub fn into_arn(mut self) -> String {
+        self.arn();
+        self.arn.take().unwrap_or_default()
+    }
+}
+
+/// A UUID as AWS writes it: lowercase, hyphenated.
+fn uuid_text(uuid: &Uuid) -> UuidText {
+    let mut text = UuidText([0; uuid::fmt::Hyphenated::LENGTH]);
+    // Encoded into a buffer: `to_string` goes through the formatter.
+    uuid.hyphenated().encode_lower(&mut text.0);
+    text
+}
+
+/// The text of a UUID, on the stack.
+struct UuidText([u8; uuid::fmt::Hyphenated::LENGTH]);
+
+impl UuidText {
+    fn as_str(&self) -> &str {
+        // `encode_lower` writes ASCII hex digits and hyphens only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -186,8 +308,34 @@ mod tests {
             s.execution(MachineType::Standard, "M", "n", "u"),
             "arn:aws:states:us-east-1:123456789012:execution:M:n"
         );
+        for t in [MachineType::Express, MachineType::Standard] {
+            assert_eq!(
+                s.execution_prefix(t, "M").arn("n", "u"),
+                s.execution(t, "M", "n", "u")
+            );
+        }
         assert_eq!(s.role("r"), "arn:aws:iam::123456789012:role/r");
         assert_eq!(region(&s.lambda_function("f")), Some("us-east-1"));
         assert_eq!(region("arn:aws:iam::1:role/r"), None);
+    }
+
+    /// An identity made from its parts reads as `Scope::execution` and `new_uuid` would make
+    /// it, with and without a name of its own.
+    #[test]
+    fn identities_read_as_made() {
+        let s = Scope::default();
+        let uuid = Uuid::from_bytes([0xab; 16]);
+        let text = uuid.hyphenated().to_string();
+        for t in [MachineType::Express, MachineType::Standard] {
+            let unnamed = Identity::new(s.execution_prefix(t, "M"), None, uuid);
+            assert_eq!(unnamed.arn(), s.execution(t, "M", &text, &text));
+            assert_eq!(unnamed.name(), text);
+            let named = Identity::new(s.execution_prefix(t, "M"), Some("n".into()), uuid);
+            assert_eq!(named.arn(), s.execution(t, "M", "n", &text));
+            assert_eq!(named.name(), "n");
+            assert_eq!(named.clone().into_arn(), named.arn());
+        }
+        let given = Identity::given("arn".into(), "n".into());
+        assert_eq!((given.arn(), given.name()), ("arn", "n"));
     }
 }

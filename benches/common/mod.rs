@@ -58,8 +58,10 @@ impl Workload {
 /// An execution's facts, as the engine would fill them, around `input`.
 pub fn execution(input: Value) -> Arc<ExecutionInfo> {
     Arc::new(ExecutionInfo {
-        id: "arn:aws:states:us-east-1:123456789012:express:bench:run:0".into(),
-        name: "run".into(),
+        identity: statejet::arn::Identity::given(
+            "arn:aws:states:us-east-1:123456789012:express:bench:run:0".into(),
+            "run".into(),
+        ),
         input,
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
         machine_type: statejet::asl::MachineType::Express,

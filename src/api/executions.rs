@@ -22,6 +22,7 @@ use crate::runtime::executions::{status_name, Execution, Now, Redrivable, Starte
 use crate::runtime::intake::Observer;
 use crate::runtime::registry::Machine;
 use crate::runtime::Status;
+use crate::vm::context::ExecutionInfo;
 use crate::vm::run::{EventType, HistoryEvent};
 
 /// The largest execution input, in bytes of UTF-8.
@@ -194,11 +195,11 @@ impl Api {
             _ => None,
         };
         // The output's text is not made apart: room for one about the input's size, escaped.
-        let mut out =
-            ObjectText::with_capacity(400 + r.execution_arn.len() * 2 + s.input_text.len() * 4);
-        out.str("executionArn", &r.execution_arn);
+        let arn = r.execution.arn();
+        let mut out = ObjectText::with_capacity(400 + arn.len() * 2 + s.input_text.len() * 4);
+        out.str("executionArn", arn);
         out.str("stateMachineArn", &s.machine_arn);
-        out.str("name", &r.name);
+        out.str("name", r.execution.name());
         out.timestamp("startDate", r.start_ms);
         out.timestamp("stopDate", r.stop_ms);
         out.str("status", r.outcome.status.as_str());
@@ -238,7 +239,7 @@ impl Api {
         let shows_data = r.outcome.status != Status::Succeeded && self.page_shows_data(&s.machine);
         self.recent.note(page::Ended {
             machine: &s.machine,
-            arn: Cow::Owned(r.execution_arn),
+            arn: Cow::Owned(ExecutionInfo::into_arn(r.execution)),
             outcome: &r.outcome,
             start_ms: r.start_ms,
             stop_ms: r.stop_ms,
@@ -257,7 +258,7 @@ impl Api {
             let machine = &ended.execution.state_machine_name;
             api.recent.note(page::Ended {
                 machine,
-                arn: Cow::Borrowed(&ended.execution.id),
+                arn: Cow::Borrowed(ended.execution.arn()),
                 outcome: &ended.outcome,
                 start_ms: ended.start_ms,
                 stop_ms: ended.stop_ms,

@@ -138,9 +138,8 @@ pub fn run(args: &Args) -> ExitCode {
         MachineType::Standard => Some(0),
     };
     let execution = Arc::new(ExecutionInfo {
-        id: arn,
+        identity: crate::arn::Identity::given(arn, name),
         redrive_count,
-        name,
         input,
         role_arn: scope.role("statejet").into(),
         machine_type: args.machine_type,
@@ -159,7 +158,7 @@ pub fn run(args: &Args) -> ExitCode {
         (Some(m), Some(case)) => {
             match m.begin(
                 &execution.state_machine_name,
-                &execution.name,
+                execution.name(),
                 case,
                 program.machine(),
             ) {

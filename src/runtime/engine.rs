@@ -35,7 +35,7 @@ use super::logs::{self, Level, LogWriter, LoggingConfiguration};
 use super::metrics::Snapshot;
 use super::registry::{Logging, Machine, Registry, RegistryError};
 use super::Outcome;
-use crate::arn::Scope;
+use crate::arn::{Identity, Scope};
 use crate::asl::MachineType;
 use crate::compile::Program;
 use crate::tasks::{Answer, Callbacks, Functions, Resource, Router, TaskResult};
@@ -205,8 +205,9 @@ impl WeakEngine {
 /// What a synchronous start returns, as `StartSyncExecution` does.
 #[derive(Debug, Clone)]
 pub struct SyncResult {
-    pub execution_arn: String,
-    pub name: String,
+    /// Its ARN (`arn()`), name and input: the ARN and the name are made when first read (a
+    /// caller that does not read them never makes them).
+    pub execution: Arc<ExecutionInfo>,
     pub outcome: Outcome,
     pub start_ms: u64,
     pub stop_ms: u64,
@@ -378,16 +379,23 @@ impl Engine {
 
     /// The engine's time, in milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> u64 {
-        let (wall, at) = self.inner.epoch;
-        wall + at.elapsed().as_millis() as u64
+        self.ms_at(tokio::time::Instant::now())
     }
 
-    /// The deadline of an execution that starts now with a limit of `limit_seconds`. `now_ms`
-    /// truncates, so the start is rounded up here: the deadline (reached once `now_ms` is at
-    /// it) never comes before the whole limit has passed.
-    fn deadline_after(&self, limit_seconds: u64) -> u64 {
+    /// The engine's time at `t` (truncated to the millisecond): one clock read can give both a
+    /// timestamp and the start of a latency.
+    fn ms_at(&self, t: tokio::time::Instant) -> u64 {
         let (wall, at) = self.inner.epoch;
-        wall + at.elapsed().as_nanos().div_ceil(1_000_000) as u64 + limit_seconds * 1000
+        wall + t.saturating_duration_since(at).as_millis() as u64
+    }
+
+    /// The deadline of an execution that starts at `start` with a limit of `limit_seconds`.
+    /// `now_ms` truncates, so the start is rounded up here: the deadline (reached once `now_ms`
+    /// is at it) never comes before the whole limit has passed.
+    fn deadline_after(&self, start: tokio::time::Instant, limit_seconds: u64) -> u64 {
+        let (wall, at) = self.inner.epoch;
+        let since = start.saturating_duration_since(at).as_nanos();
+        wall + since.div_ceil(1_000_000) as u64 + limit_seconds * 1000
     }
 
     /// A state machine's counters and latencies, if it is registered.
@@ -479,27 +487,34 @@ impl Engine {
         Ok((m, permit))
     }
 
-    fn execution(
+    /// A new execution of `m` that starts at `start_ms`, named `name` (else by its UUID), its
+    /// ARN and name made when read.
+    fn new_execution(
         &self,
         m: &Machine,
-        id: String,
         name: Option<String>,
         input: Value,
         sync: bool,
+        start_ms: u64,
     ) -> Arc<ExecutionInfo> {
-        let scope = &self.inner.scope;
-        // Without a name of its own, an execution is named by its UUID.
-        let (arn, name) = match name {
-            Some(name) => (scope.execution(m.machine_type, &m.name, &name, &id), name),
-            None => (scope.execution(m.machine_type, &m.name, &id, &id), id),
-        };
+        let identity = Identity::new(m.execution_prefix.clone(), name, random_uuid());
+        self.execution(m, identity, input, sync, start_ms)
+    }
+
+    fn execution(
+        &self,
+        m: &Machine,
+        identity: Identity,
+        input: Value,
+        sync: bool,
+        start_ms: u64,
+    ) -> Arc<ExecutionInfo> {
         Arc::new(ExecutionInfo {
-            id: arn,
-            name,
+            identity,
             input,
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
-            start_ms: self.now_ms(),
+            start_ms,
             state_machine_id: m.arn.shared(),
             state_machine_name: m.name.clone(),
             // AWS gives RedriveCount to Standard and asynchronous Express executions only.
@@ -532,22 +547,25 @@ impl Engine {
             true => (input, None),
             false => (Value::Null, Some(input)),
         };
-        let execution = self.execution(&m, new_uuid(), name, input, true);
-        // The caller's reference: the run's are gone once it ends, and the result then takes
-        // the ARN and the name out of it without a copy.
-        let info = execution.clone();
-        let start_ms = execution.start_ms;
+        // One clock read for the start time, the deadline and the latency's start; one for the
+        // stop time and the latency's end.
         let began = tokio::time::Instant::now();
+        let start_ms = self.ms_at(began);
+        let execution = self.new_execution(&m, name, input, true, start_ms);
+        // The caller's reference: the result hands it on, so that its ARN and name are made
+        // only if the caller reads them.
+        let info = execution.clone();
         let engine = self.clone();
         let run = async move {
             let (outcome, log, _) = engine
-                .drive_execution_of(&m, execution, run_input, &Delivery::First)
+                .drive_execution_of(&m, execution, run_input, &Delivery::First, began)
                 .await;
             engine.write_log(&m, log).await;
-            m.metrics
-                .ended(outcome.status, began.elapsed().as_micros() as u64);
+            let stopped = tokio::time::Instant::now();
+            let latency = stopped.saturating_duration_since(began);
+            m.metrics.ended(outcome.status, latency.as_micros() as u64);
             drop(permit);
-            (outcome, engine.now_ms())
+            (outcome, engine.ms_at(stopped))
         };
         // The execution is polled first here, in the caller's task: most synchronous
         // executions (Pass, Choice, in-process functions) end in that poll, and then no task is
@@ -583,13 +601,8 @@ impl Engine {
             };
             (outcome, self.now_ms())
         });
-        let (execution_arn, name) = match Arc::try_unwrap(info) {
-            Ok(info) => (info.id, info.name),
-            Err(info) => (info.id.clone(), info.name.clone()),
-        };
         Ok(SyncResult {
-            execution_arn,
-            name,
+            execution: info,
             outcome,
             start_ms,
             stop_ms,
@@ -618,10 +631,10 @@ impl Engine {
         done: impl FnOnce(String, Outcome) + Send + 'static,
     ) -> Result<String, StartError> {
         let (m, permit) = self.admit(m)?;
-        let execution = self.execution(&m, new_uuid(), name, input, false);
-        let arn = execution.id.clone();
+        let execution = self.new_execution(&m, name, input, false, self.now_ms());
+        let arn = execution.arn().to_owned();
         self.spawn_fire_and_forget(m, permit, execution, Delivery::First, move |ended| {
-            done(ended.execution.id.clone(), ended.outcome)
+            done(ended.execution.arn().to_owned(), ended.outcome)
         });
         Ok(arn)
     }
@@ -681,14 +694,12 @@ impl Engine {
         if delivered.redeliveries > 0 {
             m.metrics.redelivered();
         }
-        let execution = self.execution(
-            &m,
-            delivered.id,
-            Some(delivered.name),
-            delivered.input,
-            false,
-        );
-        let arn = execution.id.clone();
+        let arn =
+            self.inner
+                .scope
+                .execution(m.machine_type, &m.name, &delivered.name, &delivered.id);
+        let identity = Identity::given(arn.clone(), delivered.name);
+        let execution = self.execution(&m, identity, delivered.input, false, self.now_ms());
         let delivery = Delivery::Intake {
             redeliveries: delivered.redeliveries,
             give_up: delivered.give_up,
@@ -720,7 +731,13 @@ impl Engine {
                     m.metrics.redelivered();
                 }
                 let (o, log, panicked) = engine
-                    .drive_execution_of(&m, execution.clone(), None, &delivery)
+                    .drive_execution_of(
+                        &m,
+                        execution.clone(),
+                        None,
+                        &delivery,
+                        tokio::time::Instant::now(),
+                    )
                     .await;
                 attempt += 1;
                 // Only a panic is redelivered: an ASL failure would fail the same way again.
@@ -755,7 +772,8 @@ impl Engine {
 
     /// Drives one execution to its end within its deadline; with its log lines if its machine
     /// logs. `input` is the execution's input given apart (`Some`) when `execution` keeps none
-    /// (`Value::Null`) because no state reads it from the Context Object.
+    /// (`Value::Null`) because no state reads it from the Context Object. Its deadline counts
+    /// from `started`.
     ///
     /// Not an `async fn`, nor is `run`: the run is made and boxed before the future is, so that
     /// a suspended execution's future keeps neither the input nor the journal it was made from
@@ -766,6 +784,7 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
         delivery: &'a Delivery,
+        started: tokio::time::Instant,
     ) -> impl Future<Output = (Outcome, Vec<String>, bool)> + Send + 'a {
         let config = m.logging.configuration();
         let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
@@ -795,7 +814,7 @@ impl Engine {
             }
             _ => Ok(self.driving(
                 m.program.clone(),
-                m.time_limit_seconds(),
+                self.deadline_after(started, m.time_limit_seconds()),
                 execution.clone(),
                 input,
                 journal.with_tally(m.tally.clone()),
@@ -827,7 +846,7 @@ impl Engine {
                 Delivery::Intake { redeliveries, .. } => *redeliveries,
                 Delivery::First => 0,
             };
-            lines = logs::events(journal.events(), &execution.id, redrive, config)
+            lines = logs::events(journal.events(), execution.arn(), redrive, config)
                 .into_iter()
                 .map(|mut e| {
                     logs::mark_redelivered(&mut e, redeliveries);
@@ -848,19 +867,20 @@ impl Engine {
         input: Option<Value>,
         journal: Journal,
     ) -> impl Future<Output = (Outcome, Journal, bool)> + Send + '_ {
-        self.drive_to_end(self.driving(program, limit_seconds, execution, input, journal))
+        let deadline = self.deadline_after(tokio::time::Instant::now(), limit_seconds);
+        self.drive_to_end(self.driving(program, deadline, execution, input, journal))
     }
 
-    /// An attempt of one execution of `program`, made ready to drive.
+    /// An attempt of one execution of `program` (until `deadline`), made ready to drive.
     fn driving(
         &self,
         program: Arc<Program>,
-        limit_seconds: u64,
+        deadline: u64,
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
         journal: Journal,
     ) -> Driving {
-        let attempt = Attempt::new(journal, self.deadline_after(limit_seconds));
+        let attempt = Attempt::new(journal, deadline);
         let run = match input {
             Some(input) => Run::top_with(program, execution, input, self.random()),
             None => Run::top(program, execution, self.random()),
@@ -934,8 +954,7 @@ impl Engine {
         };
         m.metrics.started();
         let info = Arc::new(ExecutionInfo {
-            id: e.arn.clone(),
-            name: e.name.clone(),
+            identity: Identity::given(e.arn.clone(), e.name.clone()),
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
@@ -1008,8 +1027,7 @@ impl Engine {
         };
         m.metrics.started();
         let info = Arc::new(ExecutionInfo {
-            id: e.arn.clone(),
-            name: e.name.clone(),
+            identity: Identity::given(e.arn.clone(), e.name.clone()),
             input: e.input.clone(),
             role_arn: m.role_arn.clone(),
             machine_type: m.machine_type,
@@ -1102,7 +1120,7 @@ impl Engine {
                     .iter()
                     .position(|ev| ev.id > logged_from)
                     .unwrap_or(journal.events().len());
-                let lines = logs::events(&journal.events()[new..], &info.id, redrive, config)
+                let lines = logs::events(&journal.events()[new..], info.arn(), redrive, config)
                     .iter()
                     .map(json_text)
                     .collect();
@@ -1349,15 +1367,17 @@ pub struct StandardStart {
     pub alias_arn: Option<String>,
 }
 
-/// A random (version 4) UUID: execution ids, and the API's request and revision ids.
+/// A random (version 4) UUID, as text: the API's request and revision ids, Standard
+/// executions' names.
 pub(crate) fn new_uuid() -> String {
     // Encoded into a buffer: `to_string` goes through the formatter.
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Builder::from_random_bytes(rand_bytes())
-        .into_uuid()
-        .hyphenated()
-        .encode_lower(&mut buf)
-        .to_owned()
+    random_uuid().hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// A random (version 4) UUID: an Express execution's id (text only when read).
+pub(crate) fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand_bytes()).into_uuid()
 }
 
 /// Sixteen random-looking bytes for an execution's UUID: two draws (`draw`), so distinct for

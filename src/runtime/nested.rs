@@ -15,6 +15,7 @@ use super::engine::{new_uuid, StandardStart, StartError, WeakEngine};
 use super::executions::{Execution, Now, Started};
 use super::registry::Machine;
 use super::Status;
+use crate::arn::Identity;
 use crate::asl::machine::{IntegrationPattern, ResourceKind};
 use crate::asl::MachineType;
 use crate::tasks::nested::{self, Described, Local, StartParams};
@@ -335,8 +336,7 @@ impl Children {
                 let name = p.name.clone();
                 let observer = engine.child_observer();
                 let info = ExecutionInfo {
-                    id: String::new(),
-                    name: String::new(),
+                    identity: Identity::given(String::new(), String::new()),
                     input: input.clone(),
                     role_arn: target.machine.role_arn.clone(),
                     machine_type: MachineType::Express,
@@ -350,8 +350,7 @@ impl Children {
                         let stop_ms = clock.now_ms();
                         if let Some(tell) = observer {
                             let execution = Arc::new(ExecutionInfo {
-                                name: express_name(&arn),
-                                id: arn,
+                                identity: Identity::given(arn.clone(), express_name(&arn)),
                                 ..info
                             });
                             tell(&super::engine::Ended {
@@ -386,8 +385,7 @@ impl Children {
 fn ended(e: &Execution, role_arn: Arc<str>, end: super::executions::Ended) -> super::engine::Ended {
     super::engine::Ended {
         execution: Arc::new(ExecutionInfo {
-            id: e.arn.clone(),
-            name: e.name.clone(),
+            identity: Identity::given(e.arn.clone(), e.name.clone()),
             input: e.input.clone(),
             role_arn,
             machine_type: MachineType::Standard,

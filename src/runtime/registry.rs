@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 
 use super::logs::{Level, LoggingConfiguration};
 use super::metrics::MachineMetrics;
-use crate::arn::{Scope, StateMachineArn};
+use crate::arn::{ExecutionPrefix, Scope, StateMachineArn};
 use crate::asl::{self, Diagnostic, MachineType, StateMachine};
 use crate::compile::{self, Program};
 use crate::vm::run::Tally;
@@ -100,6 +100,8 @@ pub struct Machine {
     /// Shared (as `role_arn` and `arn`) with every execution of this revision.
     pub name: Arc<str>,
     pub arn: StateMachineArn,
+    /// What its executions' ARNs start with (they are made when read).
+    pub execution_prefix: ExecutionPrefix,
     /// EXPRESS or STANDARD: the execution ARNs' form and the time cap follow it.
     pub machine_type: MachineType,
     /// `None` until the first update.
@@ -259,6 +261,7 @@ impl Registry {
         let (program, tally) = compiled(&validated, &spec.definition);
         let machine = Arc::new(Machine {
             arn: self.scope.state_machine_arn(&spec.name),
+            execution_prefix: self.scope.execution_prefix(spec.machine_type, &spec.name),
             name: spec.name.into(),
             machine_type: spec.machine_type,
             revision_id: None,

@@ -271,7 +271,7 @@ impl Mocks {
             }
             let key = (
                 inv.execution.state_machine_name.to_string(),
-                inv.execution.name.clone(),
+                inv.execution.name().to_owned(),
             );
             active.get(&key)?.clone()
         };

@@ -8,18 +8,18 @@ use std::sync::Arc;
 
 use crate::value::{Map, Value};
 
+use crate::arn::Identity;
 use crate::asl::path::Segment;
 use crate::asl::MachineType;
 use crate::compile::{BlockId, Program, StateId};
 
 /// What an execution knows about itself, fixed when it starts. What is its machine's (role,
-/// ARN, name) is shared with the machine, and the start time is text only when read: a
-/// suspended execution holds this for as long as it waits.
+/// ARN, name) is shared with the machine, and its ARN, name and start time are text only when
+/// read: a suspended execution holds this for as long as it waits.
 #[derive(Debug, Clone)]
 pub struct ExecutionInfo {
-    /// The execution ARN (`arn:aws:states:...:express:SM:NAME:UUID`).
-    pub id: String,
-    pub name: String,
+    /// Its ARN (`arn:aws:states:...:express:SM:NAME:UUID`) and name (`arn`, `name`).
+    pub identity: Identity,
     pub input: Value,
     pub role_arn: Arc<str>,
     /// The type of its state machine, which decides (among others) how long it may run.
@@ -34,6 +34,24 @@ pub struct ExecutionInfo {
 }
 
 impl ExecutionInfo {
+    /// The execution's ARN (`Execution.Id`).
+    pub fn arn(&self) -> &str {
+        self.identity.arn()
+    }
+
+    /// The execution's name.
+    pub fn name(&self) -> &str {
+        self.identity.name()
+    }
+
+    /// The ARN, taken out of the last reference to the execution (else copied).
+    pub fn into_arn(execution: Arc<ExecutionInfo>) -> String {
+        match Arc::try_unwrap(execution) {
+            Ok(e) => e.identity.into_arn(),
+            Err(e) => e.arn().to_owned(),
+        }
+    }
+
     /// `Execution.StartTime`: RFC 3339, as AWS formats it.
     pub fn start_time(&self) -> String {
         timestamp(self.start_ms)
@@ -62,13 +80,13 @@ pub fn object(
         state.push_new("RetryCount", n.into());
     }
     let mut exec = Map::with_capacity(6);
-    exec.push_new("Id", execution.id.as_str().into());
+    exec.push_new("Id", execution.arn().into());
     let input = match with_input {
         true => execution.input.clone(),
         false => Value::Null,
     };
     exec.push_new("Input", input);
-    exec.push_new("Name", execution.name.as_str().into());
+    exec.push_new("Name", execution.name().into());
     exec.push_new("RoleArn", (*execution.role_arn).into());
     exec.push_new("StartTime", execution.start_time().into());
     if let Some(n) = execution.redrive_count {

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use statejet::arn::Identity;
 use statejet::asl::{self, Config as AslConfig, MachineType};
 use statejet::compile;
 use statejet::json;
@@ -25,8 +26,10 @@ fn engine() -> Engine {
 
 fn execution(input: Value) -> Arc<ExecutionInfo> {
     Arc::new(ExecutionInfo {
-        id: "arn:aws:states:us-east-1:123456789012:execution:sm:e1".into(),
-        name: "e1".into(),
+        identity: Identity::given(
+            "arn:aws:states:us-east-1:123456789012:execution:sm:e1".into(),
+            "e1".into(),
+        ),
         input,
         role_arn: "arn:aws:iam::123456789012:role/r".into(),
         start_ms: 1_704_067_200_000, // 2024-01-01T00:00:00Z

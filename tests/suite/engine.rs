@@ -63,7 +63,7 @@ async fn sync_executions_of_the_workloads_give_their_expected_output() {
             r.outcome.failure
         );
         assert_eq!(r.outcome.output, Some(expected), "{name}");
-        assert!(r.execution_arn.starts_with(&format!(
+        assert!(r.execution.arn().starts_with(&format!(
             "arn:aws:states:us-east-1:123456789012:express:{name}:"
         )));
     }
@@ -561,7 +561,7 @@ async fn a_standard_execution_runs_once_and_a_stop_drops_its_pending_call() {
     }
     impl Resource for Hang {
         fn call(&self, invocation: Invocation, _limit: std::time::Duration) -> Answered {
-            *self.seen.lock().unwrap() = Some(invocation.execution.id.clone());
+            *self.seen.lock().unwrap() = Some(invocation.execution.arn().to_owned());
             let guard = Guard(self.dropped.clone());
             Answered::Later(Box::pin(async move {
                 let _guard = guard;

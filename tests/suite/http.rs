@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
+use statejet::arn::Identity;
 use statejet::asl::{self, Config};
 use statejet::compile;
 use statejet::runtime::{self, Status};
@@ -122,8 +123,7 @@ fn server(
 
 fn execution(input: Value) -> Arc<ExecutionInfo> {
     Arc::new(ExecutionInfo {
-        id: "arn:aws:states:us-east-1:123456789012:express:test:run:00000000-0000-4000-8000-000000000000".into(),
-        name: "run".into(),
+        identity: Identity::given("arn:aws:states:us-east-1:123456789012:express:test:run:00000000-0000-4000-8000-000000000000".into(), "run".into()),
         input: input.into(),
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
         machine_type: statejet::asl::MachineType::Express,

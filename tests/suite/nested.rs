@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use statejet::arn::Identity;
 use statejet::asl::{self, Config as AslConfig, MachineType};
 use statejet::compile;
 use statejet::json;
@@ -37,8 +38,10 @@ fn start(e: &Engine, definition: Value) -> tokio::task::JoinHandle<(Outcome, Vec
     .unwrap();
     let program = Arc::new(compile::compile(machine));
     let info = Arc::new(ExecutionInfo {
-        id: "arn:aws:states:us-east-1:123456789012:execution:parent:p1".into(),
-        name: "p1".into(),
+        identity: Identity::given(
+            "arn:aws:states:us-east-1:123456789012:execution:parent:p1".into(),
+            "p1".into(),
+        ),
         input: json!({}),
         role_arn: "arn:aws:iam::123456789012:role/r".into(),
         start_ms: 1_704_067_200_000, // 2024-01-01T00:00:00Z

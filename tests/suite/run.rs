@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use statejet::arn::Identity;
 use statejet::asl::{self, Config};
 use statejet::compile;
 use statejet::runtime::{self, engine, Clock, Outcome, Status};
@@ -43,8 +44,7 @@ fn execute(definition: &Value, input: Value, functions: &Functions, clock: &dyn 
 
 fn execution(input: Value) -> Arc<ExecutionInfo> {
     Arc::new(ExecutionInfo {
-        id: "arn:aws:states:us-east-1:123456789012:express:test:run:00000000-0000-4000-8000-000000000000".into(),
-        name: "run".into(),
+        identity: Identity::given("arn:aws:states:us-east-1:123456789012:express:test:run:00000000-0000-4000-8000-000000000000".into(), "run".into()),
         input: input.into(),
         role_arn: "arn:aws:iam::123456789012:role/statejet".into(),
         machine_type: statejet::asl::MachineType::Express,
@@ -221,7 +221,7 @@ fn log_events_match_aws_format_at_every_level() {
             &functions,
             &clock,
         );
-        let got = Value::Array(logs::events(&history, &execution.id, 0, config));
+        let got = Value::Array(logs::events(&history, execution.arn(), 0, config));
         compare(&mut case, &path, got)
     });
 }

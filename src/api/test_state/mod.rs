@@ -118,12 +118,12 @@ impl Api {
         request::read_items(&mut harness, req.configuration.map_item_reader_data.clone());
         let now = self.engine.now_ms();
         let name = crate::runtime::engine::new_uuid();
+        let arn = format!(
+            "arn:aws:states:{}:{}:express:{MACHINE_NAME}:{name}",
+            self.scope.region, self.scope.account
+        );
         let execution = Arc::new(ExecutionInfo {
-            id: format!(
-                "arn:aws:states:{}:{}:express:{MACHINE_NAME}:{name}",
-                self.scope.region, self.scope.account
-            ),
-            name,
+            identity: crate::arn::Identity::given(arn, name),
             input: req.input.clone().into(),
             role_arn: req.role_arn.as_deref().unwrap_or_default().into(),
             // It answers synchronously under an Express ARN, as StartSyncExecution does.
@@ -245,9 +245,9 @@ fn default_context(
     }
     json!({
         "Execution": {
-            "Id": execution.id,
+            "Id": execution.arn(),
             "Input": execution.input,
-            "Name": execution.name,
+            "Name": execution.name(),
             "RoleArn": req.role_arn,
             "StartTime": execution.start_time(),
         },

@@ -336,9 +336,9 @@ impl Settle {
 fn result(e: &Ended, redeliveries: u32) -> String {
     let x = &e.execution;
     let mut out = json!({
-        "executionArn": x.id,
+        "executionArn": x.arn(),
         "stateMachineArn": &*x.state_machine_id,
-        "name": x.name,
+        "name": x.name(),
         "status": e.outcome.status.as_str(),
         "startDate": e.start_ms as f64 / 1000.0,
         "stopDate": e.stop_ms as f64 / 1000.0,

@@ -85,7 +85,7 @@ pub(super) async fn call(
         }
         ("events", "putEvents") => {
             // AWS adds the execution's and the state machine's ARNs to every entry's Resources.
-            let arns = [&*inv.execution.id, &*inv.execution.state_machine_id];
+            let arns = [inv.execution.arn(), &*inv.execution.state_machine_id];
             if let Some(Value::Array(entries)) = params.get_mut("Entries") {
                 for e in entries.iter_mut() {
                     stringify(e, "Detail");
