@@ -658,7 +658,9 @@ impl Run {
         note(&self.inspection, ENTERED, &Value::Null);
         match &state.op {
             // The common Pass, which assigns nothing: no variables to evaluate and commit, and
-            // one `Result` less to pass along.
+            // one `Result` less to pass along. Its result is worked out as in the general arm
+            // below, written out twice on purpose: through one shared `#[inline]` helper the
+            // two arms cost pass10 +0.8%, choice_loop +1.5%, parallel4 +1.5% (measured).
             Op::Pass(p) if p.assign.is_none() => {
                 let r = match &p.result {
                     Some(result) if p.result_only => Ok(result.clone()),
