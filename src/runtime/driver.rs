@@ -155,8 +155,29 @@ pub fn drive<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Driv
     drive_from(host, run, attempt, None, false)
 }
 
+/// A run after its first step, taken by `begin`: ended in it, or driven on from what it waits
+/// for.
+pub enum Begun<'h> {
+    Ended(Ended),
+    Driving(Driven<'h>),
+}
+
+/// `drive`, with the run's first step taken now, by the caller: a run that ends in it (a sync
+/// execution of Pass and Choice states, most of them) is never boxed into a future, so it costs
+/// no allocation, no future's state and no poll. A run that waits goes on as `drive` would
+/// from there. Call it where `drive`'s future would be polled (the step runs now, not later).
+pub fn begin<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Begun<'h> {
+    let mut run = run
+        .with_deadline(attempt.deadline)
+        .with_token_mint(host.token_mint());
+    match advance(&host, &mut run, &attempt, Event::Start, false) {
+        Err(ended) => Begun::Ended(ended),
+        Ok(wait) => Begun::Driving(drive_from(host, run, attempt, Some(wait), false)),
+    }
+}
+
 /// What a driven run ends with: its result, or the execution's deadline.
-type Ended = Result<Result<Value, Failure>, TimedOut>;
+pub type Ended = Result<Result<Value, Failure>, TimedOut>;
 
 /// A Task's call, as the driver awaits it.
 type Call<'h> = Pin<Box<dyn Future<Output = Result<TaskResult, Panicked>> + Send + 'h>>;

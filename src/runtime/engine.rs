@@ -858,7 +858,8 @@ impl Engine {
     }
 
     /// Drives one execution of `program` to its end (or, at shutdown, its abort) on this engine,
-    /// writing to `journal`; and whether a step or a resource panicked.
+    /// writing to `journal`; and whether a step or a resource panicked. Its first step is
+    /// taken when it is called (`driving`), not when its future is first polled.
     fn run(
         &self,
         program: Arc<Program>,
@@ -871,7 +872,9 @@ impl Engine {
         self.drive_to_end(self.driving(program, deadline, execution, input, journal))
     }
 
-    /// An attempt of one execution of `program` (until `deadline`), made ready to drive.
+    /// An attempt of one execution of `program` (until `deadline`), its first step taken now
+    /// (`driver::begin`): call it where the execution is to run, inside the future that drives
+    /// it, as every caller here does.
     fn driving(
         &self,
         program: Arc<Program>,
@@ -886,7 +889,7 @@ impl Engine {
             None => Run::top(program, execution, self.random()),
         };
         Driving {
-            driven: driver::drive(self.clone(), run, attempt.clone()),
+            driven: driver::begin(self.clone(), run, attempt.clone()),
             attempt,
         }
     }
@@ -895,14 +898,18 @@ impl Engine {
     /// whether a step or a resource panicked.
     async fn drive_to_end(&self, driving: Driving) -> (Outcome, Journal, bool) {
         let Driving { driven, attempt } = driving;
-        let mut abort = self.inner.abort.subscribe();
-        // The run first, in this order: one that ends in its first poll (most) never polls the
-        // shutdown watch, whose wait registers with the watch and deregisters when dropped, and
-        // `select!` draws no random branch order.
-        let outcome = tokio::select! {
-            biased;
-            driven = driven => Outcome::of(driven.ok()),
-            _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
+        let outcome = match driven {
+            // Ended in its first step: nothing to await, nothing a shutdown could abort.
+            driver::Begun::Ended(ended) => Outcome::of(ended.ok()),
+            driver::Begun::Driving(driven) => {
+                let mut abort = self.inner.abort.subscribe();
+                // The run first: `select!` then draws no random branch order.
+                tokio::select! {
+                    biased;
+                    driven = driven => Outcome::of(driven.ok()),
+                    _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
+                }
+            }
         };
         let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
@@ -1243,9 +1250,10 @@ impl Host for Engine {
     }
 }
 
-/// An execution's attempt ready to be driven: its run, boxed, and what its runs share.
+/// An execution's attempt after its first step (`driver::begin`): ended, or its run boxed to be
+/// driven on; and what its runs share.
 struct Driving {
-    driven: driver::Driven<'static>,
+    driven: driver::Begun<'static>,
     attempt: Arc<Attempt>,
 }
 
