@@ -555,37 +555,35 @@ impl Engine {
         // The caller's reference: the result hands it on, so that its ARN and name are made
         // only if the caller reads them.
         let info = execution.clone();
-        let engine = self.clone();
-        let run = async move {
-            let (outcome, log, _) = engine
-                .drive_execution_of(&m, execution, run_input, &Delivery::First, began)
-                .await;
-            engine.write_log(&m, log).await;
-            let stopped = tokio::time::Instant::now();
-            let latency = stopped.saturating_duration_since(began);
-            m.metrics.ended(outcome.status, latency.as_micros() as u64);
-            drop(permit);
-            (outcome, engine.ms_at(stopped))
-        };
-        // The execution is polled first here, in the caller's task: most synchronous
-        // executions (Pass, Choice, in-process functions) end in that poll, and then no task is
-        // spawned and no wake-up goes between tasks. One that waits becomes a task of its own:
-        // a caller that goes away (a dropped connection) drops only its wait, and the execution
-        // still runs to its end, is logged and counted. (A future may be polled again with
-        // another context: the task's poll registers the task's waker.)
-        let mut run = Box::pin(run);
-        let first = std::future::poll_fn(|cx| {
-            Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
-                run.as_mut().poll(cx)
-            })))
-        })
-        .await;
-        let ended = match first {
-            Ok(Poll::Ready(r)) => {
-                drop(run);
-                Ok(r)
+        // The attempt and its first step, here in the caller's task (a panic outside the
+        // driver's own catch is an engine fault, as in the poll below). Most synchronous
+        // executions (Pass, Choice) end in that step; one that logs nothing then ends here, with
+        // no future made, boxed or polled.
+        let begun = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let (attempt, logging) =
+                self.attempt_of(&m, &execution, run_input, &Delivery::First, began);
+            match (attempt, logging) {
+                (Ok(driving), None) => match self.ended_now(driving) {
+                    Ok((outcome, _, _)) => {
+                        let stopped = tokio::time::Instant::now();
+                        let latency = stopped.saturating_duration_since(began);
+                        m.metrics.ended(outcome.status, latency.as_micros() as u64);
+                        Ok((outcome, self.ms_at(stopped)))
+                    }
+                    Err(going_on) => Err((Ok(going_on), None)),
+                },
+                (prepared, logging) => Err((self.settle(prepared), logging)),
             }
-            Ok(Poll::Pending) => tokio::spawn(waiting_sync(run)).await.map_err(drop),
+        }));
+        let ended = match begun {
+            Ok(Ok(ended)) => {
+                drop(permit);
+                Ok(ended)
+            }
+            Ok(Err((attempt, logging))) => {
+                self.drive_sync_on(m, execution, attempt, logging, permit, began)
+                    .await
+            }
             Err(_) => Err(()),
         };
         let (outcome, stop_ms) = ended.unwrap_or_else(|()| {
@@ -607,6 +605,48 @@ impl Engine {
             start_ms,
             stop_ms,
         })
+    }
+
+    /// The rest of a synchronous execution whose first step `start_sync_of` took: driven to
+    /// its end, logged and counted. It is polled first here, in the caller's task (most that
+    /// get here end in that poll: an in-process function's answer, or a log line written at
+    /// once); one that waits becomes a task of its own, so that a caller that goes away (a
+    /// dropped connection) drops only its wait, and the execution still runs to its end, is
+    /// logged and counted. (A future may be polled again with another context: the task's poll
+    /// registers the task's waker.) `Err`: an engine fault (a panic past the driver's catch).
+    async fn drive_sync_on(
+        &self,
+        m: Arc<Machine>,
+        execution: Arc<ExecutionInfo>,
+        attempt: Settled,
+        logging: Option<LoggingConfiguration>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        began: tokio::time::Instant,
+    ) -> Result<(Outcome, u64), ()> {
+        let engine = self.clone();
+        let run = async move {
+            let (outcome, log, _) = engine
+                .ended_attempt(execution, attempt, &Delivery::First, logging)
+                .await;
+            engine.write_log(&m, log).await;
+            let stopped = tokio::time::Instant::now();
+            let latency = stopped.saturating_duration_since(began);
+            m.metrics.ended(outcome.status, latency.as_micros() as u64);
+            drop(permit);
+            (outcome, engine.ms_at(stopped))
+        };
+        let mut run = Box::pin(run);
+        let first = std::future::poll_fn(|cx| {
+            Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+                run.as_mut().poll(cx)
+            })))
+        })
+        .await;
+        match first {
+            Ok(Poll::Ready(r)) => Ok(r),
+            Ok(Poll::Pending) => tokio::spawn(waiting_sync(run)).await.map_err(drop),
+            Err(_) => Err(()),
+        }
     }
 
     /// Starts an execution and returns its ARN at once; `done` receives its outcome
@@ -786,12 +826,39 @@ impl Engine {
         delivery: &'a Delivery,
         started: tokio::time::Instant,
     ) -> impl Future<Output = (Outcome, Vec<String>, bool)> + Send + 'a {
+        let (attempt, logging) = self.attempt_of(m, &execution, input, delivery, started);
+        self.ended_attempt(execution, self.settle(attempt), delivery, logging)
+    }
+
+    /// A prepared attempt made what a future awaits: its run boxed to be driven on, or ended
+    /// (in its first step, or given up) with its outcome and journal, boxed. Small either way,
+    /// which keeps a suspended execution's future small (an ended result inline is ~100 B).
+    fn settle(&self, prepared: Prepared) -> Settled {
+        match prepared {
+            Ok(driving) => match self.ended_now(driving) {
+                Ok(ended) => Err(Box::new(ended)),
+                Err(going_on) => Ok(going_on),
+            },
+            Err(given_up) => Err(given_up),
+        }
+    }
+
+    /// `drive_execution_of`'s synchronous part: the attempt, its first step taken (or given
+    /// up), and the machine's logging configuration when it logs.
+    fn attempt_of(
+        &self,
+        m: &Machine,
+        execution: &Arc<ExecutionInfo>,
+        input: Option<Value>,
+        delivery: &Delivery,
+        started: tokio::time::Instant,
+    ) -> (Prepared, Option<LoggingConfiguration>) {
         let config = m.logging.configuration();
         let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
         let journal = if logging {
             let started = input.as_ref().unwrap_or(&execution.input);
             Journal::recording_input(
-                &execution,
+                execution,
                 started,
                 self.now_ms(),
                 logs::filter(config.level),
@@ -810,7 +877,7 @@ impl Engine {
                     failure: Some(failure.clone()),
                 };
                 let journal = Attempt::new(journal, 0).finish(&outcome, || self.now_ms());
-                Err(Box::new((outcome, journal)))
+                Err(Box::new((outcome, journal, false)))
             }
             _ => Ok(self.driving(
                 m.program.clone(),
@@ -820,7 +887,7 @@ impl Engine {
                 journal.with_tally(m.tally.clone()),
             )),
         };
-        self.ended_attempt(execution, attempt, delivery, logging.then_some(config))
+        (attempt, logging.then_some(config))
     }
 
     /// `drive_execution_of`'s future: the attempt driven (or given up) and its log lines made
@@ -828,16 +895,13 @@ impl Engine {
     async fn ended_attempt(
         &self,
         execution: Arc<ExecutionInfo>,
-        attempt: Result<Driving, Box<(Outcome, Journal)>>,
+        attempt: Settled,
         delivery: &Delivery,
         logging: Option<LoggingConfiguration>,
     ) -> (Outcome, Vec<String>, bool) {
         let (outcome, journal, panicked) = match attempt {
-            Ok(driving) => self.drive_to_end(driving).await,
-            Err(given_up) => {
-                let (outcome, journal) = *given_up;
-                (outcome, journal, false)
-            }
+            Ok(going_on) => self.drive_to_end(going_on).await,
+            Err(ended) => *ended,
         };
         let mut lines = Vec::new();
         if let Some(config) = logging {
@@ -869,7 +933,10 @@ impl Engine {
         journal: Journal,
     ) -> impl Future<Output = (Outcome, Journal, bool)> + Send + '_ {
         let deadline = self.deadline_after(tokio::time::Instant::now(), limit_seconds);
-        self.drive_to_end(self.driving(program, deadline, execution, input, journal))
+        match self.ended_now(self.driving(program, deadline, execution, input, journal)) {
+            Ok(ended) => futures::future::Either::Left(std::future::ready(ended)),
+            Err(going_on) => futures::future::Either::Right(self.drive_to_end(going_on)),
+        }
     }
 
     /// An attempt of one execution of `program` (until `deadline`), its first step taken now
@@ -894,23 +961,35 @@ impl Engine {
         }
     }
 
-    /// Drives an attempt to its end (or, at shutdown, its abort): its outcome, journal, and
-    /// whether a step or a resource panicked.
-    async fn drive_to_end(&self, driving: Driving) -> (Outcome, Journal, bool) {
-        let Driving { driven, attempt } = driving;
-        let outcome = match driven {
-            // Ended in its first step: nothing to await, nothing a shutdown could abort.
-            driver::Begun::Ended(ended) => Outcome::of(ended.ok()),
-            driver::Begun::Driving(driven) => {
-                let mut abort = self.inner.abort.subscribe();
-                // The run first: `select!` then draws no random branch order.
-                tokio::select! {
-                    biased;
-                    driven = driven => Outcome::of(driven.ok()),
-                    _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
-                }
-            }
+    /// Drives an attempt that did not end in its first step to its end (or, at shutdown, its
+    /// abort): its outcome, journal, and whether a step or a resource panicked.
+    async fn drive_to_end(&self, going_on: GoingOn) -> (Outcome, Journal, bool) {
+        let (driven, attempt) = going_on;
+        let mut abort = self.inner.abort.subscribe();
+        // The run first: `select!` then draws no random branch order.
+        let outcome = tokio::select! {
+            biased;
+            driven = driven => Outcome::of(driven.ok()),
+            _ = abort.wait_for(|drain| drain.aborts(&attempt)) => shutdown_abort(),
         };
+        self.finished(&attempt, outcome)
+    }
+
+    /// An attempt that ended in its first step, ended (nothing to await, nothing a shutdown
+    /// could abort): its outcome, journal, and whether a step panicked; `Err`: it goes on, its
+    /// run to be driven.
+    fn ended_now(&self, driving: Driving) -> Result<(Outcome, Journal, bool), GoingOn> {
+        match driving.driven {
+            driver::Begun::Ended(ended) => {
+                Ok(self.finished(&driving.attempt, Outcome::of(ended.ok())))
+            }
+            driver::Begun::Driving(driven) => Err((driven, driving.attempt)),
+        }
+    }
+
+    /// The end of an attempt with `outcome`: its journal finished, and whether a step or a
+    /// resource panicked.
+    fn finished(&self, attempt: &Attempt, outcome: Outcome) -> (Outcome, Journal, bool) {
         let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
     }
@@ -1256,6 +1335,18 @@ struct Driving {
     driven: driver::Begun<'static>,
     attempt: Arc<Attempt>,
 }
+
+/// An attempt after its first step (`Driving`), or given up before it (an intake delivery out
+/// of attempts: its outcome and finished journal).
+type Prepared = Result<Driving, Box<(Outcome, Journal, bool)>>;
+
+/// A prepared attempt as its future awaits it (`Engine::settle`): going on, or ended with its
+/// outcome, journal, and whether a step panicked.
+type Settled = Result<GoingOn, Box<(Outcome, Journal, bool)>>;
+
+/// An attempt that did not end in its first step: its run, boxed to be driven on, and what its
+/// runs share.
+type GoingOn = (driver::Driven<'static>, Arc<Attempt>);
 
 /// A shutdown's progress, as running executions see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
