@@ -162,18 +162,55 @@ pub enum Begun<'h> {
     Driving(Driven<'h>),
 }
 
-/// `drive`, with the run's first step taken now, by the caller: a run that ends in it (a sync
-/// execution of Pass and Choice states, most of them) is never boxed into a future, so it costs
-/// no allocation, no future's state and no poll. A run that waits goes on as `drive` would
-/// from there. Call it where `drive`'s future would be polled (the step runs now, not later).
+/// `drive`, with the run's first steps taken now, by the caller: a run that ends in them (a
+/// sync execution of Pass and Choice states, or of Tasks whose answers are ready at once, such
+/// as in-process functions') is never boxed into a future, so it costs no allocation, no
+/// future's state and no poll. A Task's call is polled once here, with a waker that does
+/// nothing: one that is not ready goes on in `drive`'s future, whose poll registers the real
+/// waker (a future may be polled with another context each time). A run that waits goes on as
+/// `drive` would from there. Call it where `drive`'s future would be polled (the steps run
+/// now, not later).
 pub fn begin<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Begun<'h> {
     let mut run = run
         .with_deadline(attempt.deadline)
         .with_token_mint(host.token_mint());
-    match advance(&host, &mut run, &attempt, Event::Start, false) {
-        Err(ended) => Begun::Ended(ended),
-        Ok(wait) => Begun::Driving(drive_from(host, run, attempt, Some(wait), false)),
+    let mut event = Event::Start;
+    loop {
+        let wait = match advance(&host, &mut run, &attempt, event, false) {
+            Err(ended) => return Begun::Ended(ended),
+            Ok(wait) => wait,
+        };
+        event = match wait {
+            Wait::Call(mut call, chain) => {
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                match call.as_mut().poll(&mut cx) {
+                    Poll::Ready(result) => task_done(&mut run, &attempt, result, chain),
+                    Poll::Pending => {
+                        let first = Some(Wait::Call(call, chain));
+                        return Begun::Driving(drive_from(host, run, attempt, first, false));
+                    }
+                }
+            }
+            wait => return Begun::Driving(drive_from(host, run, attempt, Some(wait), false)),
+        };
     }
+}
+
+/// The event a Task's answer makes, its run brought to the latest event the Task recorded
+/// (`chain`, for one that records while it works).
+fn task_done(
+    run: &mut Run,
+    attempt: &Attempt,
+    result: Result<TaskResult, Panicked>,
+    chain: Option<Arc<AtomicU64>>,
+) -> Event {
+    if let Some(chain) = chain {
+        run.follow(chain.load(Ordering::SeqCst));
+    }
+    Event::TaskDone(match result {
+        Ok(result) => result,
+        Err(Panicked) => Err(panicked(attempt, run.state_name())),
+    })
 }
 
 /// What a driven run ends with: its result, or the execution's deadline.
@@ -220,13 +257,7 @@ fn drive_from<'h, H: Host + 'h>(
                 }
                 Wait::Call(call, chain) => {
                     let result = call.await;
-                    if let Some(chain) = chain {
-                        run.follow(chain.load(Ordering::SeqCst));
-                    }
-                    Event::TaskDone(match result {
-                        Ok(result) => result,
-                        Err(Panicked) => Err(panicked(&attempt, run.state_name())),
-                    })
+                    task_done(&mut run, &attempt, result, chain)
                 }
                 Wait::Fork(fork) => {
                     // The children borrow the run (which selects a Map's items as they start).
