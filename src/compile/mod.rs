@@ -225,17 +225,24 @@ fn spends_input(kind: &StateKind) -> bool {
 }
 
 /// Whether a Pass's Parameters object (of at most `UPDATE_FIELDS` fields) goes straight into
-/// one field of its input: no InputPath, ResultSelector or OutputPath, and a ResultPath of one
-/// field (`$.last`). See `Pass::updates_field`.
+/// its input's place or one field of it: no InputPath, ResultSelector or OutputPath, and a
+/// ResultPath of `$` or of one field (`$.last`). See `Pass::updates_field`.
 fn updates_field(flow: &Flow) -> bool {
     match flow {
         Flow::JsonPath {
             input_path: Select::Whole,
             parameters: Some(Template::Object(fields)),
             result_selector: None,
-            result_path: ResultPath::Path(p),
+            result_path,
             output_path: Select::Whole,
-        } => fields.len() <= UPDATE_FIELDS && matches!(p.segments.as_slice(), [Segment::Field(_)]),
+        } => {
+            fields.len() <= UPDATE_FIELDS
+                && match result_path {
+                    ResultPath::Replace => true,
+                    ResultPath::Path(p) => matches!(p.segments.as_slice(), [Segment::Field(_)]),
+                    ResultPath::Discard => false,
+                }
+        }
         _ => false,
     }
 }

@@ -260,6 +260,30 @@ pub fn overwrite_field<'k>(
     }
 }
 
+/// `overwrite_field` for a `ResultPath` of `$`: `target` itself becomes the object, when it is
+/// an object nobody else holds with those keys in that order.
+pub fn overwrite<'k>(
+    target: &mut Value,
+    keys: impl ExactSizeIterator<Item = &'k str>,
+    values: &mut [Value],
+    bound: usize,
+) -> bool {
+    let Value::Object(m) = target else {
+        return false;
+    };
+    if !m.keys_are(keys) {
+        return false;
+    }
+    let Some(fields) = m.unique_mut() else {
+        return false;
+    };
+    for (slot, v) in fields.values_mut().zip(values) {
+        std::mem::swap(slot, v);
+    }
+    m.note_bound(bound);
+    true
+}
+
 /// `overwrite_field`'s write into `outer`'s field `name`: the old object's bound if it was
 /// written (one scan of `outer`, no copy).
 #[inline]

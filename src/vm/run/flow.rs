@@ -238,16 +238,17 @@ impl Run {
         Ok(v)
     }
 
-    /// The input and output stages of a Pass whose Parameters object goes into the one field
-    /// its ResultPath names (`Pass::updates_field`): the object's values are evaluated first
-    /// (they may read the field's old value), then swapped with the old object's values when
-    /// it is an object nobody else holds with the same keys in the same order (a loop's state
-    /// updating its own field), so the new object costs no allocation and the old one no free;
-    /// otherwise the object is built and put as `input_stage` and `output_stage` do.
+    /// The input and output stages of a Pass whose Parameters object replaces its input or
+    /// goes into the one field its ResultPath names (`Pass::updates_field`): the object's
+    /// values are evaluated first (they may read the old ones), then swapped with the old
+    /// object's values when the input (or its field) is an object nobody else holds with the
+    /// same keys in the same order (a loop's state updating itself or its own field), so the
+    /// new object costs no allocation and the old one no free; otherwise the object is built
+    /// and put as `input_stage` and `output_stage` do.
     pub(super) fn update_field(&mut self, flow: &Flow) -> Result<Value, Failure> {
         let Flow::JsonPath {
             parameters: Some(Template::Object(fields)),
-            result_path: ResultPath::Path(path),
+            result_path,
             ..
         } = flow
         else {
@@ -280,7 +281,15 @@ impl Run {
         // A bound within the payload limit is what `input_stage`'s check would pass.
         if let Some(b) = bound.filter(|b| *b <= MAX_PAYLOAD_BYTES) {
             let keys = fields.iter().map(|(k, _)| k.as_str());
-            if jsonpath::overwrite_field(&mut self.input, path, keys, values, b) {
+            let written = match result_path {
+                // The raw input is spent here: nothing reads it after the Parameters.
+                ResultPath::Replace => jsonpath::overwrite(&mut self.input, keys, values, b),
+                ResultPath::Path(path) => {
+                    jsonpath::overwrite_field(&mut self.input, path, keys, values, b)
+                }
+                ResultPath::Discard => false,
+            };
+            if written {
                 return Ok(std::mem::take(&mut self.input));
             }
         }
@@ -634,6 +643,45 @@ mod tests {
                 twice(json!({"name.$": "$$.Execution.Name", "n.$": "States.MathAdd($.last.n, 1)"})),
                 r#"{"last":{"name":"-","n":1}}"#,
                 r#"{"last":{"name":"n","n":3}}"#,
+            ),
+        ];
+        for (states, input, want) in cases {
+            assert_eq!(
+                output_of(states.clone(), input),
+                want,
+                "{states} on {input}"
+            );
+        }
+        // The object replaces the input (`ResultPath` `$`, as when there is none).
+        let counter = |params: Value| {
+            json!({
+                "A": {"Type": "Pass", "Parameters": params.clone(), "Next": "B"},
+                "B": {"Type": "Pass", "Parameters": params, "End": true},
+            })
+        };
+        let cases = [
+            (
+                counter(json!({"i.$": "States.MathAdd($.i, 1)"})),
+                r#"{"i":0}"#,
+                r#"{"i":2}"#,
+            ),
+            (
+                counter(json!({"a.$": "$.b", "b.$": "$.a"})),
+                r#"{"a":1,"b":[2]}"#,
+                r#"{"a":1,"b":[2]}"#,
+            ),
+            (
+                counter(json!({"a": 5, "b.$": "$.a"})),
+                r#"{"b":1,"a":2}"#,
+                r#"{"a":5,"b":5}"#,
+            ),
+            (counter(json!({"j": 1})), r#"{"i":0}"#, r#"{"j":1}"#),
+            (counter(json!({"j": 1})), r#"[0]"#, r#"{"j":1}"#),
+            // The Context Object's copy of the input holds it: not written.
+            (
+                counter(json!({"i.$": "States.MathAdd($$.Execution.Input.i, 1)"})),
+                r#"{"i":0}"#,
+                r#"{"i":1}"#,
             ),
         ];
         for (states, input, want) in cases {
