@@ -256,7 +256,11 @@ impl Run {
                 .input_stage(flow)
                 .and_then(|eff| self.output_stage(flow, eff));
         };
-        if self.inspection.is_some() || fields.len() > UPDATE_FIELDS {
+        // An input that cannot take the object in its place (not an object of as many fields:
+        // a Map's item reshaped) takes the general stages, with nothing evaluated twice.
+        let elsewhere = matches!(result_path, ResultPath::Replace)
+            && !matches!(&self.input, Value::Object(m) if m.len() == fields.len());
+        if self.inspection.is_some() || fields.len() > UPDATE_FIELDS || elsewhere {
             return self
                 .input_stage(flow)
                 .and_then(|eff| self.output_stage(flow, eff));
