@@ -193,6 +193,15 @@ impl<T: Clone> Node<T> {
     pub fn same(a: &Node<T>, b: &Node<T>) -> bool {
         Arc::ptr_eq(&a.0, &b.0)
     }
+
+    /// The node's contents to write, if no other value holds them (no copy is ever made, and
+    /// no count changed, where `DerefMut` would copy a shared node); the remembered bound is
+    /// forgotten, as for any write.
+    pub fn unique_mut(&mut self) -> Option<&mut T> {
+        let inner = Arc::get_mut(&mut self.0)?;
+        *inner.bound.get_mut() = 0;
+        Some(&mut inner.value)
+    }
 }
 
 impl<T> Node<T> {
@@ -408,6 +417,13 @@ impl Map {
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.position(key).map(move |i| &mut self.entries[i].1)
+    }
+
+    /// Whether the object's keys are `keys`, in that order.
+    pub fn keys_are<'k>(&self, keys: impl ExactSizeIterator<Item = &'k str>) -> bool {
+        self.entries.len() == keys.len()
+            && (self.entries.iter().zip(keys))
+                .all(|((k, _), n)| same_key(k.as_bytes(), n.as_bytes()))
     }
 
     pub fn get_key_value(&self, key: &str) -> Option<(&Str, &Value)> {

@@ -14,13 +14,15 @@ use std::sync::Arc;
 pub use listing::listing;
 pub use program::{
     Block, BlockId, Catcher, Choice, ChoiceRule, Fail, Instruction, Map, Op, Parallel, Pass,
-    Program, StateId, Succeed, Task, Transition, Wait, Work, WorkKind,
+    Program, StateId, Succeed, Task, Transition, Wait, Work, WorkKind, UPDATE_FIELDS,
 };
 
 use crate::asl::machine::{
     self, Assign, CatchOutput, Condition, Dynamic, FailField, Flow, ItemSelector, Items, Jsonata,
-    QueryLanguage, ResultPath, Retrier, Select, State, StateKind, StateMachine, StateRef, WaitFor,
+    QueryLanguage, ResultPath, Retrier, Select, State, StateKind, StateMachine, StateRef, Template,
+    WaitFor,
 };
+use crate::asl::path::Segment;
 
 /// Compiles a validated machine.
 pub fn compile(machine: StateMachine) -> Program {
@@ -74,6 +76,7 @@ impl Lowering {
                             ..
                         }
                     ),
+                updates_field: p.result.is_none() && updates_field(&p.flow),
                 flow: p.flow.clone(),
                 result: p.result.clone(),
                 assign: p.assign.clone(),
@@ -217,6 +220,29 @@ fn spends_input(kind: &StateKind) -> bool {
             }
         ),
         StateKind::Choice(_) | StateKind::Wait(_) | StateKind::Succeed(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether a Pass's Parameters object (of at most `UPDATE_FIELDS` fields) goes straight into
+/// its input's place or one field of it: no InputPath, ResultSelector or OutputPath, and a
+/// ResultPath of `$` or of one field (`$.last`). See `Pass::updates_field`.
+fn updates_field(flow: &Flow) -> bool {
+    match flow {
+        Flow::JsonPath {
+            input_path: Select::Whole,
+            parameters: Some(Template::Object(fields)),
+            result_selector: None,
+            result_path,
+            output_path: Select::Whole,
+        } => {
+            fields.len() <= UPDATE_FIELDS
+                && match result_path {
+                    ResultPath::Replace => true,
+                    ResultPath::Path(p) => matches!(p.segments.as_slice(), [Segment::Field(_)]),
+                    ResultPath::Discard => false,
+                }
+        }
         _ => false,
     }
 }

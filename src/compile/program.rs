@@ -135,9 +135,18 @@ pub struct Pass {
     /// Whether `result` is the state's result as it is: JSONPath with no `InputPath` or
     /// `Parameters`, so the effective input need not be made.
     pub result_only: bool,
+    /// Whether its Parameters object replaces its input, or goes into the one field its
+    /// `ResultPath` names, with nothing in between (JSONPath, no `Result`, `InputPath`,
+    /// `ResultSelector` or `OutputPath`, at most `UPDATE_FIELDS` fields), so the VM may write
+    /// the object's values over the old object there (`Run::update_field`).
+    pub updates_field: bool,
     pub assign: Option<Assign>,
     pub next: Transition,
 }
+
+/// The most fields of a Parameters object that `Pass::updates_field` allows: the VM gathers
+/// their values on the stack before it writes them.
+pub const UPDATE_FIELDS: usize = 4;
 
 #[derive(Debug)]
 pub struct Choice {

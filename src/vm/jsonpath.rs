@@ -219,6 +219,96 @@ pub fn put_field(target: &mut Value, path: &ReferencePath, value: Value) -> Resu
     Ok(())
 }
 
+/// `put_field` of an object whose keys are `keys` and whose fields are `values`, when field
+/// `path` of `target` already holds an object with those keys in that order and nobody else
+/// holds it or `target` (a loop's state updating its own field): the values are swapped with
+/// the old ones where they are (the old ones are left in `values`), so no node is made and none
+/// freed. `bound` is the new object's text bound. `false`, with nothing written and `values`
+/// untouched, otherwise.
+pub fn overwrite_field<'k>(
+    target: &mut Value,
+    path: &ReferencePath,
+    keys: impl ExactSizeIterator<Item = &'k str>,
+    values: &mut [Value],
+    bound: usize,
+) -> bool {
+    let ([Segment::Field(name)], Value::Object(m)) = (path.segments.as_slice(), target) else {
+        return false;
+    };
+    let before = m.known_bound();
+    let Some(outer) = m.unique_mut() else {
+        return false;
+    };
+    match swap_into(outer, name, keys, values, bound) {
+        // The same arithmetic as `put_field`'s for a field replaced.
+        Some(old) => {
+            if let Some(after) = before
+                .zip(old)
+                .and_then(|(b, o)| b.checked_sub(o)?.checked_add(bound))
+            {
+                m.note_bound(after);
+            }
+            true
+        }
+        // Nothing was written: the bound still holds.
+        None => {
+            if let Some(b) = before {
+                m.note_bound(b);
+            }
+            false
+        }
+    }
+}
+
+/// `overwrite_field` for a `ResultPath` of `$`: `target` itself becomes the object, when it is
+/// an object nobody else holds with those keys in that order.
+pub fn overwrite<'k>(
+    target: &mut Value,
+    keys: impl ExactSizeIterator<Item = &'k str>,
+    values: &mut [Value],
+    bound: usize,
+) -> bool {
+    let Value::Object(m) = target else {
+        return false;
+    };
+    if !m.keys_are(keys) {
+        return false;
+    }
+    let Some(fields) = m.unique_mut() else {
+        return false;
+    };
+    for (slot, v) in fields.values_mut().zip(values) {
+        std::mem::swap(slot, v);
+    }
+    m.note_bound(bound);
+    true
+}
+
+/// `overwrite_field`'s write into `outer`'s field `name`: the old object's bound if it was
+/// written (one scan of `outer`, no copy).
+#[inline]
+fn swap_into<'k>(
+    outer: &mut Map,
+    name: &str,
+    keys: impl ExactSizeIterator<Item = &'k str>,
+    values: &mut [Value],
+    bound: usize,
+) -> Option<Option<usize>> {
+    let Value::Object(old) = outer.get_mut(name)? else {
+        return None;
+    };
+    if !old.keys_are(keys) {
+        return None;
+    }
+    let old_bound = old.known_bound();
+    let fields = old.unique_mut()?;
+    for (slot, v) in fields.values_mut().zip(values) {
+        std::mem::swap(slot, v);
+    }
+    old.note_bound(bound);
+    Some(old_bound)
+}
+
 /// Writes `value` at `segments` below `at` (`None`: a step ran into the wrong kind of value).
 /// A node written on the way keeps its remembered text bound when the bounds of what changed
 /// are known: the bound is a sum over fields, so it follows by arithmetic what a walk of the

@@ -4,7 +4,7 @@
 //! Invariant: a template's literal parts are copied as they are; only `.$` fields are computed,
 //! and a path that selects nothing is a `States.Runtime` failure naming the field, as AWS words it.
 
-use crate::value::{Map, Value};
+use crate::value::{Map, Str, Value};
 
 use super::failure::Failure;
 use super::intrinsic;
@@ -54,6 +54,45 @@ pub fn eval(t: &Template, roots: &Roots, random: Random) -> Result<Value, Failur
         Template::Path(p) => read_field(p, "", roots),
         Template::Call(c) => call(c, "", roots, random),
     }
+}
+
+/// Evaluates an object template's fields into `values` (a slot per field, in order) as `eval`
+/// does, without building the object (`Run::update_field` may write them into an old one), and
+/// gives the object's text bound as `eval` sums it, if known.
+pub fn eval_fields(
+    fields: &[(Str, Template)],
+    roots: &Roots,
+    random: Random,
+    values: &mut [Value],
+) -> Result<Option<usize>, Failure> {
+    let mut bound = Some(2 + 2 * fields.len());
+    for ((name, value), slot) in fields.iter().zip(values) {
+        let v = match value {
+            Template::Path(p) => path_field(p, name, roots)?,
+            Template::Call(c) => call(c, name, roots, random)?,
+            Template::Literal(v) => v.clone(),
+            nested => eval(nested, roots, random)?,
+        };
+        bound = bound
+            .zip(v.known_bound())
+            .and_then(|(b, n)| b.checked_add(name.len() * 6 + 2)?.checked_add(n));
+        *slot = v;
+    }
+    Ok(bound)
+}
+
+/// The object `eval` builds of `fields`' names and the `values` `eval_fields` gave (taken), its
+/// `bound` noted.
+pub fn object_of(fields: &[(Str, Template)], values: &mut [Value], bound: Option<usize>) -> Value {
+    let entries = (fields.iter().zip(values))
+        .map(|((name, _), v)| (name.clone(), v.take()))
+        .collect();
+    // The names are unique: validation refuses a template that repeats one.
+    let out = Value::object(Map::from_unique(entries));
+    if let (Value::Object(node), Some(bound)) = (&out, bound) {
+        node.note_bound(bound);
+    }
+    out
 }
 
 /// The value of field `name.$` whose value is path `p`. A Reference Path into the input that

@@ -238,6 +238,70 @@ impl Run {
         Ok(v)
     }
 
+    /// The input and output stages of a Pass whose Parameters object replaces its input or
+    /// goes into the one field its ResultPath names (`Pass::updates_field`): the object's
+    /// values are evaluated first (they may read the old ones), then swapped with the old
+    /// object's values when the input (or its field) is an object nobody else holds with the
+    /// same keys in the same order (a loop's state updating itself or its own field), so the
+    /// new object costs no allocation and the old one no free; otherwise the object is built
+    /// and put as `input_stage` and `output_stage` do.
+    pub(super) fn update_field(&mut self, flow: &Flow) -> Result<Value, Failure> {
+        let Flow::JsonPath {
+            parameters: Some(Template::Object(fields)),
+            result_path,
+            ..
+        } = flow
+        else {
+            return self
+                .input_stage(flow)
+                .and_then(|eff| self.output_stage(flow, eff));
+        };
+        // An input that cannot take the object in its place (not an object of as many fields:
+        // a Map's item reshaped) takes the general stages, with nothing evaluated twice.
+        let elsewhere = matches!(result_path, ResultPath::Replace)
+            && !matches!(&self.input, Value::Object(m) if m.len() == fields.len());
+        if self.inspection.is_some() || fields.len() > UPDATE_FIELDS || elsewhere {
+            return self
+                .input_stage(flow)
+                .and_then(|eff| self.output_stage(flow, eff));
+        }
+        // As `input_stage`: no Context Object for a definition that never reads it.
+        let built;
+        let ctx = match self.context_unread() {
+            true => None,
+            false => {
+                built = self.context_facts(true, None);
+                Some(&built)
+            }
+        };
+        let roots = Roots {
+            input: &self.input,
+            context: ctx,
+            variables: &self.variables,
+        };
+        let mut values: [Value; UPDATE_FIELDS] = Default::default();
+        let values = &mut values[..fields.len()];
+        let bound = template::eval_fields(fields, &roots, &mut *self.random, values)?;
+        // A bound within the payload limit is what `input_stage`'s check would pass.
+        if let Some(b) = bound.filter(|b| *b <= MAX_PAYLOAD_BYTES) {
+            let keys = fields.iter().map(|(k, _)| k.as_str());
+            let written = match result_path {
+                // The raw input is spent here: nothing reads it after the Parameters.
+                ResultPath::Replace => jsonpath::overwrite(&mut self.input, keys, values, b),
+                ResultPath::Path(path) => {
+                    jsonpath::overwrite_field(&mut self.input, path, keys, values, b)
+                }
+                ResultPath::Discard => false,
+            };
+            if written {
+                return Ok(std::mem::take(&mut self.input));
+            }
+        }
+        let v = template::object_of(fields, values, bound);
+        self.check_output_size(&v)?;
+        self.output_stage(flow, v)
+    }
+
     /// ResultSelector, ResultPath, OutputPath. Inlined for the common case, a JSONPath state
     /// that keeps its result whole (no ResultSelector, ResultPath or OutputPath) when no
     /// inspector looks: the result is the output, with no call. A result put into one field of
@@ -507,6 +571,131 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `states` (a machine's `States`, starting at `A`) on `input`: the output's text.
+    fn output_of(states: Value, input: &str) -> String {
+        let definition = json!({"StartAt": "A", "States": states}).to_text();
+        let machine = crate::asl::validate(&definition, &Default::default()).unwrap();
+        let info = Arc::new(ExecutionInfo {
+            identity: crate::arn::Identity::given("arn".into(), "n".into()),
+            input: Value::parse(input).unwrap(),
+            role_arn: "role".into(),
+            machine_type: crate::asl::MachineType::Express,
+            start_ms: 0,
+            state_machine_id: "machine".into(),
+            state_machine_name: "m".into(),
+            redrive_count: None,
+        });
+        let program = Arc::new(crate::compile::compile(machine));
+        let functions = crate::tasks::Functions::default();
+        let clock = crate::runtime::SystemClock;
+        let outcome = crate::runtime::execute(program, info, &functions, &clock);
+        outcome.output.expect("succeeded").to_text()
+    }
+
+    /// A Pass writing its Parameters into its own field (`Pass::updates_field`) gives what the
+    /// general stages give, whether the old object is overwritten or a new one is put: the
+    /// values read the old ones first, a shared old object is not written, keys in another
+    /// order or another kind of value get a new object, and `$$` is read as usual.
+    #[test]
+    fn a_pass_updating_its_own_field_gives_what_the_general_stages_give() {
+        let pass = |params: Value, next: Option<&str>| {
+            let mut p = json!({"Type": "Pass", "Parameters": params, "ResultPath": "$.last"});
+            match next {
+                Some(n) => p["Next"] = json!(n),
+                None => p["End"] = json!(true),
+            }
+            p
+        };
+        let twice =
+            |params: Value| json!({"A": pass(params.clone(), Some("B")), "B": pass(params, None)});
+        let cases = [
+            (
+                twice(json!({"v.$": "$.last.v", "step": 2})),
+                r#"{"id":"x","last":{"v":42,"step":1}}"#,
+                r#"{"id":"x","last":{"v":42,"step":2}}"#,
+            ),
+            // Each value reads the old object, not the one being written.
+            (
+                json!({"A": pass(json!({"a.$": "$.last.b", "b.$": "$.last.a"}), None)}),
+                r#"{"last":{"a":1,"b":[2]},"z":0}"#,
+                r#"{"last":{"a":[2],"b":1},"z":0}"#,
+            ),
+            // The old object is read whole into the new one: it stays as it was.
+            (
+                twice(json!({"a.$": "$.last", "b": 1})),
+                r#"{"last":{"a":0,"b":0}}"#,
+                r#"{"last":{"a":{"a":{"a":0,"b":0},"b":1},"b":1}}"#,
+            ),
+            // Another order of keys, another kind of value, no field yet: a new object.
+            (
+                twice(json!({"a": 5, "b.$": "$.n"})),
+                r#"{"last":{"b":1,"a":2},"n":3}"#,
+                r#"{"last":{"a":5,"b":3},"n":3}"#,
+            ),
+            (
+                twice(json!({"a": 5, "b.$": "$.n"})),
+                r#"{"last":[1],"n":3}"#,
+                r#"{"last":{"a":5,"b":3},"n":3}"#,
+            ),
+            (
+                twice(json!({"a": 5, "b.$": "$.n", "c": null, "d": [1]})),
+                r#"{"n":3}"#,
+                r#"{"n":3,"last":{"a":5,"b":3,"c":null,"d":[1]}}"#,
+            ),
+            (
+                twice(json!({"name.$": "$$.Execution.Name", "n.$": "States.MathAdd($.last.n, 1)"})),
+                r#"{"last":{"name":"-","n":1}}"#,
+                r#"{"last":{"name":"n","n":3}}"#,
+            ),
+        ];
+        for (states, input, want) in cases {
+            assert_eq!(
+                output_of(states.clone(), input),
+                want,
+                "{states} on {input}"
+            );
+        }
+        // The object replaces the input (`ResultPath` `$`, as when there is none).
+        let counter = |params: Value| {
+            json!({
+                "A": {"Type": "Pass", "Parameters": params.clone(), "Next": "B"},
+                "B": {"Type": "Pass", "Parameters": params, "End": true},
+            })
+        };
+        let cases = [
+            (
+                counter(json!({"i.$": "States.MathAdd($.i, 1)"})),
+                r#"{"i":0}"#,
+                r#"{"i":2}"#,
+            ),
+            (
+                counter(json!({"a.$": "$.b", "b.$": "$.a"})),
+                r#"{"a":1,"b":[2]}"#,
+                r#"{"a":1,"b":[2]}"#,
+            ),
+            (
+                counter(json!({"a": 5, "b.$": "$.a"})),
+                r#"{"b":1,"a":2}"#,
+                r#"{"a":5,"b":5}"#,
+            ),
+            (counter(json!({"j": 1})), r#"{"i":0}"#, r#"{"j":1}"#),
+            (counter(json!({"j": 1})), r#"[0]"#, r#"{"j":1}"#),
+            // The Context Object's copy of the input holds it: not written.
+            (
+                counter(json!({"i.$": "States.MathAdd($$.Execution.Input.i, 1)"})),
+                r#"{"i":0}"#,
+                r#"{"i":1}"#,
+            ),
+        ];
+        for (states, input, want) in cases {
+            assert_eq!(
+                output_of(states.clone(), input),
+                want,
+                "{states} on {input}"
+            );
+        }
+    }
 
     /// The bound is never below the exact length, and `larger_than` agrees with counting.
     #[test]

@@ -36,7 +36,9 @@ use crate::asl::machine::{
     WaitFor,
 };
 use crate::asl::path::Path;
-use crate::compile::{BlockId, Catcher, Instruction, Op, Program, StateId, Transition, WorkKind};
+use crate::compile::{
+    BlockId, Catcher, Instruction, Op, Program, StateId, Transition, WorkKind, UPDATE_FIELDS,
+};
 use crate::jsonata;
 
 /// The largest payload AWS lets a state produce: 256 KiB.
@@ -661,6 +663,11 @@ impl Run {
             // one `Result` less to pass along. Its result is worked out as in the general arm
             // below, written out twice on purpose: through one shared `#[inline]` helper the
             // two arms cost pass10 +0.8%, choice_loop +1.5%, parallel4 +1.5% (measured).
+            // A loop's Pass writing its Parameters into its own field (`$.last`): in place.
+            Op::Pass(p) if p.updates_field && p.assign.is_none() => {
+                let r = self.update_field(&p.flow);
+                self.finish(r, p.next, now, journal)
+            }
             Op::Pass(p) if p.assign.is_none() => {
                 let r = match &p.result {
                     Some(result) if p.result_only => Ok(result.clone()),
