@@ -53,7 +53,7 @@ impl Api {
     fn start_request<'a>(&self, i: &'a Input, trace: Option<&str>) -> Result<Start<'a>, ApiError> {
         let (machine_arn, test_case) = super::mock_case::split(i.required("stateMachineArn")?);
         let arn = Arn::parse(machine_arn)?;
-        if arn.resource_type == "stateMachine" && arn.rest.contains('/') {
+        if arn.resource_type == "stateMachine" && arn.rest.bytes().any(|b| b == b'/') {
             return Err(ApiError::new(
                 "ValidationException",
                 format!("Invalid Arn: a Map Run label cannot be started: '{machine_arn}'"),
@@ -216,7 +216,7 @@ impl Api {
         };
         out.raw("inputDetails", details);
         if let Some(o) = &output {
-            out.json_string("output", o);
+            out.value_string("output", o);
         }
         out.raw("outputDetails", details);
         if let Some(f) = &r.outcome.failure {

@@ -4,8 +4,8 @@
 //! Functions API's or `unknown`, an outcome an HTTP status code and one of statejet's own error
 //! names (`&'static str`), so no request can add a series of its own making.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex};
 use std::time::Instant;
 
 use crate::api::wire::ApiError;
@@ -13,7 +13,7 @@ use crate::runtime::metrics::DurationCounts;
 
 /// Every operation of the Step Functions API (botocore's `stepfunctions` 2016-11-23 model),
 /// those statejet does not implement too: a client calling one shows under its own name. In
-/// byte order: `Operation::of` searches it by halves.
+/// byte order (a series' key sorts by it).
 const OPERATIONS: [&str; 37] = [
     "CreateActivity",
     "CreateStateMachine",
@@ -68,9 +68,19 @@ pub struct Operation(usize);
 impl Operation {
     /// The operation an `X-Amz-Target` header names.
     pub fn of(target: Option<&str>) -> Operation {
+        // A table made once: a search by halves compared six names per request (290
+        // instructions), a look-up hashes one and compares it.
+        static INDEX: LazyLock<HashMap<&str, usize, foldhash::fast::FixedState>> =
+            LazyLock::new(|| {
+                OPERATIONS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, op)| (*op, i))
+                    .collect()
+            });
         let index = target
             .and_then(|t| t.strip_prefix("AWSStepFunctions."))
-            .and_then(|op| OPERATIONS.binary_search(&op).ok());
+            .and_then(|op| INDEX.get(op).copied());
         Operation(index.unwrap_or(OPERATIONS.len()))
     }
 

@@ -153,29 +153,35 @@ impl<'a> Reader<'a> {
                 _ => return None,
             }
             let escape = *self.body.get(self.at + 1)?;
+            // `\"`, `\\` and `\/` stand for their second byte, which is copied with the run
+            // after it: one copy per such escape, not a push and a copy (most escapes are
+            // quotes, in a JSON text sent as a string).
             self.at += 2;
-            let c = match escape {
-                b'"' => '"',
-                b'\\' => '\\',
-                b'b' => '\u{8}',
-                b'f' => '\u{c}',
-                b'n' => '\n',
-                b'r' => '\r',
-                b't' => '\t',
+            let from = match escape {
+                b'"' | b'\\' => self.at - 1,
                 b'/' => {
                     canonical = false;
-                    '/'
+                    self.at - 1
                 }
-                b'u' => {
-                    canonical = false;
-                    self.unicode_escape()?
+                _ => {
+                    let c = match escape {
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            canonical = false;
+                            self.unicode_escape()?
+                        }
+                        _ => return None,
+                    };
+                    value.push(c);
+                    self.at
                 }
-                _ => return None,
             };
-            value.push(c);
-            let run = plain_len(&self.body[self.at..]);
-            value.push_str(&self.text[self.at..self.at + run]);
-            self.at += run;
+            self.at += plain_len(&self.body[self.at..]);
+            value.push_str(&self.text[from..self.at]);
         }
         let written = canonical.then(|| &self.text[start..self.at]);
         self.at += 1;
