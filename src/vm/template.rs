@@ -66,6 +66,8 @@ pub fn eval_fields(
     values: &mut [Value],
 ) -> Result<Option<usize>, Failure> {
     let mut bound = Some(2 + 2 * fields.len());
+    // `eval`'s loop, written out again on purpose: one shared `#[inline(always)]` step for
+    // both cost pass10 +1.1%, choice_loop +1.0%, map100 +0.3% (measured, session twelve).
     for ((name, value), slot) in fields.iter().zip(values) {
         let v = match value {
             Template::Path(p) => path_field(p, name, roots)?,
