@@ -555,10 +555,10 @@ impl Engine {
         // The caller's reference: the result hands it on, so that its ARN and name are made
         // only if the caller reads them.
         let info = execution.clone();
-        // The attempt and its first step, here in the caller's task (a panic outside the
-        // driver's own catch is an engine fault, as in the poll below). Most synchronous
-        // executions (Pass, Choice) end in that step; one that logs nothing then ends here, with
-        // no future made, boxed or polled.
+        // The attempt and its first steps, here in the caller's task (a panic outside the
+        // driver's own catch is an engine fault, as in `drive_sync_on`'s poll). Most synchronous
+        // executions (Pass, Choice, Tasks answered at once) end in those steps; one that logs
+        // nothing then ends here, with no future made, boxed or polled.
         let begun = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let (attempt, logging) =
                 self.attempt_of(&m, &execution, run_input, &Delivery::First, began);
