@@ -204,6 +204,33 @@ impl<T: Clone> Node<T> {
     }
 }
 
+impl Node<Map> {
+    /// The field `key` to write, added as `null` if absent, and whether it was added. The key
+    /// is shared (a compiled path's): a new field takes it by a reference count, not a copy of
+    /// its text. A shared object that gains the field is copied once with room to grow, not
+    /// copied at its length by copy on write and then grown by the push (a reallocation and a
+    /// second copy of its fields: each of parallel4's branches adds three fields to the input
+    /// the four share). The room is the next power of two, at least four, as the `Vec`'s own
+    /// growth would give after the push.
+    pub fn field_or_null(&mut self, key: &Str) -> (&mut Value, bool) {
+        if let Some(i) = self.position(key) {
+            // Copied at its length if shared: it does not grow.
+            return (&mut (**self).entries[i].1, false);
+        }
+        if Arc::get_mut(&mut self.0).is_none() {
+            let room = (self.len() + 1).next_power_of_two().max(4);
+            let mut copy = Map::with_capacity(room);
+            copy.entries.extend(self.entries.iter().cloned());
+            copy.index.clone_from(&self.index);
+            *self = Node::new(copy);
+        }
+        let m = &mut **self;
+        m.push_new(key.clone(), Value::Null);
+        let last = m.entries.len() - 1;
+        (&mut m.entries[last].1, true)
+    }
+}
+
 impl<T> Node<T> {
     #[inline]
     pub(crate) fn known_bound(&self) -> Option<usize> {
@@ -458,19 +485,6 @@ impl Map {
             }
         };
         &mut self.entries[i].1
-    }
-
-    /// The field `key`, added as `null` if absent, and whether it was added. The key is shared
-    /// (a compiled path's): a new field takes it by a reference count, not a copy of its text.
-    pub fn field_or_null(&mut self, key: &Str) -> (&mut Value, bool) {
-        match self.position(key) {
-            Some(i) => (&mut self.entries[i].1, false),
-            None => {
-                self.push_new(key.clone(), Value::Null);
-                let last = self.entries.len() - 1;
-                (&mut self.entries[last].1, true)
-            }
-        }
     }
 
     /// The object of `entries`, whose keys the caller knows are unique (the parser, which has
@@ -1376,6 +1390,38 @@ mod tests {
             unreachable!()
         };
         assert!(Node::same(ay, by), "the untouched array stays shared");
+    }
+
+    /// A shared object that gains a field through `Node::field_or_null` is copied (with room,
+    /// so the fields that follow need no growth); its other holder sees nothing; a field it has
+    /// already is written in a copy too; a unique object is written in place.
+    #[test]
+    fn a_field_added_to_a_shared_object_goes_into_a_copy() {
+        let a = json!({"x": 1, "big": [1, 2, 3]});
+        let mut b = a.clone();
+        let Value::Object(m) = &mut b else {
+            unreachable!()
+        };
+        for (i, key) in ["s1", "s2", "s3", "x"].into_iter().enumerate() {
+            let (slot, added) = m.field_or_null(&Str::from(key));
+            assert_eq!(added, key != "x", "{key}");
+            *slot = json!(i);
+        }
+        assert!(m.entries.capacity() >= 5, "room was made once");
+        assert_eq!(a, json!({"x": 1, "big": [1, 2, 3]}));
+        assert_eq!(
+            b,
+            json!({"x": 3, "big": [1, 2, 3], "s1": 0, "s2": 1, "s3": 2})
+        );
+        let c = a.clone();
+        let mut d = a.clone();
+        drop(c);
+        let Value::Object(m) = &mut d else {
+            unreachable!()
+        };
+        *m.field_or_null(&Str::from("x")).0 = json!(9);
+        assert_eq!(a["x"], json!(1));
+        assert_eq!(d["x"], json!(9));
     }
 
     #[test]
