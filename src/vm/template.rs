@@ -125,7 +125,8 @@ pub fn not_found(p: &Path, field: &str, roots: &Roots) -> Failure {
 /// Evaluates an intrinsic call: its arguments first (paths, nested calls), then the function.
 pub fn call(c: &Call, name: &str, roots: &Roots, random: Random) -> Result<Value, Failure> {
     let f = c.function;
-    // Up to three arguments (almost every call) in an array on the stack: no allocation.
+    // Up to four arguments (almost every call: a `Format` of three placeholders has four) in an
+    // array on the stack: no allocation.
     match c.args.as_slice() {
         [] => intrinsic::call(f, &[], random),
         [a] => {
@@ -151,6 +152,15 @@ pub fn call(c: &Call, name: &str, roots: &Roots, random: Random) -> Result<Value
                 arg(a, name, roots, random)?,
                 arg(b, name, roots, random)?,
                 arg(c, name, roots, random)?,
+            ];
+            intrinsic::call(f, &args, random)
+        }
+        [a, b, c, d] => {
+            let args = [
+                arg(a, name, roots, random)?,
+                arg(b, name, roots, random)?,
+                arg(c, name, roots, random)?,
+                arg(d, name, roots, random)?,
             ];
             intrinsic::call(f, &args, random)
         }
