@@ -229,10 +229,18 @@ impl Identity {
 
     /// The execution's name.
     pub fn name(&self) -> &str {
-        self.name.get_or_init(|| match &self.parts {
-            Some((_, uuid)) => uuid_text(uuid).as_str().to_owned(),
-            None => String::new(),
-        })
+        if let Some(name) = self.name.get() {
+            return name;
+        }
+        match &self.parts {
+            // Named by its UUID, which ends its ARN: the name is the ARN's tail, not a text of
+            // its own (a sync start over HTTP reads both).
+            Some(_) => {
+                let arn = self.arn();
+                &arn[arn.len() - uuid::fmt::Hyphenated::LENGTH..]
+            }
+            None => "",
+        }
     }
 
     /// The ARN, taken out (made if it was not).
@@ -330,6 +338,10 @@ mod tests {
             let unnamed = Identity::new(s.execution_prefix(t, "M"), None, uuid);
             assert_eq!(unnamed.arn(), s.execution(t, "M", &text, &text));
             assert_eq!(unnamed.name(), text);
+            // The name read first (it is the ARN's tail) reads the same.
+            let unnamed = Identity::new(s.execution_prefix(t, "M"), None, uuid);
+            assert_eq!(unnamed.name(), text);
+            assert_eq!(unnamed.arn(), s.execution(t, "M", &text, &text));
             let named = Identity::new(s.execution_prefix(t, "M"), Some("n".into()), uuid);
             assert_eq!(named.arn(), s.execution(t, "M", "n", &text));
             assert_eq!(named.name(), "n");
