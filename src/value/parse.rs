@@ -138,7 +138,9 @@ fn same_text(a: &[u8], b: &[u8]) -> bool {
     match n {
         8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
         4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        0..=3 => (0..n).all(|i| a[i] == b[i]),
+        // Positions 0, n/2 and n-1 are every position of a key of one to three bytes.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        0 => true,
         _ => a == b,
     }
 }
@@ -249,19 +251,22 @@ impl<'a> Parser<'a> {
     /// call.
     #[inline(always)]
     fn value(&mut self, b: u8, depth: u32) -> Option<(Value, Bound)> {
+        // Strings and numbers, the common values, first: two compares rather than a jump table
+        // (measured with `key` taking no length check and `same_text`'s three loads for a short
+        // key: iot_event's parse 7,701 -> 7,259 instructions an execution).
+        if b == b'"' {
+            let s = match self.string()? {
+                Text::Slice(s) => Str::from(s),
+                Text::Owned(s) => Str::from(s),
+            };
+            let bound = string_bound(s.len());
+            return Some((Value::String(s), bound));
+        }
+        if b.wrapping_sub(b'0') < 10 || b == b'-' {
+            self.pos -= 1;
+            return Some((Value::Number(self.number()?), NUMBER_BOUND));
+        }
         match b {
-            b'"' => {
-                let s = match self.string()? {
-                    Text::Slice(s) => Str::from(s),
-                    Text::Owned(s) => Str::from(s),
-                };
-                let bound = string_bound(s.len());
-                Some((Value::String(s), bound))
-            }
-            b'-' | b'0'..=b'9' => {
-                self.pos -= 1;
-                Some((Value::Number(self.number()?), NUMBER_BOUND))
-            }
             b'{' | b'[' if depth < MAX_DEPTH => self.container(b, depth + 1),
             b't' => self.literal(b"rue", Value::Bool(true)),
             b'f' => self.literal(b"alse", Value::Bool(false)),
@@ -394,10 +399,8 @@ impl<'a> Parser<'a> {
             Text::Slice(s) => s,
             Text::Owned(s) => s.as_str(),
         };
+        // A key too long to cache matches no cached one: it takes `cached`'s miss path.
         let hash = hash(s.as_bytes());
-        if s.len() > MAX_CACHED_KEY {
-            return Some((hash, Str::from(s)));
-        }
         Some((hash, cached(self.keys, hash, s)))
     }
 
