@@ -1,11 +1,19 @@
 //! JSON text straight into statejet's `Value`: one pass over the bytes without serde's visitor
 //! layers, object keys shared through a small per-thread cache, each array and object allocated
-//! once at its final size (its elements gather on a per-thread stack first).
+//! once at its final size (its elements gather on a per-thread stack first), and each array's and
+//! object's text bound (`Value::text_bound`) noted as it is read, so the engine's first payload
+//! check of an input does not walk it.
 //!
 //! Invariant: the result is exactly what `Value`'s `Deserialize` makes through serde_json, or
 //! there is none and the caller asks serde_json, which then also gives its error. Anything this
 //! parser does not take on its fast path (any error, a number it would have to round, an escape
-//! it does not decode, deep nesting) goes back to serde_json.
+//! it does not decode, deep nesting) goes back to serde_json. A noted bound is exactly what
+//! `Value::walk_bound` would find.
+//!
+//! The common input is compact and short-keyed: the hot path reads a scalar inside the loop of
+//! its array or object (only a container is a call), takes a token without a white-space call,
+//! and compares a cached key by words, not `memcmp`; escapes, white space and cache misses are
+//! out of line.
 
 use std::cell::RefCell;
 
@@ -29,8 +37,8 @@ struct Cache {
     /// Recent object keys: a JSON input's keys mostly repeat (its schema's field names), and a
     /// shared one costs a reference count where a new one costs an allocation and its free.
     keys: [Option<Str>; KEY_SLOTS],
-    /// The fields of the objects being parsed, innermost last, with their keys' hashes.
-    fields: Vec<(u64, Str, Value)>,
+    /// The fields of the objects being parsed, innermost last.
+    fields: Vec<(Str, Value)>,
     /// The elements of the arrays being parsed, innermost last.
     items: Vec<Value>,
 }
@@ -59,7 +67,7 @@ pub(super) fn parse(text: &str) -> Option<Value> {
             fields: &mut cache.fields,
             items: &mut cache.items,
         };
-        let value = p.value(0).filter(|_| {
+        let value = p.top().filter(|_| {
             p.skip_space();
             p.pos == p.bytes.len()
         });
@@ -81,26 +89,72 @@ pub(super) fn parse(text: &str) -> Option<Value> {
 /// `Value`'s `Deserialize`, whose keys serde_json hands over one by one).
 pub(super) fn key(s: &str) -> (u64, Str) {
     CACHE.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cached(&mut cache.keys, s),
+        Ok(mut cache) => {
+            let hash = hash(s.as_bytes());
+            (hash, cached(&mut cache.keys, hash, s))
+        }
         Err(_) => (hash(s.as_bytes()), Str::from(s)),
     })
 }
 
-/// Key `s` from `keys` (a new one takes its slot), with its hash.
-fn cached(keys: &mut [Option<Str>; KEY_SLOTS], s: &str) -> (u64, Str) {
-    let hash = hash(s.as_bytes());
-    if s.len() > MAX_CACHED_KEY {
-        return (hash, Str::from(s));
+/// Key `s` (of hash `hash`) from `keys`: in its slot or, where another key took that one, its
+/// second (two keys of one slot had evicted each other every time: iot_event's `firmware` and
+/// `lon`, ~200 instructions an execution). Inline for the common case, a hit in its slot: a call
+/// cost a prologue and epilogue of ~30 instructions a key, and the slice `==` a `memcmp` call.
+#[inline(always)]
+fn cached(keys: &mut [Option<Str>; KEY_SLOTS], hash: u64, s: &str) -> Str {
+    let first = (hash >> 56) as usize % KEY_SLOTS;
+    match &keys[first] {
+        Some(k) if same_text(k.as_bytes(), s.as_bytes()) => k.clone(),
+        _ => second(keys, first, (hash >> 48) as usize % KEY_SLOTS, s),
     }
-    let slot = &mut keys[(hash >> 56) as usize % KEY_SLOTS];
-    match slot {
-        Some(k) if k.as_str() == s => (hash, k.clone()),
-        _ => {
-            let key = Str::from(s);
-            *slot = Some(key.clone());
-            (hash, key)
+}
+
+/// Key `s` not in its first slot: from its second, else a new one, which takes the first slot
+/// if free, else the second (unless it is too long to keep).
+#[inline(never)]
+fn second(keys: &mut [Option<Str>; KEY_SLOTS], first: usize, second: usize, s: &str) -> Str {
+    if let Some(k) = &keys[second] {
+        if same_text(k.as_bytes(), s.as_bytes()) {
+            return k.clone();
         }
     }
+    let key = Str::from(s);
+    if s.len() <= MAX_CACHED_KEY {
+        let slot = if keys[first].is_none() { first } else { second };
+        keys[slot] = Some(key.clone());
+    }
+    key
+}
+
+/// Whether `a` and `b` are the same bytes: up to 16 of them by two overlapping word loads
+/// each (the hash's), where a slice `==` calls `memcmp`.
+#[inline(always)]
+fn same_text(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        // Positions 0, n/2 and n-1 are every position of a key of one to three bytes.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        0 => true,
+        _ => a == b,
+    }
+}
+
+/// The eight bytes of `b` at `at` (which the caller knows are there).
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default())
+}
+
+/// The four bytes of `b` at `at` (which the caller knows are there).
+#[inline(always)]
+fn half(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default())
 }
 
 /// The bit of a key's hash in an object's set of seen keys (`Parser::object`).
@@ -108,158 +162,272 @@ pub(super) fn seen_bit(hash: u64) -> u64 {
     1u64 << ((hash >> 50) & 63)
 }
 
+/// A text bound (`Value::text_bound`) as the parser sums it. A value's bound is at most 24 times
+/// its text's length (a one-byte number's is 24; a string's `6·len + 2` and a container's own
+/// brackets, commas, colons and quotes are less per byte), so in a text of at most
+/// `MAX_NOTED_TEXT` bytes every sum fits a node's note and none overflows: plain additions
+/// (saturating ones cost 223 instructions an iot_event execution, 2,305 a map100 one). A
+/// longer text's sums may wrap and are not noted.
+type Bound = usize;
+
+/// The longest text whose bounds are noted: 24 times it is below `u32::MAX`, what
+/// `Node::note_bound` keeps.
+const MAX_NOTED_TEXT: usize = u32::MAX as usize / 24;
+
+/// `Value::known_bound`'s figures for scalars.
+const LITERAL_BOUND: Bound = 5;
+const NUMBER_BOUND: Bound = 24;
+
+/// A string of `len` bytes: `Value::known_bound`'s `6·len + 2`.
+#[inline(always)]
+fn string_bound(len: usize) -> Bound {
+    len.wrapping_mul(6).wrapping_add(2)
+}
+
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     keys: &'a mut [Option<Str>; KEY_SLOTS],
-    fields: &'a mut Vec<(u64, Str, Value)>,
+    fields: &'a mut Vec<(Str, Value)>,
     items: &'a mut Vec<Value>,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-
+impl<'a> Parser<'a> {
     fn skip_space(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
     }
 
-    /// The next byte past white space, consumed.
+    /// The next byte past white space, consumed. Inline for compact text: every token byte is
+    /// above a space, and only a byte at or below one (white space, or a control character,
+    /// which the caller then refuses) takes the call.
+    #[inline(always)]
     fn next_token(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        if b > b' ' {
+            return Some(b);
+        }
+        self.token_after_space()
+    }
+
+    /// Consumes byte `want`, the next past white space (compact text's next byte: one compare).
+    #[inline(always)]
+    fn expect(&mut self, want: u8) -> Option<()> {
+        if self.bytes.get(self.pos) == Some(&want) {
+            self.pos += 1;
+            return Some(());
+        }
+        self.expect_after_space(want)
+    }
+
+    /// `expect` where the next byte is not `want`: white space first, or an error.
+    #[inline(never)]
+    fn expect_after_space(&mut self, want: u8) -> Option<()> {
         self.skip_space();
-        let b = self.peek()?;
+        (self.bytes.get(self.pos) == Some(&want)).then(|| self.pos += 1)
+    }
+
+    /// `next_token` where its byte was at or below a space (already consumed).
+    #[inline(never)]
+    fn token_after_space(&mut self) -> Option<u8> {
+        self.pos -= 1;
+        self.skip_space();
+        let b = *self.bytes.get(self.pos)?;
         self.pos += 1;
         Some(b)
     }
 
-    fn value(&mut self, depth: u32) -> Option<Value> {
-        match self.next_token()? {
-            b'"' => {
-                let s = self.string()?;
-                Some(Value::String(match s {
-                    Text::Slice(a, b) => Str::from(&self.text[a..b]),
-                    Text::Owned(s) => Str::from(s),
-                }))
-            }
-            b'{' if depth < MAX_DEPTH => self.object(depth + 1),
-            b'[' if depth < MAX_DEPTH => self.array(depth + 1),
+    /// The whole text's value (white space after it is the caller's).
+    fn top(&mut self) -> Option<Value> {
+        let b = self.next_token()?;
+        self.value(b, 0).map(|(value, _)| value)
+    }
+
+    /// A value whose first byte `b` is consumed, at `depth` containers deep, with its text
+    /// bound. A scalar is read inline (in each array's and object's loop); a container is a
+    /// call.
+    #[inline(always)]
+    fn value(&mut self, b: u8, depth: u32) -> Option<(Value, Bound)> {
+        // Strings and numbers, the common values, first: two compares rather than a jump table
+        // (measured with `key` taking no length check and `same_text`'s three loads for a short
+        // key: iot_event's parse 7,701 -> 7,259 instructions an execution).
+        if b == b'"' {
+            let s = match self.string()? {
+                Text::Slice(s) => Str::from(s),
+                Text::Owned(s) => Str::from(s),
+            };
+            let bound = string_bound(s.len());
+            return Some((Value::String(s), bound));
+        }
+        if b.wrapping_sub(b'0') < 10 || b == b'-' {
+            self.pos -= 1;
+            return Some((Value::Number(self.number()?), NUMBER_BOUND));
+        }
+        match b {
+            b'{' | b'[' if depth < MAX_DEPTH => self.container(b, depth + 1),
             b't' => self.literal(b"rue", Value::Bool(true)),
             b'f' => self.literal(b"alse", Value::Bool(false)),
             b'n' => self.literal(b"ull", Value::Null),
-            b'-' | b'0'..=b'9' => {
-                self.pos -= 1;
-                self.number().map(Value::Number)
-            }
             _ => None,
         }
     }
 
-    fn literal(&mut self, rest: &[u8], value: Value) -> Option<Value> {
+    fn literal(&mut self, rest: &[u8], value: Value) -> Option<(Value, Bound)> {
         let end = self.pos + rest.len();
         (self.bytes.get(self.pos..end)? == rest).then(|| {
             self.pos = end;
-            value
+            (value, LITERAL_BOUND)
         })
     }
 
-    fn array(&mut self, depth: u32) -> Option<Value> {
-        self.skip_space();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Some(Value::array(Vec::new()));
+    /// An array or object (`b` its opening byte, consumed), `depth` deep, its bound noted.
+    #[inline(never)]
+    fn container(&mut self, b: u8, depth: u32) -> Option<(Value, Bound)> {
+        let (value, bound) = if b == b'[' {
+            self.array(depth)?
+        } else {
+            self.object(depth)?
+        };
+        if self.bytes.len() <= MAX_NOTED_TEXT {
+            match &value {
+                Value::Array(items) => items.note_bound(bound),
+                Value::Object(m) => m.note_bound(bound),
+                _ => {}
+            }
+        }
+        Some((value, bound))
+    }
+
+    #[inline(always)]
+    fn array(&mut self, depth: u32) -> Option<(Value, Bound)> {
+        let mut b = self.next_token()?;
+        if b == b']' {
+            return Some((Value::array(Vec::new()), 2));
         }
         let base = self.items.len();
+        let mut bound: Bound = 2;
         loop {
-            let item = self.value(depth)?;
+            let (item, item_bound) = self.value(b, depth)?;
+            // One for its comma (or, the last, for nothing: the brackets' two start the sum).
+            bound = bound.wrapping_add(item_bound).wrapping_add(1);
             self.items.push(item);
             match self.next_token()? {
-                b',' => {}
+                b',' => b = self.next_token()?,
                 b']' => break,
                 _ => return None,
             }
         }
-        Some(Value::array(self.items.drain(base..).collect()))
+        // `2 + len + Σ item`, as `walk_bound` sums it.
+        Some((Value::array(self.items.split_off(base)), bound))
     }
 
-    fn object(&mut self, depth: u32) -> Option<Value> {
+    #[inline(always)]
+    fn object(&mut self, depth: u32) -> Option<(Value, Bound)> {
         match self.next_token()? {
-            b'}' => return Some(Value::object(Map::new())),
+            b'}' => return Some((Value::object(Map::new()), 2)),
             b'"' => {}
             _ => return None,
         }
         let base = self.fields.len();
+        let mut bound: Bound = 2;
+        // One bit per key's hash: only a key whose bit is already set can be a repeat, and
+        // only then are the fields before it searched for it.
+        let mut seen = 0u64;
+        let mut repeat = false;
         loop {
             let (hash, key) = self.key()?;
-            if self.next_token()? != b':' {
-                return None;
+            self.expect(b':')?;
+            let b = self.next_token()?;
+            let (value, value_bound) = self.value(b, depth)?;
+            // `2·len + Σ (6·keylen + 2 + value)`: two for its colon and comma, two for its
+            // key's quotes.
+            bound = (bound.wrapping_add(string_bound(key.len())))
+                .wrapping_add(value_bound)
+                .wrapping_add(2);
+            let bit = seen_bit(hash);
+            if seen & bit != 0 && !repeat {
+                let key = key.as_bytes();
+                repeat = (self.fields[base..].iter()).any(|(k, _)| same_text(k.as_bytes(), key));
             }
-            let value = self.value(depth)?;
-            self.fields.push((hash, key, value));
+            seen |= bit;
+            self.fields.push((key, value));
+            // Compact text's `,"` in one compare.
+            if self.bytes.get(self.pos..self.pos + 2) == Some(b",\"") {
+                self.pos += 2;
+                continue;
+            }
             match self.next_token()? {
                 b',' if self.next_token()? == b'"' => {}
                 b'}' => break,
                 _ => return None,
             }
         }
-        // One bit per key's hash: only a key whose bit is already set can be a repeat, and
-        // only then are the fields before it searched for it (a hash, then the text).
-        let fields = &self.fields[base..];
-        let mut seen = 0u64;
-        let mut repeat = false;
-        for (i, (hash, key, _)) in fields.iter().enumerate() {
-            let bit = seen_bit(*hash);
-            if seen & bit != 0 && (fields[..i].iter()).any(|(h, k, _)| h == hash && k == key) {
-                repeat = true;
-                break;
-            }
-            seen |= bit;
-        }
         if !repeat {
             // The common object: its entries moved once into their final place.
-            let entries = self.fields.drain(base..).map(|(_, k, v)| (k, v)).collect();
-            return Some(Value::object(Map::from_unique(entries)));
+            let entries = self.fields.split_off(base);
+            return Some((Value::object(Map::from_unique(entries)), bound));
         }
+        Some(self.merged(base))
+    }
+
+    /// The object of the fields from `base` on, some of whose keys repeat: a repeated key keeps
+    /// its first place and takes the last value, as serde_json's; its bound summed again over
+    /// what it keeps (its values' are known in a text short enough to note them).
+    #[inline(never)]
+    fn merged(&mut self, base: usize) -> (Value, Bound) {
         let mut m = Map::with_capacity(self.fields.len() - base);
-        let mut seen = 0u64;
-        for (hash, key, value) in self.fields.drain(base..) {
-            let bit = seen_bit(hash);
-            if seen & bit != 0 && m.contains_key(&key) {
-                // A repeated key keeps its first place and takes the last value, as serde_json's.
-                m.insert(key, value);
-            } else {
-                m.push_new(key, value);
-            }
-            seen |= bit;
+        for (key, value) in self.fields.drain(base..) {
+            m.insert(key, value);
         }
-        Some(Value::object(m))
+        let bound = (m.iter()).fold(2usize, |bound, (k, v)| {
+            (bound.wrapping_add(string_bound(k.len())))
+                .wrapping_add(v.known_bound().unwrap_or(0))
+                .wrapping_add(2)
+        });
+        (Value::object(m), bound)
     }
 
-    /// An object's key (past its opening quote), shared with the cache's copy when it has one.
+    /// An object's key (past its opening quote), shared with the cache's copy when it has one,
+    /// with its hash.
+    #[inline(always)]
     fn key(&mut self) -> Option<(u64, Str)> {
-        let key = match self.string()? {
-            Text::Slice(a, b) => cached(self.keys, &self.text[a..b]),
-            Text::Owned(s) => cached(self.keys, &s),
+        let s = self.string()?;
+        let s = match &s {
+            Text::Slice(s) => s,
+            Text::Owned(s) => s.as_str(),
         };
-        Some(key)
+        // A key too long to cache matches no cached one: it takes `cached`'s miss path.
+        let hash = hash(s.as_bytes());
+        Some((hash, cached(self.keys, hash, s)))
     }
 
-    /// A string's text (past its opening quote, through its closing one).
-    fn string(&mut self) -> Option<Text> {
+    /// A string's text (past its opening quote, through its closing one). Inline for the common
+    /// string, without escapes: a range of the input; one with an escape is decoded out of line.
+    #[inline(always)]
+    fn string(&mut self) -> Option<Text<'a>> {
         let start = self.pos;
         let end = special(self.bytes, start);
-        match self.bytes.get(end)? {
-            b'"' => {
-                self.pos = end + 1;
-                return Some(Text::Slice(start, end));
-            }
-            b'\\' => self.pos = end,
-            // A control character must be escaped: serde_json says so.
-            _ => return None,
+        if self.bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            let text: &'a str = self.text;
+            return Some(Text::Slice(text.get(start..end)?));
         }
+        self.escaped(start, end)
+    }
+
+    /// A string (from `start`, past its opening quote) whose first special byte, at `end`, is
+    /// not its closing quote: an escape, decoded, or a control character or the text's end,
+    /// serde_json's error.
+    #[inline(never)]
+    fn escaped(&mut self, start: usize, end: usize) -> Option<Text<'a>> {
+        if self.bytes.get(end) != Some(&b'\\') {
+            // A control character must be escaped: serde_json says so.
+            return None;
+        }
+        self.pos = end;
         let mut out = String::with_capacity(end - start + 16);
         out.push_str(&self.text[start..end]);
         loop {
@@ -329,59 +497,76 @@ impl Parser<'_> {
     /// negative), and a decimal without exponent whose digits make at most 2^53 with at most
     /// 22 after the point (so one correctly rounded division by an exact power of ten gives
     /// serde_json's float, with or without its `float_roundtrip`). Any other goes to
-    /// serde_json's own number parser, through `Number`'s `FromStr`.
+    /// serde_json's own number parser, through `Number`'s `FromStr`, out of line.
+    ///
+    /// Read with local positions and a digit loop of one compare (iot_event's eight numbers
+    /// cost ~1,250 instructions an execution through `self.pos` and `peek`).
+    #[inline(always)]
     fn number(&mut self) -> Option<Number> {
+        let bytes = self.bytes;
         let start = self.pos;
-        let negative = self.peek() == Some(b'-');
-        if negative {
-            self.pos += 1;
-        }
-        let int_start = self.pos;
-        let mut significand: u64 = 0;
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            significand = significand
-                .wrapping_mul(10)
-                .wrapping_add(u64::from(d - b'0'));
-            self.pos += 1;
-        }
-        let int_digits = self.pos - int_start;
-        let mut fraction_digits = 0;
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            while let Some(d @ b'0'..=b'9') = self.peek() {
-                significand = significand
-                    .wrapping_mul(10)
-                    .wrapping_add(u64::from(d - b'0'));
-                self.pos += 1;
-                fraction_digits += 1;
-            }
-        }
+        let negative = bytes.get(start) == Some(&b'-');
+        let int_start = start + usize::from(negative);
+        let (significand, int_end) = digits(bytes, int_start, 0);
+        let int_digits = int_end - int_start;
+        let dot = bytes.get(int_end) == Some(&b'.');
+        let (significand, end) = if dot {
+            digits(bytes, int_end + 1, significand)
+        } else {
+            (significand, int_end)
+        };
+        let fraction_digits = if dot { end - int_end - 1 } else { 0 };
         let plain = int_digits > 0
-            && (int_digits == 1 || self.bytes[int_start] != b'0')
+            && (int_digits == 1 || bytes[int_start] != b'0')
             && int_digits + fraction_digits <= 19
-            && !matches!(self.peek(), Some(b'e' | b'E' | b'.'));
+            && !matches!(bytes.get(end), Some(b'e' | b'E' | b'.'));
         if plain {
-            if self.bytes[self.pos - 1] == b'.' {
+            if dot && fraction_digits == 0 {
                 // `1.`: serde_json's error.
                 return None;
             }
             if fraction_digits == 0 {
                 if !negative {
+                    self.pos = end;
                     return Some(Number::from(significand));
                 }
                 if significand != 0 && int_digits <= 18 {
+                    self.pos = end;
                     return Some(Number::from(-(significand as i64)));
                 }
             } else if significand <= 1 << 53 && fraction_digits <= 22 {
                 let f = significand as f64 / POW10[fraction_digits];
+                self.pos = end;
                 return Number::from_f64(if negative { -f } else { f });
             }
         }
-        while let Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E') = self.peek() {
+        self.other_number(start, end)
+    }
+
+    /// A number `number` does not read (from `start`; its digits run to `end`): serde_json's.
+    #[inline(never)]
+    fn other_number(&mut self, start: usize, end: usize) -> Option<Number> {
+        self.pos = end;
+        while let Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
         self.text[start..self.pos].parse().ok()
     }
+}
+
+/// The decimal digits of `bytes` from `i` on, accumulated onto `n` (wrapping: the caller
+/// counts them), and where they end.
+#[inline(always)]
+fn digits(bytes: &[u8], mut i: usize, mut n: u64) -> (u64, usize) {
+    while let Some(&b) = bytes.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    (n, i)
 }
 
 /// Where the first `"`, `\\` or control character at or past `i` is (the end if none): eight
@@ -419,8 +604,8 @@ const POW10: [f64; 23] = [
 ];
 
 /// A string's text: a range of the input (no escapes), or decoded.
-enum Text {
-    Slice(usize, usize),
+enum Text<'a> {
+    Slice(&'a str),
     Owned(String),
 }
 
@@ -749,6 +934,197 @@ mod tests {
         let ka = a.as_object().unwrap().keys().next().unwrap().clone();
         let kb = b[0].as_object().unwrap().keys().next().unwrap().clone();
         assert!(std::sync::Arc::ptr_eq(&ka.0, &kb.0));
+    }
+
+    /// Every array's and object's bound in `ours` (noted by the parse) against what
+    /// `walk_bound` finds for the same node of `fresh` (built through serde_json, nothing noted).
+    fn same_bounds(ours: &Value, fresh: &Value) {
+        assert_eq!(ours.known_bound(), fresh.text_bound(usize::MAX), "{ours}");
+        match (ours, fresh) {
+            (Value::Array(a), Value::Array(b)) => {
+                a.iter().zip(b.iter()).for_each(|(x, y)| same_bounds(x, y));
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.values()
+                    .zip(b.values())
+                    .for_each(|(x, y)| same_bounds(x, y));
+            }
+            _ => {}
+        }
+    }
+
+    /// A random document: nested arrays and objects, keys that repeat (also past the cache's
+    /// length and the word compare's), strings with escapes, numbers, literals, white space.
+    fn random_document(next: &mut impl FnMut() -> u64, depth: u32, out: &mut String) {
+        let r = next();
+        let space = |out: &mut String, r: u64| {
+            if r % 7 == 0 {
+                out.push_str([" ", "\n", "\t ", "\r\n  "][(r / 7 % 4) as usize]);
+            }
+        };
+        let key = |r: u64| -> String {
+            let len = [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 40, 64, 65, 90][(r % 14) as usize];
+            let c = char::from(b'a' + (r / 14 % 3) as u8);
+            let mut k: String = std::iter::repeat_n(c, len).collect();
+            if len > 0 && r / 42 % 5 == 0 {
+                k.replace_range(len - 1.., "\\u00e9");
+            }
+            k
+        };
+        match if depth > 4 { r % 4 } else { r % 7 } {
+            0 => out.push_str(["null", "true", "false"][(r / 7 % 3) as usize]),
+            1 => out.push_str(&format!("{}", (r >> 8) as i64 % 100_000 - 500)),
+            2 => out.push_str(&format!("{}.{}", r % 1000, (r >> 20) % 10_000)),
+            3 => out.push_str(&format!("\"{}\"", key(r >> 3))),
+            4 | 5 => {
+                out.push('{');
+                for i in 0..(r >> 8) % 12 {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    space(out, next());
+                    out.push_str(&format!("\"{}\"", key(next())));
+                    space(out, next());
+                    out.push(':');
+                    space(out, next());
+                    random_document(next, depth + 1, out);
+                    space(out, next());
+                }
+                out.push('}');
+            }
+            _ => {
+                out.push('[');
+                for i in 0..(r >> 8) % 8 {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    space(out, next());
+                    random_document(next, depth + 1, out);
+                    space(out, next());
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    #[test]
+    fn random_documents_parse_as_serde_json_parses_them_with_walk_bounds() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut fast = 0;
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            random_document(&mut next, 0, &mut text);
+            check(&text);
+            if let Some(ours) = parse(&text) {
+                fast += 1;
+                same_bounds(&ours, &serde(&text).unwrap());
+            }
+        }
+        assert!(fast > 4_000, "{fast} took the fast pass");
+    }
+
+    #[test]
+    fn noted_bounds_are_walk_bounds() {
+        for text in [
+            include_str!("../../benches/workloads/iot_event.input.json"),
+            include_str!("../../benches/workloads/map100.input.json"),
+            r#"[[],{},[[]],{"":{}},"",0,-1.5,null,true,false,"\u00e9\n"]"#,
+            r#"{"a":1,"b":{"c":[1,2,{"d":"e"}]},"a":2}"#,
+        ] {
+            same_bounds(&parse(text).unwrap(), &serde(text).unwrap());
+        }
+    }
+
+    #[test]
+    fn arrays_and_objects_are_allocated_at_their_size() {
+        fn exact(v: &Value) {
+            match v {
+                Value::Array(a) => {
+                    assert_eq!(a.capacity(), a.len(), "{v}");
+                    a.iter().for_each(exact);
+                }
+                Value::Object(m) => m.values().for_each(exact),
+                _ => {}
+            }
+        }
+        for text in [
+            "[1,2,3]",
+            "[[1,2,3],[4,5,6,7,8],[9]]",
+            r#"{"a":[1,2,3],"b":[[4],[5,6,7]]}"#,
+            include_str!("../../benches/workloads/map100.input.json"),
+        ] {
+            exact(&parse(text).unwrap());
+        }
+    }
+
+    #[test]
+    fn keys_compare_by_words_at_every_length_and_place() {
+        for len in 0..40usize {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_text(&a, &a.clone()));
+            assert!(!same_text(&a, &a[..len.saturating_sub(1)]) || len == 0);
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 1;
+                assert!(!same_text(&a, &b), "{len} {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn white_space_and_control_characters_between_tokens_as_serde_json() {
+        for text in [
+            "[ 1 ,\n2\t]",
+            "{ \"a\" :\r\n1 , \"b\":[ ] }",
+            "[\u{1}1]",
+            "[1\u{1}]",
+            "{\"a\"\u{1f}:1}",
+            "[1,\u{0}2]",
+            "\u{1}",
+            "[1, ]",
+            "{\"a\":1 ,}",
+        ] {
+            check(text);
+        }
+    }
+
+    #[test]
+    fn keys_of_one_slot_are_both_kept() {
+        // `firmware` and `lon` share their first slot: the second key takes its second one.
+        let (h1, h2) = (hash(b"firmware"), hash(b"lon"));
+        assert_eq!(h1 >> 56, h2 >> 56);
+        let text = r#"[{"firmware":1,"lon":2},{"lon":3,"firmware":4}]"#;
+        let a = Value::parse(text).unwrap();
+        let b = Value::parse(text).unwrap();
+        for (x, y) in [(&a[0], &b[0]), (&a[0], &a[1]), (&a[1], &b[1])] {
+            for key in ["firmware", "lon"] {
+                let kx = x.as_object().unwrap().get_key_value(key).unwrap().0;
+                let ky = y.as_object().unwrap().get_key_value(key).unwrap().0;
+                assert!(std::sync::Arc::ptr_eq(&kx.0, &ky.0), "{key}");
+            }
+        }
+        // Many keys of one first slot: each parse still finds every one.
+        let keys: Vec<String> = (0..5000)
+            .map(|i| format!("k{i}"))
+            .filter(|k| hash(k.as_bytes()) >> 56 == h1 >> 56)
+            .collect();
+        assert!(keys.len() > 3);
+        let text = format!(
+            "{{{}}}",
+            (keys.iter().enumerate())
+                .map(|(i, k)| format!("\"{k}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        for _ in 0..3 {
+            check(&text);
+        }
     }
 
     #[test]
