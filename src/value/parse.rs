@@ -517,7 +517,7 @@ impl<'a> Parser<'a> {
     /// serde_json's own number parser, through `Number`'s `FromStr`, out of line.
     ///
     /// Read with local positions and a digit loop of one compare (iot_event's eight numbers
-    /// cost ~1,250 instructions an execution through `self.pos` and `peek`).
+    /// cost ~1,250 instructions an execution through `self.pos` and `peek`, ~380 so).
     #[inline(always)]
     fn number(&mut self) -> Option<Number> {
         let bytes = self.bytes;
