@@ -215,7 +215,7 @@ impl Node<Map> {
     pub fn field_or_null(&mut self, key: &Str) -> (&mut Value, bool) {
         if let Some(i) = self.position(key) {
             // Copied at its length if shared: it does not grow.
-            return (&mut (**self).entries[i].1, false);
+            return (&mut self.entries[i].1, false);
         }
         if Arc::get_mut(&mut self.0).is_none() {
             let room = (self.len() + 1).next_power_of_two().max(4);
