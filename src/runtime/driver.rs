@@ -117,8 +117,10 @@ impl Attempt {
     /// Writes the event that ends the execution's history and hands the journal back; `now` is
     /// read only if the journal records.
     pub fn finish(&self, outcome: &Outcome, now: impl FnOnce() -> u64) -> Journal {
-        let last = self.journal().last();
-        self.finish_after(outcome, last, now)
+        // One lock, not one to read the last event and another to write after it.
+        let mut j = self.journal();
+        let last = j.last();
+        finish_journal(&mut j, outcome, last, now)
     }
 
     /// Like `finish`, the terminal event linked to event `previous` (a `StopExecution` is caused
@@ -129,14 +131,22 @@ impl Attempt {
         previous: u64,
         now: impl FnOnce() -> u64,
     ) -> Journal {
-        let mut j = self.journal();
-        let last = previous;
-        let now = if j.records() { now() } else { 0 };
-        j.emit(terminal_kind(outcome), last, now, || {
-            terminal_details(outcome)
-        });
-        std::mem::take(&mut *j)
+        finish_journal(&mut self.journal(), outcome, previous, now)
     }
+}
+
+/// Writes the terminal event after event `previous` and takes the journal out.
+fn finish_journal(
+    j: &mut Journal,
+    outcome: &Outcome,
+    previous: u64,
+    now: impl FnOnce() -> u64,
+) -> Journal {
+    let now = if j.records() { now() } else { 0 };
+    j.emit(terminal_kind(outcome), previous, now, || {
+        terminal_details(outcome)
+    });
+    std::mem::take(j)
 }
 
 /// The error of an execution that a panic ended: not an ASL error, so no Retry or Catch sees
@@ -162,34 +172,48 @@ pub enum Begun<'h> {
     Driving(Driven<'h>),
 }
 
-/// `drive`, with the run's first steps taken now, by the caller: a run that ends in them (a
-/// sync execution of Pass and Choice states, or of Tasks whose answers are ready at once, such
-/// as in-process functions') is never boxed into a future, so it costs no allocation, no
-/// future's state and no poll. A Task's call is polled once here, with a waker that does
-/// nothing: one that is not ready goes on in `drive`'s future, whose poll registers the real
-/// waker (a future may be polled with another context each time). A run that waits goes on as
-/// `drive` would from there. Call it where `drive`'s future would be polled (the steps run
-/// now, not later).
-pub fn begin<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>) -> Begun<'h> {
+/// `drive`, with the run's first steps taken now, by the caller, the first one at `now` (a time
+/// the caller has just read: its start's): a run that ends in them (a sync execution of Pass
+/// and Choice states, or of Tasks whose answers are ready at once, such as in-process
+/// functions', or of a Parallel or Map whose children all do) is never driven by a future of its
+/// caller's, so it costs no future's state and no poll there. A Task's call, and a fork's
+/// future, are polled once here, with a waker that does nothing: one that is not ready goes on
+/// in `drive`'s future, whose poll registers the real waker (a future may be polled with another
+/// context each time). A run that waits goes on as `drive` would from there. Call it where
+/// `drive`'s future would be polled (the steps run now, not later).
+pub fn begin<'h, H: Host + 'h>(host: H, run: Run, attempt: Arc<Attempt>, now: u64) -> Begun<'h> {
     let mut run = run
         .with_deadline(attempt.deadline)
         .with_token_mint(host.token_mint());
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     let mut event = Event::Start;
+    // The first step reuses the caller's reading of the clock; the steps after a Task's
+    // answer read it again.
+    let mut now = Some(now);
     loop {
-        let wait = match advance(&host, &mut run, &attempt, event, false) {
+        let at = now.take().unwrap_or_else(|| host.now_ms());
+        let wait = match advance_at(&host, &mut run, &attempt, event, false, at) {
             Err(ended) => return Begun::Ended(ended),
             Ok(wait) => wait,
         };
         event = match wait {
-            Wait::Call(mut call, chain) => {
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                match call.as_mut().poll(&mut cx) {
-                    Poll::Ready(result) => task_done(&mut run, &attempt, result, chain),
-                    Poll::Pending => {
-                        let first = Some(Wait::Call(call, chain));
-                        return Begun::Driving(drive_from(host, run, attempt, first, false));
-                    }
+            Wait::Call(mut call, chain) => match call.as_mut().poll(&mut cx) {
+                Poll::Ready(result) => task_done(&mut run, &attempt, result, chain),
+                Poll::Pending => {
+                    let first = Some(Wait::Call(call, chain));
+                    return Begun::Driving(drive_from(host, run, attempt, first, false));
                 }
+            },
+            // A fork's children begin in its first poll, and those that end in their first
+            // steps end there (parallel4: all of them), so the whole run often ends in it:
+            // polled here, such a run never becomes its caller's future to poll.
+            Wait::Fork(fork) => {
+                let first = Some(Wait::Fork(fork));
+                let mut driven = drive_from(host, run, attempt, first, false);
+                return match driven.as_mut().poll(&mut cx) {
+                    Poll::Ready(ended) => Begun::Ended(ended),
+                    Poll::Pending => Begun::Driving(driven),
+                };
             }
             wait => return Begun::Driving(drive_from(host, run, attempt, Some(wait), false)),
         };

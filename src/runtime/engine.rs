@@ -177,6 +177,11 @@ struct Inner {
     accepting: AtomicBool,
     /// How far shutdown has gone: what running executions end as aborted.
     abort: tokio::sync::watch::Sender<Drain>,
+    /// A receiver of `abort` that nobody reads, held so that an execution dropping its own is
+    /// never the last one's drop, which wakes the sender's `closed()` waiters (parallel4, when
+    /// its forks still awaited: 33 instructions in `notify_waiters` and its lock, per
+    /// execution).
+    _abort_held: tokio::sync::watch::Receiver<Drain>,
     /// The engine's clock: the wall time at creation plus tokio's monotonic time since, so that
     /// timers and timestamps agree (and tests can pause and advance it).
     epoch: (u64, tokio::time::Instant),
@@ -236,6 +241,7 @@ impl Engine {
             config.epoch_ms.unwrap_or_else(now_ms),
             tokio::time::Instant::now(),
         );
+        let (abort, _abort_held) = tokio::sync::watch::channel(Drain::Running);
         let engine = Engine {
             inner: Arc::new(Inner {
                 router: Router::new(functions.in_scope(scope.clone()))
@@ -249,7 +255,8 @@ impl Engine {
                 config,
                 admission,
                 accepting: AtomicBool::new(true),
-                abort: tokio::sync::watch::channel(Drain::Running).0,
+                abort,
+                _abort_held,
                 epoch,
                 child_observer: std::sync::OnceLock::new(),
             }),
@@ -382,20 +389,30 @@ impl Engine {
         self.ms_at(tokio::time::Instant::now())
     }
 
-    /// The engine's time at `t` (truncated to the millisecond): one clock read can give both a
-    /// timestamp and the start of a latency.
+    /// The engine's time at `t` (truncated to the millisecond).
     fn ms_at(&self, t: tokio::time::Instant) -> u64 {
-        let (wall, at) = self.inner.epoch;
-        wall + t.saturating_duration_since(at).as_millis() as u64
+        self.ms_of(self.reading(t))
+    }
+
+    /// The engine's clock at `t`, as its time since the engine's start: one subtraction of
+    /// instants (about 40 instructions) gives a start's timestamp, its deadline and its
+    /// latency's start, and one more its stop time and latency.
+    fn reading(&self, t: tokio::time::Instant) -> Reading {
+        Reading(t.saturating_duration_since(self.inner.epoch.1))
+    }
+
+    /// A reading's time, in milliseconds since the Unix epoch (truncated).
+    fn ms_of(&self, r: Reading) -> u64 {
+        self.inner.epoch.0 + r.0.as_secs() * 1000 + u64::from(r.0.subsec_millis())
     }
 
     /// The deadline of an execution that starts at `start` with a limit of `limit_seconds`.
     /// `now_ms` truncates, so the start is rounded up here: the deadline (reached once `now_ms`
-    /// is at it) never comes before the whole limit has passed.
-    fn deadline_after(&self, start: tokio::time::Instant, limit_seconds: u64) -> u64 {
-        let (wall, at) = self.inner.epoch;
-        let since = start.saturating_duration_since(at).as_nanos();
-        wall + since.div_ceil(1_000_000) as u64 + limit_seconds * 1000
+    /// is at it) never comes before the whole limit has passed. (In whole seconds and the
+    /// nanoseconds past them: no 128-bit division.)
+    fn deadline_from(&self, start: Reading, limit_seconds: u64) -> u64 {
+        let sub_ms = u64::from(start.0.subsec_nanos()).div_ceil(1_000_000);
+        self.inner.epoch.0 + start.0.as_secs() * 1000 + sub_ms + limit_seconds * 1000
     }
 
     /// A state machine's counters and latencies, if it is registered.
@@ -547,32 +564,27 @@ impl Engine {
             true => (input, None),
             false => (Value::Null, Some(input)),
         };
-        // One clock read for the start time, the deadline and the latency's start; one for the
-        // stop time and the latency's end.
-        let began = tokio::time::Instant::now();
-        let start_ms = self.ms_at(began);
+        // One clock read for the start time, the deadline, the first step's time and the
+        // latency's start; one for the stop time and the latency's end.
+        let began = self.reading(tokio::time::Instant::now());
+        let start_ms = self.ms_of(began);
         let execution = self.new_execution(&m, name, input, true, start_ms);
         // The caller's reference: the result hands it on, so that its ARN and name are made
         // only if the caller reads them.
         let info = execution.clone();
         // The attempt and its first steps, here in the caller's task (a panic outside the
         // driver's own catch is an engine fault, as in `drive_sync_on`'s poll). Most synchronous
-        // executions (Pass, Choice, Tasks answered at once) end in those steps; one that logs
-        // nothing then ends here, with no future made, boxed or polled.
+        // executions (Pass, Choice, Tasks answered at once, forks of those) end in those steps;
+        // one that logs nothing then ends here, with no future made, boxed or polled.
         let begun = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let (attempt, logging) =
                 self.attempt_of(&m, &execution, run_input, &Delivery::First, began);
             match (attempt, logging) {
-                (Ok(driving), None) => match self.ended_now(driving) {
-                    Ok((outcome, _, _)) => {
-                        let stopped = tokio::time::Instant::now();
-                        let latency = stopped.saturating_duration_since(began);
-                        m.metrics.ended(outcome.status, latency.as_micros() as u64);
-                        Ok((outcome, self.ms_at(stopped)))
-                    }
-                    Err(going_on) => Err((Ok(going_on), None)),
-                },
-                (prepared, logging) => Err((self.settle(prepared), logging)),
+                (Err((outcome, _, _)), None) => {
+                    let stop_ms = self.ended_sync(&m, &outcome, began);
+                    Ok((outcome, stop_ms))
+                }
+                (attempt, logging) => Err((attempt.map_err(Box::new), logging)),
             }
         }));
         let ended = match begun {
@@ -607,6 +619,15 @@ impl Engine {
         })
     }
 
+    /// A synchronous execution that started at `began` ended with `outcome`: counted, with its
+    /// latency, and its stop time (one clock read for both).
+    fn ended_sync(&self, m: &Machine, outcome: &Outcome, began: Reading) -> u64 {
+        let stopped = self.reading(tokio::time::Instant::now());
+        let latency = stopped.0.saturating_sub(began.0);
+        m.metrics.ended(outcome.status, latency.as_micros() as u64);
+        self.ms_of(stopped)
+    }
+
     /// The rest of a synchronous execution whose first step `start_sync_of` took: driven to
     /// its end, logged and counted. It is polled first here, in the caller's task (most that
     /// get here end in that poll: an in-process function's answer, or a log line written at
@@ -614,38 +635,41 @@ impl Engine {
     /// dropped connection) drops only its wait, and the execution still runs to its end, is
     /// logged and counted. (A future may be polled again with another context: the task's poll
     /// registers the task's waker.) `Err`: an engine fault (a panic past the driver's catch).
-    async fn drive_sync_on(
+    ///
+    /// Not an `async fn`: the execution's future is made and boxed here, so that the future
+    /// returned (which `start_sync_of`'s holds) keeps only its box, not the arguments and the
+    /// unboxed future besides, and moves as such (parallel4 moved ~400 bytes several times).
+    fn drive_sync_on(
         &self,
         m: Arc<Machine>,
         execution: Arc<ExecutionInfo>,
         attempt: Settled,
         logging: Option<LoggingConfiguration>,
         permit: tokio::sync::OwnedSemaphorePermit,
-        began: tokio::time::Instant,
-    ) -> Result<(Outcome, u64), ()> {
+        began: Reading,
+    ) -> impl Future<Output = Result<(Outcome, u64), ()>> + Send + 'static {
         let engine = self.clone();
-        let run = async move {
+        let mut run = Box::pin(async move {
             let (outcome, log, _) = engine
                 .ended_attempt(execution, attempt, &Delivery::First, logging)
                 .await;
             engine.write_log(&m, log).await;
-            let stopped = tokio::time::Instant::now();
-            let latency = stopped.saturating_duration_since(began);
-            m.metrics.ended(outcome.status, latency.as_micros() as u64);
+            let stop_ms = engine.ended_sync(&m, &outcome, began);
             drop(permit);
-            (outcome, engine.ms_at(stopped))
-        };
-        let mut run = Box::pin(run);
-        let first = std::future::poll_fn(|cx| {
-            Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
-                run.as_mut().poll(cx)
-            })))
-        })
-        .await;
-        match first {
-            Ok(Poll::Ready(r)) => Ok(r),
-            Ok(Poll::Pending) => tokio::spawn(waiting_sync(run)).await.map_err(drop),
-            Err(_) => Err(()),
+            (outcome, stop_ms)
+        });
+        async move {
+            let first = std::future::poll_fn(|cx| {
+                Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    run.as_mut().poll(cx)
+                })))
+            })
+            .await;
+            match first {
+                Ok(Poll::Ready(r)) => Ok(r),
+                Ok(Poll::Pending) => tokio::spawn(waiting_sync(run)).await.map_err(drop),
+                Err(_) => Err(()),
+            }
         }
     }
 
@@ -776,7 +800,7 @@ impl Engine {
                         execution.clone(),
                         None,
                         &delivery,
-                        tokio::time::Instant::now(),
+                        engine.reading(tokio::time::Instant::now()),
                     )
                     .await;
                 attempt += 1;
@@ -824,23 +848,12 @@ impl Engine {
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
         delivery: &'a Delivery,
-        started: tokio::time::Instant,
+        started: Reading,
     ) -> impl Future<Output = (Outcome, Vec<String>, bool)> + Send + 'a {
         let (attempt, logging) = self.attempt_of(m, &execution, input, delivery, started);
-        self.ended_attempt(execution, self.settle(attempt), delivery, logging)
-    }
-
-    /// A prepared attempt made what a future awaits: its run boxed to be driven on, or ended
-    /// (in its first step, or given up) with its outcome and journal, boxed. Small either way,
-    /// which keeps a suspended execution's future small (an ended result inline is ~100 B).
-    fn settle(&self, prepared: Prepared) -> Settled {
-        match prepared {
-            Ok(driving) => match self.ended_now(driving) {
-                Ok(ended) => Err(Box::new(ended)),
-                Err(going_on) => Ok(going_on),
-            },
-            Err(given_up) => Err(given_up),
-        }
+        // An ended attempt is boxed, which keeps a suspended execution's future small (an
+        // ended result inline is ~100 B).
+        self.ended_attempt(execution, attempt.map_err(Box::new), delivery, logging)
     }
 
     /// `drive_execution_of`'s synchronous part: the attempt, its first step taken (or given
@@ -851,18 +864,14 @@ impl Engine {
         execution: &Arc<ExecutionInfo>,
         input: Option<Value>,
         delivery: &Delivery,
-        started: tokio::time::Instant,
-    ) -> (Prepared, Option<LoggingConfiguration>) {
+        started: Reading,
+    ) -> (Result<GoingOn, AttemptEnd>, Option<LoggingConfiguration>) {
         let config = m.logging.configuration();
         let logging = self.inner.config.log_writer.is_some() && config.level != Level::Off;
+        let start_ms = self.ms_of(started);
         let journal = if logging {
-            let started = input.as_ref().unwrap_or(&execution.input);
-            Journal::recording_input(
-                execution,
-                started,
-                self.now_ms(),
-                logs::filter(config.level),
-            )
+            let input = input.as_ref().unwrap_or(&execution.input);
+            Journal::recording_input(execution, input, start_ms, logs::filter(config.level))
         } else {
             Journal::started()
         };
@@ -877,15 +886,16 @@ impl Engine {
                     failure: Some(failure.clone()),
                 };
                 let journal = Attempt::new(journal, 0).finish(&outcome, || self.now_ms());
-                Err(Box::new((outcome, journal, false)))
+                Err((outcome, journal, false))
             }
-            _ => Ok(self.driving(
+            _ => self.driving(
                 m.program.clone(),
-                self.deadline_after(started, m.time_limit_seconds()),
+                self.deadline_from(started, m.time_limit_seconds()),
+                start_ms,
                 execution.clone(),
                 input,
                 journal.with_tally(m.tally.clone()),
-            )),
+            ),
         };
         (attempt, logging.then_some(config))
     }
@@ -932,38 +942,51 @@ impl Engine {
         input: Option<Value>,
         journal: Journal,
     ) -> impl Future<Output = (Outcome, Journal, bool)> + Send + '_ {
-        let deadline = self.deadline_after(tokio::time::Instant::now(), limit_seconds);
-        match self.ended_now(self.driving(program, deadline, execution, input, journal)) {
-            Ok(ended) => futures::future::Either::Left(std::future::ready(ended)),
-            Err(going_on) => futures::future::Either::Right(self.drive_to_end(going_on)),
+        let now = self.reading(tokio::time::Instant::now());
+        let deadline = self.deadline_from(now, limit_seconds);
+        match self.driving(
+            program,
+            deadline,
+            self.ms_of(now),
+            execution,
+            input,
+            journal,
+        ) {
+            Err(ended) => futures::future::Either::Left(std::future::ready(ended)),
+            Ok(going_on) => futures::future::Either::Right(self.drive_to_end(going_on)),
         }
     }
 
-    /// An attempt of one execution of `program` (until `deadline`), its first step taken now
-    /// (`driver::begin`): call it where the execution is to run, inside the future that drives
-    /// it, as every caller here does.
+    /// An attempt of one execution of `program` (until `deadline`), its first steps taken now
+    /// (`driver::begin`), the first at `now_ms`: ended in them (`Err`: its outcome, journal,
+    /// and whether a step panicked; nothing to await, nothing a shutdown could abort), or going
+    /// on, its run boxed to be driven. Call it where the execution is to run, inside the future
+    /// that drives it, as every caller here does. The ended attempt is not boxed: most
+    /// synchronous executions end so, and it is taken apart at once (`start_sync_of`).
+    #[allow(clippy::result_large_err)]
     fn driving(
         &self,
         program: Arc<Program>,
         deadline: u64,
+        now_ms: u64,
         execution: Arc<ExecutionInfo>,
         input: Option<Value>,
         journal: Journal,
-    ) -> Driving {
+    ) -> Result<GoingOn, AttemptEnd> {
         let attempt = Attempt::new(journal, deadline);
         let run = match input {
             Some(input) => Run::top_with(program, execution, input, self.random()),
             None => Run::top(program, execution, self.random()),
         };
-        Driving {
-            driven: driver::begin(self.clone(), run, attempt.clone()),
-            attempt,
+        match driver::begin(self.clone(), run, attempt.clone(), now_ms) {
+            driver::Begun::Ended(ended) => Err(self.finished(&attempt, Outcome::of(ended.ok()))),
+            driver::Begun::Driving(driven) => Ok((driven, attempt)),
         }
     }
 
     /// Drives an attempt that did not end in its first step to its end (or, at shutdown, its
     /// abort): its outcome, journal, and whether a step or a resource panicked.
-    async fn drive_to_end(&self, going_on: GoingOn) -> (Outcome, Journal, bool) {
+    async fn drive_to_end(&self, going_on: GoingOn) -> AttemptEnd {
         let (driven, attempt) = going_on;
         let mut abort = self.inner.abort.subscribe();
         // The run first: `select!` then draws no random branch order.
@@ -975,21 +998,9 @@ impl Engine {
         self.finished(&attempt, outcome)
     }
 
-    /// An attempt that ended in its first step, ended (nothing to await, nothing a shutdown
-    /// could abort): its outcome, journal, and whether a step panicked; `Err`: it goes on, its
-    /// run to be driven.
-    fn ended_now(&self, driving: Driving) -> Result<(Outcome, Journal, bool), GoingOn> {
-        match driving.driven {
-            driver::Begun::Ended(ended) => {
-                Ok(self.finished(&driving.attempt, Outcome::of(ended.ok())))
-            }
-            driver::Begun::Driving(driven) => Err((driven, driving.attempt)),
-        }
-    }
-
     /// The end of an attempt with `outcome`: its journal finished, and whether a step or a
     /// resource panicked.
-    fn finished(&self, attempt: &Attempt, outcome: Outcome) -> (Outcome, Journal, bool) {
+    fn finished(&self, attempt: &Attempt, outcome: Outcome) -> AttemptEnd {
         let journal = attempt.finish(&outcome, || self.now_ms());
         (outcome, journal, attempt.panicked())
     }
@@ -1329,24 +1340,22 @@ impl Host for Engine {
     }
 }
 
-/// An execution's attempt after its first step (`driver::begin`): ended, or its run boxed to be
-/// driven on; and what its runs share.
-struct Driving {
-    driven: driver::Begun<'static>,
-    attempt: Arc<Attempt>,
-}
-
-/// An attempt after its first step (`Driving`), or given up before it (an intake delivery out
-/// of attempts: its outcome and finished journal).
-type Prepared = Result<Driving, Box<(Outcome, Journal, bool)>>;
-
-/// A prepared attempt as its future awaits it (`Engine::settle`): going on, or ended with its
-/// outcome, journal, and whether a step panicked.
-type Settled = Result<GoingOn, Box<(Outcome, Journal, bool)>>;
-
-/// An attempt that did not end in its first step: its run, boxed to be driven on, and what its
-/// runs share.
+/// An attempt that did not end in its first steps: its run, boxed to be driven on, and what
+/// its runs share.
 type GoingOn = (driver::Driven<'static>, Arc<Attempt>);
+
+/// How an attempt ended: its outcome, its finished journal, and whether a step or a resource
+/// panicked.
+type AttemptEnd = (Outcome, Journal, bool);
+
+/// An attempt after its first steps as its future awaits it: going on, or ended (in those
+/// steps, or given up before them: an intake delivery out of attempts), boxed so that the
+/// future stays small.
+type Settled = Result<GoingOn, Box<AttemptEnd>>;
+
+/// The engine's clock read once: the time since the engine's start (`Engine::reading`).
+#[derive(Clone, Copy)]
+struct Reading(Duration);
 
 /// A shutdown's progress, as running executions see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
