@@ -274,12 +274,23 @@ impl Run {
                 failure::TOLERATED_FAILURE,
                 "The specified tolerated failure threshold was exceeded",
             )),
-            _ => Ok(Value::array(
-                results
+            _ => {
+                let items: Vec<Value> = results
                     .into_iter()
                     .map(|r| r.unwrap_or_else(|f| f.to_output()))
-                    .collect(),
-            )),
+                    .collect();
+                // The array's text bound as `Value::text_bound` would sum it, from its items'
+                // remembered ones (each child's output passed its own check): the state's
+                // check then walks nothing.
+                let bound = (items.iter()).try_fold(2 + items.len(), |b, v| {
+                    v.known_bound().and_then(|n| b.checked_add(n))
+                });
+                let out = Value::array(items);
+                if let (Value::Array(node), Some(b)) = (&out, bound) {
+                    node.note_bound(b);
+                }
+                Ok(out)
+            }
         }
     }
 }

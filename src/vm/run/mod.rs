@@ -418,7 +418,11 @@ impl Run {
             program: self.program.clone(),
             execution: self.execution.clone(),
             block: child.block,
-            variables: self.variables.clone(),
+            // Most runs have no variables: nothing to copy.
+            variables: match self.variables.is_empty() {
+                true => Map::new(),
+                false => self.variables.clone(),
+            },
             state: self.program.block(child.block).start_at,
             input: child.input,
             effective: Value::Null,
