@@ -14,6 +14,11 @@ use std::process::Command;
 /// The moto release the checks were written against (its server serves all the services).
 const MOTO: &str = "moto[server]==5.2.5";
 
+/// The boto3 the checks' own clients use, pinned with moto (which takes any): botocore 1.44
+/// speaks Athena's rest-json protocol, which moto 5.2.5 does not route (its server answers
+/// 404), where 1.43 speaks the JSON protocol moto serves. The same release as serve.rs's.
+const BOTO3: &str = "boto3==1.43.11";
+
 /// A Python with moto's server, made once per target folder. Tests run as threads and several
 /// need it: one makes it while the others wait (two `venv`s into one folder at once fail with
 /// "File exists" on a clean clone).
@@ -23,7 +28,7 @@ pub(crate) fn python() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target/moto-venv");
     let python = venv.join("bin/python");
-    let stamp = venv.join(MOTO.replace(['=', '[', ']'], "_"));
+    let stamp = venv.join(format!("{MOTO}+{BOTO3}").replace(['=', '[', ']', '+'], "_"));
     if !stamp.exists() {
         let status = Command::new("python3")
             .args(["-m", "venv"])
@@ -39,10 +44,14 @@ pub(crate) fn python() -> PathBuf {
                 "--quiet",
                 "--disable-pip-version-check",
                 MOTO,
+                BOTO3,
             ])
             .status()
             .expect("pip runs");
-        assert!(status.success(), "installing {MOTO} from PyPI failed");
+        assert!(
+            status.success(),
+            "installing {MOTO} and {BOTO3} from PyPI failed"
+        );
         std::fs::write(&stamp, "").expect("stamp file");
     }
     python
