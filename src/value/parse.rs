@@ -17,7 +17,7 @@
 
 use std::cell::RefCell;
 
-use super::{Map, Number, Str, Value};
+use super::{Map, Number, Str, Value, LITERAL_BOUND, NUMBER_BOUND};
 
 /// Deeper than this, serde_json decides (its own limit is 128 levels).
 const MAX_DEPTH: u32 = 100;
@@ -174,10 +174,6 @@ type Bound = usize;
 /// The longest text whose bounds are noted: 24 times it is below `u32::MAX`, what
 /// `Node::note_bound` keeps.
 const MAX_NOTED_TEXT: usize = u32::MAX as usize / 24;
-
-/// `Value::known_bound`'s figures for scalars.
-const LITERAL_BOUND: Bound = 5;
-const NUMBER_BOUND: Bound = 24;
 
 /// A string of `len` bytes: `Value::known_bound`'s `6·len + 2`.
 #[inline(always)]
